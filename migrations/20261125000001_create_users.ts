@@ -1,0 +1,22 @@
+import type { Knex } from 'knex';
+import { nowDefault } from '../src/db/connection.js';
+
+// DDL is not transactional on MySQL anyway; keep SQLite's behaviour the same.
+export const config = { transaction: false };
+
+export async function up(knex: Knex): Promise<void> {
+  await knex.schema.createTable('users', (t) => {
+    t.increments('id').primary();
+    t.string('username', 50).notNullable().unique('users_username_unique');
+    t.string('email', 255).notNullable().unique('users_email_unique');
+    t.string('password_hash', 100).notNullable();
+    t.string('role', 20).notNullable().defaultTo('customer');
+    t.datetime('created_at', { precision: 3 }).notNullable().defaultTo(nowDefault(knex));
+    t.datetime('updated_at', { precision: 3 }).notNullable().defaultTo(nowDefault(knex));
+    t.check("?? in ('customer', 'admin')", ['role'], 'users_role_check');
+  });
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTable('users');
+}

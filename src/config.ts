@@ -1,0 +1,223 @@
+/**
+ * The one place that reads process.env. The environment (and a `.env` file in the working
+ * directory, loaded with Node's own loader) is validated once; an invalid variable stops the
+ * process with one line naming it.
+ */
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { DEFAULT_IMAGES_DIR } from './paths.js';
+
+export type DatabaseConfig =
+  | { client: 'sqlite'; filename: string }
+  | {
+      client: 'mysql';
+      host: string;
+      port: number;
+      user: string;
+      password: string;
+      database: string;
+    };
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  isProduction: boolean;
+  port: number;
+  host: string;
+  database: DatabaseConfig;
+  accessTokenSecret: string;
+  refreshTokenSecret: string;
+  /** Which of the token secrets were generated for this process only. */
+  generatedSecrets: string[];
+  bcryptCost: number;
+  stripeSecretKey?: string;
+  stripeWebhookSecret?: string;
+  stripeApiBase?: string;
+  currency: string;
+  corsOrigins: string[];
+  trustProxy: boolean;
+  cookieSecure: boolean;
+  redisUrl?: string;
+  logLevel: string;
+  imagesDir: string;
+  rateLimits: {
+    signinPerIp: number;
+    signinPerIpLogin: number;
+    signupPerIp: number;
+    refreshPerIp: number;
+    windowMs: number;
+  };
+  orderHoldMinutes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: `must be a whole number` })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+const nonEmpty = z.string().min(1, { message: 'must not be empty' });
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'must be development, production or test' }).optional(),
+  PORT: int(0, 65535).optional(),
+  HOST: nonEmpty.optional(),
+  DATABASE_URL: nonEmpty.optional(),
+  DB_HOST: nonEmpty.optional(),
+  DB_PORT: int(1, 65535).optional(),
+  DB_USER: nonEmpty.optional(),
+  DB_PASSWORD: z.string().optional(),
+  DB_NAME: nonEmpty.optional(),
+  ACCESS_TOKEN_SECRET: nonEmpty.optional(),
+  REFRESH_TOKEN_SECRET: nonEmpty.optional(),
+  BCRYPT_COST: int(4, 15).optional(),
+  STRIPE_SECRET_KEY: nonEmpty.optional(),
+  STRIPE_WEBHOOK_SECRET: nonEmpty.optional(),
+  STRIPE_API_BASE: z.url({ message: 'must be a URL such as http://127.0.0.1:12111' }).optional(),
+  STORE_CURRENCY: z
+    .string()
+    .regex(/^[A-Za-z]{3}$/, { message: 'must be a three-letter ISO currency code such as usd' })
+    .transform((s) => s.toLowerCase())
+    .optional(),
+  CORS_ORIGINS: z.string().optional(),
+  TRUST_PROXY: bool.optional(),
+  COOKIE_SECURE: bool.optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, { message: 'must start with redis:// or rediss://' })
+    .optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be a pino level (fatal, error, warn, info, debug, trace, silent)' }).optional(),
+  IMAGES_DIR: nonEmpty.optional(),
+  RATE_LIMIT_SIGNIN_PER_IP: int(1, 1_000_000).optional(),
+  RATE_LIMIT_SIGNIN_PER_IP_LOGIN: int(1, 1_000_000).optional(),
+  RATE_LIMIT_SIGNUP_PER_IP: int(1, 1_000_000).optional(),
+  RATE_LIMIT_REFRESH_PER_IP: int(1, 1_000_000).optional(),
+  RATE_LIMIT_WINDOW_MS: int(1000, 86_400_000).optional(),
+  ORDER_HOLD_MINUTES: int(1, 100_000).optional(),
+});
+
+export function parseDatabaseUrl(url: string): DatabaseConfig {
+  if (url.startsWith('sqlite:')) {
+    const filename = url.slice('sqlite:'.length).replace(/^\/\//, '');
+    if (!filename) throw new ConfigError('DATABASE_URL', 'must name a file, as in sqlite:./data/watchstore.sqlite');
+    return { client: 'sqlite', filename };
+  }
+  if (url.startsWith('mysql://') || url.startsWith('mariadb://')) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new ConfigError('DATABASE_URL', 'is not a valid URL');
+    }
+    const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+    if (!database) throw new ConfigError('DATABASE_URL', 'must name a database, as in mysql://user:pass@host:3306/watchstore');
+    return {
+      client: 'mysql',
+      host: u.hostname || '127.0.0.1',
+      port: u.port ? Number(u.port) : 3306,
+      user: decodeURIComponent(u.username || 'root'),
+      password: decodeURIComponent(u.password),
+      database,
+    };
+  }
+  throw new ConfigError('DATABASE_URL', 'must start with sqlite: or mysql://');
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
+  }
+  const e = parsed.data;
+  const nodeEnv = e.NODE_ENV ?? 'development';
+  const isProduction = nodeEnv === 'production';
+
+  let database: DatabaseConfig;
+  if (e.DATABASE_URL) database = parseDatabaseUrl(e.DATABASE_URL);
+  else if (e.DB_HOST || e.DB_NAME) {
+    if (!e.DB_NAME) throw new ConfigError('DB_NAME', 'must be set when DB_HOST is set');
+    database = {
+      client: 'mysql',
+      host: e.DB_HOST ?? '127.0.0.1',
+      port: e.DB_PORT ?? 3306,
+      user: e.DB_USER ?? 'root',
+      password: e.DB_PASSWORD ?? '',
+      database: e.DB_NAME,
+    };
+  } else database = { client: 'sqlite', filename: './data/watchstore.sqlite' };
+
+  const generatedSecrets: string[] = [];
+  const secret = (name: 'ACCESS_TOKEN_SECRET' | 'REFRESH_TOKEN_SECRET'): string => {
+    const value = e[name];
+    if (value !== undefined) {
+      if (isProduction && value.length < 32) throw new ConfigError(name, 'must be at least 32 characters in production');
+      return value;
+    }
+    if (isProduction) throw new ConfigError(name, 'must be set in production (at least 32 characters)');
+    generatedSecrets.push(name);
+    return randomBytes(32).toString('hex');
+  };
+
+  return {
+    env: nodeEnv,
+    isProduction,
+    port: e.PORT ?? 3000,
+    host: e.HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
+    database,
+    accessTokenSecret: secret('ACCESS_TOKEN_SECRET'),
+    refreshTokenSecret: secret('REFRESH_TOKEN_SECRET'),
+    generatedSecrets,
+    bcryptCost: e.BCRYPT_COST ?? 12,
+    stripeSecretKey: e.STRIPE_SECRET_KEY,
+    stripeWebhookSecret: e.STRIPE_WEBHOOK_SECRET,
+    stripeApiBase: e.STRIPE_API_BASE,
+    currency: e.STORE_CURRENCY ?? 'usd',
+    corsOrigins: (e.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    trustProxy: e.TRUST_PROXY ?? false,
+    cookieSecure: e.COOKIE_SECURE ?? isProduction,
+    redisUrl: e.REDIS_URL,
+    logLevel: e.LOG_LEVEL ?? 'info',
+    imagesDir: e.IMAGES_DIR ?? DEFAULT_IMAGES_DIR,
+    rateLimits: {
+      signinPerIp: e.RATE_LIMIT_SIGNIN_PER_IP ?? 10,
+      signinPerIpLogin: e.RATE_LIMIT_SIGNIN_PER_IP_LOGIN ?? 5,
+      signupPerIp: e.RATE_LIMIT_SIGNUP_PER_IP ?? 5,
+      refreshPerIp: e.RATE_LIMIT_REFRESH_PER_IP ?? 30,
+      windowMs: e.RATE_LIMIT_WINDOW_MS ?? 60_000,
+    },
+    orderHoldMinutes: e.ORDER_HOLD_MINUTES ?? 30,
+  };
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, read once (after loading `.env` from the working directory). */
+export function getConfig(): Config {
+  if (!cached) {
+    if (existsSync('.env')) process.loadEnvFile('.env');
+    cached = loadConfig(process.env);
+  }
+  return cached;
+}
+
+/** Whether verbose error output was asked for (DEBUG=watchstore). */
+export function debugEnabled(): boolean {
+  return /(^|,)\s*watchstore\s*(,|$)/.test(process.env.DEBUG ?? '');
+}

@@ -1,0 +1,153 @@
+/**
+ * One lazy Knex instance per process, and every dialect difference in one place.
+ * SQLite (better-sqlite3) is the embedded default; MySQL/MariaDB goes through one mysql2 pool.
+ */
+import { mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import knexFactory, { type Knex } from 'knex';
+import type { DatabaseConfig } from '../config.js';
+
+export type Db = Knex;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** migrations/ beside src/ — in the source tree and in dist/ alike. */
+export const MIGRATIONS_DIR = path.resolve(here, '../../migrations');
+
+/**
+ * Migrations are named without their extension, so the compiled .js files (the CLI) and the
+ * .ts sources (tests under tsx) are the same migrations to knex.
+ */
+class MigrationSource implements Knex.MigrationSource<string> {
+  async getMigrations(): Promise<string[]> {
+    const ext = path.extname(fileURLToPath(import.meta.url)); // .ts under tsx, .js when compiled
+    return readdirSync(MIGRATIONS_DIR)
+      .filter((f) => f.endsWith(ext) && !f.endsWith('.d.ts'))
+      .sort();
+  }
+  getMigrationName(file: string): string {
+    return file.replace(/\.(ts|js)$/, '');
+  }
+  async getMigration(file: string): Promise<Knex.Migration> {
+    return import(pathToFileURL(path.join(MIGRATIONS_DIR, file)).href);
+  }
+}
+
+export function knexConfig(database: DatabaseConfig): Knex.Config {
+  const migrations: Knex.MigratorConfig = { migrationSource: new MigrationSource(), tableName: 'knex_migrations' };
+  if (database.client === 'sqlite') {
+    if (database.filename !== ':memory:') mkdirSync(path.dirname(path.resolve(database.filename)), { recursive: true });
+    return {
+      client: 'better-sqlite3',
+      connection: { filename: database.filename },
+      useNullAsDefault: true,
+      migrations,
+      pool: {
+        // better-sqlite3 is synchronous: one connection serialises every statement and transaction.
+        min: 1,
+        max: 1,
+        afterCreate(conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+          try {
+            conn.pragma('foreign_keys = ON');
+            conn.pragma('journal_mode = WAL');
+            conn.pragma('busy_timeout = 5000');
+            conn.pragma('synchronous = NORMAL');
+            done(null, conn);
+          } catch (err) {
+            done(err as Error, conn);
+          }
+        },
+      },
+    };
+  }
+  return {
+    client: 'mysql2',
+    connection: {
+      host: database.host,
+      port: database.port,
+      user: database.user,
+      password: database.password,
+      database: database.database,
+      timezone: 'Z',
+      dateStrings: true,
+      supportBigNumbers: true,
+      charset: 'utf8mb4',
+      connectTimeout: 5000,
+    },
+    migrations,
+    acquireConnectionTimeout: 10_000,
+    pool: {
+      min: 0,
+      max: 10,
+      afterCreate(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
+        conn.query("SET time_zone = '+00:00'", (err) => done(err, conn));
+      },
+    },
+  };
+}
+
+export function createDb(database: DatabaseConfig): Db {
+  return knexFactory(knexConfig(database));
+}
+
+export function isMysql(db: Db): boolean {
+  return db.client.config.client === 'mysql2';
+}
+
+let instance: Db | undefined;
+
+/** The process's Knex instance, created on first use from the configuration. */
+export async function getDb(): Promise<Db> {
+  if (!instance) {
+    const { getConfig } = await import('../config.js');
+    instance = createDb(getConfig().database);
+  }
+  return instance;
+}
+
+/** Closes the pool so the process can exit at once. Safe to call when nothing was opened. */
+export async function closeDb(): Promise<void> {
+  const db = instance;
+  instance = undefined;
+  if (db) await db.destroy();
+}
+
+/** Date → the text both dialects store in DATETIME(3) columns: 'YYYY-MM-DD HH:MM:SS.mmm' (UTC). */
+export function toDbTime(d: Date): string {
+  return d.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** A DATETIME read back (a string on both dialects) → ISO 8601 in UTC. */
+export function fromDbTime(v: string | Date | null | undefined): string | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) return v.toISOString();
+  const s = v.includes('T') ? v : v.replace(' ', 'T');
+  const d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s}Z`);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+/** Escapes text for `LIKE ? ESCAPE '!'` so `%` and `_` are taken literally. */
+export function likePattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
+}
+
+/** True when a write failed on a unique key (either dialect). */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === 'ER_DUP_ENTRY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/** The id of a row just inserted, on both dialects. */
+export function insertedId(result: unknown): number {
+  const first = Array.isArray(result) ? result[0] : result;
+  if (typeof first === 'number') return first;
+  if (first && typeof first === 'object' && 'id' in first) return Number((first as { id: unknown }).id);
+  return Number(first);
+}
+
+/** Column default for "now" with milliseconds, in the same text form on both dialects. */
+export function nowDefault(knex: Knex): Knex.Raw {
+  return knex.client.config.client === 'mysql2'
+    ? knex.raw('CURRENT_TIMESTAMP(3)')
+    : knex.raw("(strftime('%Y-%m-%d %H:%M:%f', 'now'))");
+}

@@ -1,0 +1,113 @@
+/**
+ * Domain errors. They carry a stable code and a kind, never an HTTP status:
+ * the HTTP layer maps codes to statuses in one place, the CLI maps kinds to exit codes.
+ */
+export type ErrorKind =
+  | 'invalid' // bad input or usage: HTTP 400-ish, CLI exit 2
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'unavailable' // a dependency (database, payments) is not there
+  | 'upstream'; // a dependency answered with an error
+
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'INVALID_JSON'
+  | 'EMPTY_CART'
+  | 'UNAUTHENTICATED'
+  | 'INVALID_CREDENTIALS'
+  | 'TOKEN_REUSED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'USERNAME_TAKEN'
+  | 'EMAIL_TAKEN'
+  | 'OUT_OF_STOCK'
+  | 'ORDER_NOT_PAYABLE'
+  | 'INVALID_TRANSITION'
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'CONFLICT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'RATE_LIMITED'
+  | 'PAYMENT_PROVIDER_ERROR'
+  | 'PAYMENTS_UNAVAILABLE'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL';
+
+const KIND_OF: Record<ErrorCode, ErrorKind> = {
+  VALIDATION_FAILED: 'invalid',
+  INVALID_JSON: 'invalid',
+  EMPTY_CART: 'invalid',
+  PAYLOAD_TOO_LARGE: 'invalid',
+  UNSUPPORTED_MEDIA_TYPE: 'invalid',
+  UNAUTHENTICATED: 'unauthenticated',
+  INVALID_CREDENTIALS: 'unauthenticated',
+  TOKEN_REUSED: 'unauthenticated',
+  FORBIDDEN: 'forbidden',
+  NOT_FOUND: 'not_found',
+  USERNAME_TAKEN: 'conflict',
+  EMAIL_TAKEN: 'conflict',
+  OUT_OF_STOCK: 'conflict',
+  ORDER_NOT_PAYABLE: 'conflict',
+  INVALID_TRANSITION: 'conflict',
+  IDEMPOTENCY_KEY_REUSED: 'conflict',
+  CONFLICT: 'conflict',
+  RATE_LIMITED: 'forbidden',
+  PAYMENT_PROVIDER_ERROR: 'upstream',
+  PAYMENTS_UNAVAILABLE: 'unavailable',
+  SERVICE_UNAVAILABLE: 'unavailable',
+  INTERNAL: 'upstream',
+};
+
+export interface ErrorDetail {
+  path?: string;
+  message?: string;
+  [key: string]: unknown;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+  readonly details?: ErrorDetail[];
+
+  constructor(code: ErrorCode, message: string, details?: ErrorDetail[], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AppError';
+    this.code = code;
+    this.kind = KIND_OF[code];
+    if (details !== undefined) this.details = details;
+  }
+}
+
+export const validationError = (message: string, details?: ErrorDetail[]) =>
+  new AppError('VALIDATION_FAILED', message, details);
+
+export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found.`);
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/** True when the error means the database could not be reached (rather than a bad query). */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; name?: unknown; errno?: unknown; fatal?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (e.name === 'KnexTimeoutError') return true;
+  return [
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'ENOTFOUND',
+    'EHOSTUNREACH',
+    'EPIPE',
+    'PROTOCOL_CONNECTION_LOST',
+    'ER_ACCESS_DENIED_ERROR',
+    'ER_BAD_DB_ERROR',
+    'ER_CON_COUNT_ERROR',
+    'SQLITE_CANTOPEN',
+    'SQLITE_BUSY',
+    'SQLITE_NOTADB',
+  ].includes(code) || e.fatal === true;
+}

@@ -1,0 +1,96 @@
+import type { Db } from '../db/connection.js';
+import { insertedId, likePattern, toDbTime } from '../db/connection.js';
+import type { ProductQuery } from './products.schemas.js';
+
+export interface ProductRow {
+  id: number;
+  name: string;
+  description: string | null;
+  price_cents: number;
+  stock: number;
+  image_url: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const ORDER: Record<ProductQuery['sort'], [string, 'asc' | 'desc']> = {
+  newest: ['created_at', 'desc'],
+  price: ['price_cents', 'asc'],
+  '-price': ['price_cents', 'desc'],
+  name: ['name', 'asc'],
+  '-name': ['name', 'desc'],
+};
+
+type Filter = Omit<ProductQuery, 'min_price' | 'max_price'> & { minCents?: number; maxCents?: number };
+
+function filtered(db: Db, f: Filter) {
+  const q = db<ProductRow>('products');
+  if (f.q) {
+    const p = likePattern(f.q);
+    q.where((w) => w.whereRaw("LOWER(name) LIKE ? ESCAPE '!'", [p]).orWhereRaw("LOWER(COALESCE(description, '')) LIKE ? ESCAPE '!'", [p]));
+  }
+  if (f.minCents !== undefined) q.where('price_cents', '>=', f.minCents);
+  if (f.maxCents !== undefined) q.where('price_cents', '<=', f.maxCents);
+  if (f.in_stock === true) q.where('stock', '>', 0);
+  if (f.in_stock === false) q.where('stock', '=', 0);
+  if (f.low_stock !== undefined) q.where('stock', '<=', f.low_stock);
+  return q;
+}
+
+export const productsRepository = {
+  async list(db: Db, f: Filter): Promise<{ rows: ProductRow[]; total: number }> {
+    const [col, dir] = ORDER[f.sort];
+    const [rows, count] = await Promise.all([
+      filtered(db, f).select('*').orderBy(col, dir).orderBy('id', dir).limit(f.limit).offset(f.offset),
+      filtered(db, f).count({ n: '*' }),
+    ]);
+    return { rows, total: Number(count[0].n) };
+  },
+
+  findById(db: Db, id: number): Promise<ProductRow | undefined> {
+    return db<ProductRow>('products').where({ id }).first();
+  },
+
+  findByIds(db: Db, ids: number[]): Promise<ProductRow[]> {
+    return db<ProductRow>('products').whereIn('id', ids);
+  },
+
+  findByName(db: Db, name: string): Promise<ProductRow | undefined> {
+    return db<ProductRow>('products').where({ name }).orderBy('id').first();
+  },
+
+  async insert(db: Db, p: Pick<ProductRow, 'name' | 'description' | 'price_cents' | 'stock' | 'image_url'>): Promise<number> {
+    const now = toDbTime(new Date());
+    return insertedId(await db('products').insert({ ...p, created_at: now, updated_at: now }, ['id']));
+  },
+
+  update(db: Db, id: number, patch: Partial<Pick<ProductRow, 'name' | 'description' | 'price_cents' | 'stock' | 'image_url'>>): Promise<number> {
+    return db('products')
+      .where({ id })
+      .update({ ...patch, updated_at: toDbTime(new Date()) });
+  },
+
+  /**
+   * Adds `delta` (may be negative) in one guarded statement: the row is only touched when the
+   * result stays at or above zero, so concurrent decrements can never oversell. Returns rows changed.
+   */
+  adjustStock(db: Db, id: number, delta: number): Promise<number> {
+    const q = db('products').where('id', id);
+    if (delta < 0) q.andWhere('stock', '>=', -delta);
+    return q.update({ stock: db.raw('stock + ?', [delta]), updated_at: toDbTime(new Date()) });
+  },
+
+  remove(db: Db, id: number): Promise<number> {
+    return db('products').where({ id }).delete();
+  },
+
+  removeAll(db: Db): Promise<number> {
+    return db('products').delete();
+  },
+
+  count(db: Db): Promise<number> {
+    return db('products')
+      .count({ n: '*' })
+      .then((r) => Number(r[0].n));
+  },
+};

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { MAX_CENTS } from '../money.js';
+
+export const productIdSchema = z.coerce
+  .number({ message: 'must be a positive whole number' })
+  .int({ message: 'must be a positive whole number' })
+  .positive({ message: 'must be a positive whole number' })
+  .max(2_147_483_647, { message: 'is out of range' });
+
+/** A price in major units: a decimal string or number, parsed to cents by money.ts. */
+export const priceInputSchema = z.union([z.string(), z.number()], { message: 'must be an amount such as 199.99' });
+
+export const stockSchema = z.coerce
+  .number({ message: 'must be a whole number from 0' })
+  .int({ message: 'must be a whole number from 0' })
+  .min(0, { message: 'must not be negative' })
+  .max(1_000_000, { message: 'must be at most 1,000,000' });
+
+export const newProductSchema = z.object({
+  name: z.string({ message: 'is required' }).trim().min(1, { message: 'is required' }).max(200, { message: 'must be at most 200 characters' }),
+  description: z.string().max(10_000).nullish(),
+  price: priceInputSchema,
+  stock: stockSchema.default(0),
+  image_url: z.string().max(500).nullish(),
+});
+export type NewProduct = z.input<typeof newProductSchema>;
+
+export const productPatchSchema = newProductSchema.omit({ stock: true }).partial();
+export type ProductPatch = z.input<typeof productPatchSchema>;
+
+export const SORTS = ['newest', 'price', '-price', 'name', '-name'] as const;
+
+const majorUnits = z.coerce
+  .number({ message: 'must be a number' })
+  .min(0, { message: 'must not be negative' })
+  .max(MAX_CENTS / 100, { message: 'is out of range' });
+
+/** Catalog query, shared by the HTTP listing and `products list`. */
+export const productQuerySchema = z.object({
+  q: z.string().trim().max(200, { message: 'must be at most 200 characters' }).optional(),
+  min_price: majorUnits.optional(),
+  max_price: majorUnits.optional(),
+  in_stock: z.enum(['true', 'false', '1', '0'], { message: 'must be true or false' }).transform((v) => v === 'true' || v === '1').optional(),
+  low_stock: z.coerce.number().int().min(0).optional(),
+  sort: z.enum(SORTS, { message: `must be one of ${SORTS.join(', ')}` }).default('newest'),
+  limit: z.coerce.number({ message: 'must be a number' }).int().min(1, { message: 'must be 1 to 100' }).max(100, { message: 'must be 1 to 100' }).default(20),
+  offset: z.coerce.number({ message: 'must be a number' }).int().min(0, { message: 'must not be negative' }).max(1_000_000).default(0),
+});
+export type ProductQuery = z.output<typeof productQuerySchema>;
+
+export const publicProductSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  description: z.string().nullable(),
+  price: z.number(),
+  price_cents: z.number().int(),
+  currency: z.string(),
+  stock: z.number().int(),
+  in_stock: z.boolean(),
+  image_url: z.string().nullable(),
+  created_at: z.string(),
+});
+export type PublicProduct = z.infer<typeof publicProductSchema>;
+
+/** `N` sets, `+N`/`-N` adjusts. */
+export const stockChangeSchema = z
+  .string()
+  .trim()
+  .regex(/^[+-]?\d{1,7}$/, { message: 'must be N, +N or -N (a whole number)' })
+  .transform((s) => (s.startsWith('+') || s.startsWith('-') ? { delta: Number(s) } : { set: Number(s) }));

@@ -1,0 +1,74 @@
+import type { Db } from '../db/connection.js';
+import { fromDbTime, insertedId, likePattern, toDbTime } from '../db/connection.js';
+import type { PublicUser, Role } from './users.schemas.js';
+
+export interface UserRow {
+  id: number;
+  username: string;
+  email: string;
+  password_hash: string;
+  role: Role;
+  created_at: string;
+  updated_at: string;
+}
+
+export function toPublicUser(row: UserRow): PublicUser {
+  return {
+    id: Number(row.id),
+    username: row.username,
+    email: row.email,
+    role: row.role,
+    created_at: fromDbTime(row.created_at) ?? '',
+  };
+}
+
+export const usersRepository = {
+  async insert(db: Db, user: { username: string; email: string; password_hash: string; role: Role }): Promise<number> {
+    const now = toDbTime(new Date());
+    return insertedId(await db('users').insert({ ...user, created_at: now, updated_at: now }, ['id']));
+  },
+
+  findById(db: Db, id: number): Promise<UserRow | undefined> {
+    return db<UserRow>('users').where({ id }).first();
+  },
+
+  findByUsername(db: Db, username: string): Promise<UserRow | undefined> {
+    return db<UserRow>('users').where({ username }).first();
+  },
+
+  /** By username or (lower-cased) e-mail: the sign-in lookup. Bound parameters only. */
+  findByLogin(db: Db, login: string): Promise<UserRow | undefined> {
+    return db<UserRow>('users')
+      .where('username', login)
+      .orWhere('email', login.toLowerCase())
+      .orderByRaw('CASE WHEN username = ? THEN 0 ELSE 1 END', [login])
+      .first();
+  },
+
+  list(db: Db, f: { role?: Role; search?: string; limit: number; offset: number }): Promise<UserRow[]> {
+    const q = db<UserRow>('users').select('*');
+    if (f.role) q.where('role', f.role);
+    if (f.search) {
+      const p = likePattern(f.search);
+      q.where((w) => w.whereRaw("LOWER(username) LIKE ? ESCAPE '!'", [p]).orWhereRaw("LOWER(email) LIKE ? ESCAPE '!'", [p]));
+    }
+    return q.orderBy('id', 'asc').limit(f.limit).offset(f.offset);
+  },
+
+  async update(db: Db, id: number, patch: Partial<Pick<UserRow, 'role' | 'password_hash'>>): Promise<number> {
+    return db('users')
+      .where({ id })
+      .update({ ...patch, updated_at: toDbTime(new Date()) });
+  },
+
+  remove(db: Db, id: number): Promise<number> {
+    return db('users').where({ id }).delete();
+  },
+
+  countOrders(db: Db, userId: number): Promise<number> {
+    return db('orders')
+      .where({ user_id: userId })
+      .count({ n: '*' })
+      .then((r) => Number(r[0].n));
+  },
+};

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+export const ROLES = ['customer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const usernameSchema = z
+  .string({ message: 'is required' })
+  .trim()
+  .min(3, { message: 'must be 3 to 50 characters' })
+  .max(50, { message: 'must be 3 to 50 characters' })
+  .regex(/^[A-Za-z0-9_.-]+$/, { message: 'may contain only letters, digits, _ . and -' });
+
+export const emailSchema = z
+  .string({ message: 'is required' })
+  .trim()
+  .max(255, { message: 'must be at most 255 characters' })
+  .pipe(z.email({ message: 'must be a valid e-mail address' }))
+  .transform((e) => e.toLowerCase());
+
+/** bcrypt reads at most 72 bytes: longer passwords would be silently truncated, so refuse them. */
+export const passwordSchema = z
+  .string({ message: 'is required' })
+  .refine((p) => Buffer.byteLength(p, 'utf8') >= 8, { message: 'must be at least 8 characters' })
+  .refine((p) => Buffer.byteLength(p, 'utf8') <= 72, { message: 'must be at most 72 bytes' });
+
+export const roleSchema = z.enum(ROLES, { message: 'must be customer or admin' });
+
+export const newUserSchema = z.object({
+  username: usernameSchema,
+  email: emailSchema,
+  password: passwordSchema,
+  role: roleSchema.default('customer'),
+});
+export type NewUser = z.input<typeof newUserSchema>;
+
+export const userListSchema = z.object({
+  role: roleSchema.optional(),
+  search: z.string().max(255).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export const publicUserSchema = z.object({
+  id: z.number().int(),
+  username: z.string(),
+  email: z.string(),
+  role: roleSchema,
+  created_at: z.string(),
+});
+export type PublicUser = z.infer<typeof publicUserSchema>;

@@ -1,0 +1,107 @@
+import { getConfig } from '../config.js';
+import type { Db } from '../db/connection.js';
+import { isUniqueViolation } from '../db/connection.js';
+import { AppError, notFound } from '../errors.js';
+import { parseInput } from '../validation.js';
+import { dummyHash, hashPassword, verifyPassword } from './password.js';
+import { toPublicUser, usersRepository as repo } from './users.repository.js';
+import {
+  newUserSchema,
+  passwordSchema,
+  roleSchema,
+  userListSchema,
+  usernameSchema,
+  type NewUser,
+  type PublicUser,
+  type Role,
+} from './users.schemas.js';
+
+function takenError(err: unknown): AppError | undefined {
+  if (!isUniqueViolation(err)) return undefined;
+  const msg = String((err as Error).message);
+  if (/email/i.test(msg)) return new AppError('EMAIL_TAKEN', 'That e-mail address is already registered.');
+  return new AppError('USERNAME_TAKEN', 'That username is already taken.');
+}
+
+export async function createUser(db: Db, input: NewUser): Promise<PublicUser> {
+  const data = parseInput(newUserSchema, input, 'user');
+  // Cheap friendly check first; the unique keys are what actually guarantee it under concurrency.
+  const clash = await db('users')
+    .where('username', data.username)
+    .orWhere('email', data.email)
+    .first<{ username: string } | undefined>('username');
+  if (clash) {
+    throw clash.username === data.username
+      ? new AppError('USERNAME_TAKEN', 'That username is already taken.')
+      : new AppError('EMAIL_TAKEN', 'That e-mail address is already registered.');
+  }
+  const password_hash = await hashPassword(data.password, getConfig().bcryptCost);
+  try {
+    const id = await repo.insert(db, { username: data.username, email: data.email, password_hash, role: data.role });
+    return toPublicUser((await repo.findById(db, id))!);
+  } catch (err) {
+    throw takenError(err) ?? err;
+  }
+}
+
+export async function getUser(db: Db, id: number): Promise<PublicUser> {
+  const row = await repo.findById(db, id);
+  if (!row) throw notFound('User');
+  return toPublicUser(row);
+}
+
+async function requireByUsername(db: Db, username: string) {
+  const row = await repo.findByUsername(db, parseInput(usernameSchema, username, 'username'));
+  if (!row) throw notFound(`User "${username}"`);
+  return row;
+}
+
+export async function getUserByUsername(db: Db, username: string): Promise<PublicUser> {
+  return toPublicUser(await requireByUsername(db, username));
+}
+
+export async function listUsers(db: Db, filter: { role?: string; search?: string; limit?: number | string } = {}): Promise<PublicUser[]> {
+  const f = parseInput(userListSchema, filter, 'filter');
+  return (await repo.list(db, f)).map(toPublicUser);
+}
+
+export async function setRole(db: Db, username: string, role: string): Promise<PublicUser> {
+  const r: Role = parseInput(roleSchema, role, 'role');
+  const row = await requireByUsername(db, username);
+  await repo.update(db, row.id, { role: r });
+  return toPublicUser({ ...row, role: r });
+}
+
+export async function setPassword(db: Db, username: string, password: string): Promise<PublicUser> {
+  const p = parseInput(passwordSchema, password, 'password');
+  const row = await requireByUsername(db, username);
+  await repo.update(db, row.id, { password_hash: await hashPassword(p, getConfig().bcryptCost) });
+  return toPublicUser(row);
+}
+
+export async function removeUser(db: Db, username: string): Promise<PublicUser> {
+  const row = await requireByUsername(db, username);
+  // Orders are the shop's records: a customer with orders is kept (demote or leave them instead).
+  if ((await repo.countOrders(db, row.id)) > 0) {
+    throw new AppError('CONFLICT', `User "${username}" has orders and cannot be removed.`);
+  }
+  await repo.remove(db, row.id);
+  return toPublicUser(row);
+}
+
+/**
+ * Checks a login (username or e-mail) and password. Unknown users and wrong passwords fail the
+ * same way after the same bcrypt work. The login is only ever a bound parameter.
+ */
+export async function verifyCredentials(db: Db, login: string, password: string): Promise<PublicUser> {
+  const fail = () => new AppError('INVALID_CREDENTIALS', 'Invalid login or password.');
+  const cost = getConfig().bcryptCost;
+  if (typeof login !== 'string' || typeof password !== 'string' || login.length > 255 || Buffer.byteLength(password) > 72) {
+    await verifyPassword(String(password).slice(0, 72), await dummyHash(cost));
+    throw fail();
+  }
+  const row = await repo.findByLogin(db, login.trim());
+  const ok = await verifyPassword(password, row ? row.password_hash : await dummyHash(cost));
+  if (!row || !ok) throw fail();
+  return toPublicUser(row);
+}
