@@ -1,0 +1,31 @@
+import jwt from 'jsonwebtoken';
+import { AppError } from '../errors.js';
+
+export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+
+export interface AccessClaims {
+  id: number;
+  role: 'customer' | 'admin';
+}
+
+export function signAccessToken(user: AccessClaims, secret: string): string {
+  return jwt.sign({ role: user.role }, secret, {
+    algorithm: 'HS256',
+    subject: String(user.id),
+    expiresIn: ACCESS_TOKEN_TTL_SECONDS,
+  });
+}
+
+/** Verifies an access token: HS256 only (no `none`, no key confusion), signature, expiry. */
+export function verifyAccessToken(token: string, secret: string): AccessClaims {
+  try {
+    const payload = jwt.verify(token, secret, { algorithms: ['HS256'] });
+    if (typeof payload !== 'object' || payload === null) throw new Error('bad payload');
+    const id = Number(payload.sub);
+    const role = (payload as { role?: unknown }).role;
+    if (!Number.isSafeInteger(id) || id <= 0 || (role !== 'customer' && role !== 'admin')) throw new Error('bad claims');
+    return { id, role };
+  } catch {
+    throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
+  }
+}

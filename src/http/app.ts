@@ -1,0 +1,31 @@
+/**
+ * Builds the Koa app without listening: tests start it on a random port, server.ts in production.
+ */
+import Koa from 'koa';
+import type { AppDeps, AppState } from './context.js';
+import { requireUser } from './middleware/auth.js';
+import { jsonBody } from './middleware/body.js';
+import { errorHandler } from './middleware/error-handler.js';
+import { requestContext } from './middleware/request-context.js';
+import { buildRouter, type RouteSpec } from './route.js';
+import { healthRoutes } from './routes/health.routes.js';
+
+/** Every API route, in one list: the router and the OpenAPI document are both built from it. */
+export function apiRoutes(deps: AppDeps): RouteSpec[] {
+  return [...healthRoutes(deps)];
+}
+
+export function createApp(deps: AppDeps): Koa<AppState> {
+  const app = new Koa<AppState>();
+  app.proxy = deps.config.trustProxy;
+  app.silent = true;
+
+  const router = buildRouter(apiRoutes(deps), requireUser(deps.config.accessTokenSecret));
+
+  app.use(requestContext(deps.logger));
+  app.use(errorHandler(deps.logger));
+  app.use(jsonBody());
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,24 @@
+import { verifyAccessToken } from '../../auth/access-token.js';
+import { AppError } from '../../errors.js';
+import type { AppMiddleware } from '../context.js';
+
+export const ACCESS_COOKIE = 'access_token';
+export const REFRESH_COOKIE = 'refresh_token';
+
+/** The access token from `Authorization: Bearer …` or the `access_token` cookie. */
+export function accessTokenOf(ctx: Parameters<AppMiddleware>[0]): string | undefined {
+  const header = ctx.get('Authorization');
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  if (m) return m[1];
+  return ctx.cookies.get(ACCESS_COOKIE) || undefined;
+}
+
+/** Requires a valid access token; sets ctx.state.user. */
+export function requireUser(secret: string): AppMiddleware {
+  return async (ctx, next) => {
+    const token = accessTokenOf(ctx);
+    if (!token) throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
+    ctx.state.user = verifyAccessToken(token, secret);
+    await next();
+  };
+}

@@ -1,0 +1,54 @@
+import type { Logger } from 'pino';
+import { AppError, isAppError, isDatabaseUnavailable, type ErrorCode } from '../../errors.js';
+import type { AppMiddleware } from '../context.js';
+import { STATUS_OF } from '../status.js';
+
+const CODE_OF_HTTP_STATUS: Record<number, ErrorCode> = {
+  400: 'VALIDATION_FAILED',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+/** Turns whatever was thrown into api.md's error body. A 500 says nothing but the request id. */
+function toAppError(err: unknown): AppError | undefined {
+  if (isAppError(err)) return err;
+  if (isDatabaseUnavailable(err)) return new AppError('SERVICE_UNAVAILABLE', 'The store is temporarily unavailable. Please retry shortly.');
+  const e = err as { status?: number; expose?: boolean; type?: string; message?: string };
+  if (typeof e?.status === 'number' && e.status < 500) {
+    if (e.status === 400 && e.type === 'entity.parse.failed') return new AppError('INVALID_JSON', 'The request body is not valid JSON.');
+    if (e.status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than 100 kB.');
+    if (e.status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
+    const code = CODE_OF_HTTP_STATUS[e.status];
+    if (code) return new AppError(code, e.expose && e.message ? e.message : 'The request could not be processed.');
+  }
+  return undefined;
+}
+
+export function errorHandler(logger: Logger): AppMiddleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new AppError('NOT_FOUND', `No route for ${ctx.method} ${ctx.path}.`);
+      }
+    } catch (err) {
+      const appErr = toAppError(err);
+      if (appErr) {
+        ctx.status = STATUS_OF[appErr.code];
+        ctx.body = { error: { code: appErr.code, message: appErr.message, ...(appErr.details ? { details: appErr.details } : {}) } };
+        if (appErr.code === 'SERVICE_UNAVAILABLE') logger.warn({ req_id: ctx.state.requestId, err: (err as Error).message }, 'database unavailable');
+      } else {
+        logger.error({ req_id: ctx.state.requestId, err }, 'unhandled error');
+        ctx.status = 500;
+        ctx.body = { error: { code: 'INTERNAL', message: `Something went wrong. Request id: ${ctx.state.requestId}` } };
+      }
+      ctx.type = 'application/json';
+    }
+  };
+}

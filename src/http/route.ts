@@ -1,0 +1,56 @@
+/**
+ * Routes are declared once, as data: method, path, the zod schemas of their input and output,
+ * and a handler. The router is built from these declarations and so is the OpenAPI document,
+ * so the two cannot drift apart.
+ */
+import Router from '@koa/router';
+import type { z } from 'zod';
+import { parseInput } from '../validation.js';
+import type { AppContext, AppMiddleware, AppState } from './context.js';
+
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  /** e.g. 'application/json' (default), 'image/svg+xml' */
+  contentType?: string;
+}
+
+export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType> {
+  method: Method;
+  /** @koa/router path, e.g. `/api/products/:id` */
+  path: string;
+  summary: string;
+  tag: string;
+  /** Signed-in users only (the handler may still check more). */
+  auth?: boolean;
+  body?: B;
+  query?: Q;
+  /** Extra request headers worth documenting, e.g. Idempotency-Key. */
+  headers?: { name: string; description: string; required?: boolean }[];
+  responses: Record<number, ResponseSpec>;
+  /** Runs before validation, e.g. rate limits. */
+  before?: AppMiddleware[];
+  handler: (ctx: AppContext, input: { body: z.output<B>; query: z.output<Q> }) => Promise<void> | void;
+}
+
+/** Declares a route with its input types inferred from its schemas. */
+export function route<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType>(spec: RouteSpec<B, Q>): RouteSpec {
+  return spec as unknown as RouteSpec;
+}
+
+export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware): Router<AppState> {
+  const router = new Router<AppState>();
+  for (const r of routes) {
+    const chain: AppMiddleware[] = [...(r.before ?? [])];
+    if (r.auth) chain.push(requireUser);
+    const handler: AppMiddleware = async (ctx) => {
+      const body = r.body ? parseInput(r.body, ctx.request.body ?? {}, 'body') : undefined;
+      const query = r.query ? parseInput(r.query, ctx.query, 'query') : undefined;
+      await r.handler(ctx as AppContext, { body, query } as never);
+    };
+    (router[r.method] as (path: string, ...mw: AppMiddleware[]) => unknown).call(router, r.path, ...chain, handler);
+  }
+  return router;
+}
