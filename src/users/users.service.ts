@@ -16,10 +16,16 @@ import {
   type Role,
 } from './users.schemas.js';
 
+/**
+ * Which unique key a failed insert hit. Knex prefixes the driver's message with the SQL and its
+ * values (which always name the email column), so only the key named at the end of the message
+ * counts: SQLite "UNIQUE constraint failed: users.email", MySQL "... for key 'users_email_unique'".
+ */
+const EMAIL_KEY = /(?:UNIQUE constraint failed: users\.email|for key '(?:users\.)?users_email_unique')$/;
+
 function takenError(err: unknown): AppError | undefined {
   if (!isUniqueViolation(err)) return undefined;
-  const msg = String((err as Error).message);
-  if (/email/i.test(msg)) return new AppError('EMAIL_TAKEN', 'That e-mail address is already registered.');
+  if (EMAIL_KEY.test(String((err as Error).message))) return new AppError('EMAIL_TAKEN', 'That e-mail address is already registered.');
   return new AppError('USERNAME_TAKEN', 'That username is already taken.');
 }
 
