@@ -35,9 +35,12 @@ export async function createUser(db: Db, input: NewUser): Promise<PublicUser> {
   const clash = await db('users')
     .where('username', data.username)
     .orWhere('email', data.email)
-    .first<{ username: string } | undefined>('username');
+    .first<{ username: string; email: string } | undefined>('username', 'email');
   if (clash) {
-    throw clash.username === data.username
+    // Emails are stored lower-cased, so an exact compare is reliable on both dialects; usernames
+    // are not (MySQL's collation matches 'Nina' to 'nina'), so a clash on anything but the
+    // e-mail is a username clash.
+    throw clash.username === data.username || clash.email !== data.email
       ? new AppError('USERNAME_TAKEN', 'That username is already taken.')
       : new AppError('EMAIL_TAKEN', 'That e-mail address is already registered.');
   }
