@@ -11,6 +11,9 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('price_cents').notNullable();
     t.integer('stock').notNullable().defaultTo(0);
     t.string('image_url', 500);
+    // Bumped by every write to the row (price, stock, text): with COUNT(*) and MAX(id) it gives
+    // a catalog fingerprint that changes on any change, made by any process.
+    t.integer('version').notNullable().defaultTo(0);
     t.datetime('created_at', { precision: 3 }).notNullable().defaultTo(nowDefault(knex));
     t.datetime('updated_at', { precision: 3 }).notNullable().defaultTo(nowDefault(knex));
     t.check('?? >= 0', ['price_cents'], 'products_price_cents_check');

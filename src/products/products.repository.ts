@@ -67,7 +67,7 @@ export const productsRepository = {
   update(db: Db, id: number, patch: Partial<Pick<ProductRow, 'name' | 'description' | 'price_cents' | 'stock' | 'image_url'>>): Promise<number> {
     return db('products')
       .where({ id })
-      .update({ ...patch, updated_at: toDbTime(new Date()) });
+      .update({ ...patch, version: db.raw('version + 1'), updated_at: toDbTime(new Date()) });
   },
 
   /**
@@ -77,7 +77,17 @@ export const productsRepository = {
   adjustStock(db: Db, id: number, delta: number): Promise<number> {
     const q = db('products').where('id', id);
     if (delta < 0) q.andWhere('stock', '>=', -delta);
-    return q.update({ stock: db.raw('stock + ?', [delta]), updated_at: toDbTime(new Date()) });
+    return q.update({ stock: db.raw('stock + ?', [delta]), version: db.raw('version + 1'), updated_at: toDbTime(new Date()) });
+  },
+
+  /**
+   * Changes whenever any product is added, changed or removed, by this process or another:
+   * an insert raises MAX(id) (ids are never reused), a delete lowers COUNT(*), and every update
+   * raises SUM(version). Read it BEFORE reading the data it guards.
+   */
+  async fingerprint(db: Db): Promise<string> {
+    const r = await db('products').first(db.raw('COUNT(*) as n'), db.raw('COALESCE(SUM(version), 0) as v'), db.raw('COALESCE(MAX(id), 0) as m'));
+    return `${r.n}.${r.v}.${r.m}`;
   },
 
   remove(db: Db, id: number): Promise<number> {

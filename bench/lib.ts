@@ -1,0 +1,196 @@
+/**
+ * Bench plumbing: a fresh store served by the real `watchstore serve` (compiled, NODE_ENV=production,
+ * logging at warn), a bare node:http baseline, and autocannon runs reduced to the figures we track.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import knexFactory from 'knex';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'bin', 'watchstore.js');
+const MYSQL_SERVER = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+
+export type Figures = {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  requests: number;
+  duration_s: number;
+};
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(url: string, deadlineMs = 30_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > end) throw new Error(`${url} did not answer within ${deadlineMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface Store {
+  url: string;
+  databaseUrl: string;
+  dialect: 'sqlite' | 'mysql';
+  env: Record<string, string>;
+  server: ChildProcess;
+  /** Resident set size of the server process, in MB (Linux /proc). */
+  rssMb(): number;
+  stop(): Promise<void>;
+}
+
+/** A fresh, migrated, seeded store served by `watchstore serve`. */
+export async function startStore(opts: { mysql?: boolean; extraEnv?: Record<string, string> } = {}): Promise<Store> {
+  const id = randomBytes(4).toString('hex');
+  let databaseUrl: string;
+  let cleanup: () => Promise<void>;
+  if (opts.mysql) {
+    const name = `ws_bench_${id}`;
+    const admin = knexFactory({ client: 'mysql2', connection: mysqlConnection() });
+    await admin.raw(`CREATE DATABASE \`${name}\``);
+    await admin.destroy();
+    databaseUrl = `${MYSQL_SERVER}/${name}`;
+    cleanup = async () => {
+      const a = knexFactory({ client: 'mysql2', connection: mysqlConnection() });
+      await a.raw(`DROP DATABASE IF EXISTS \`${name}\``);
+      await a.destroy();
+    };
+  } else {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ws-bench-'));
+    databaseUrl = `sqlite:${path.join(dir, 'store.sqlite')}`;
+    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  }
+  const port = await freePort();
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: databaseUrl,
+    ACCESS_TOKEN_SECRET: `bench-access-${randomBytes(24).toString('hex')}`,
+    REFRESH_TOKEN_SECRET: `bench-refresh-${randomBytes(24).toString('hex')}`,
+    COOKIE_SECURE: 'false',
+    // The sign-in scenario signs in continuously from one address on purpose; the limits are
+    // raised so it measures bcrypt's cost, not the limiter's refusals.
+    RATE_LIMIT_SIGNIN_PER_IP: '100000000',
+    RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '100000000',
+    RATE_LIMIT_SIGNUP_PER_IP: '100000000',
+    ...opts.extraEnv,
+  };
+  delete env.REDIS_URL;
+  for (const args of [['migrate'], ['seed']]) {
+    const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`watchstore ${args.join(' ')} failed: ${r.stderr}`);
+  }
+  const server = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/api/health`);
+  return {
+    url,
+    databaseUrl,
+    dialect: opts.mysql ? 'mysql' : 'sqlite',
+    env,
+    server,
+    rssMb() {
+      const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      return Math.round((kb / 1024) * 10) / 10;
+    },
+    async stop() {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+      await cleanup();
+    },
+  };
+}
+
+export function mysqlConnection() {
+  const u = new URL(MYSQL_SERVER);
+  return { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password) };
+}
+
+/** A bare node:http server sending `body` with `headers`, in its own process. */
+export async function startBare(headers: Record<string, string>, body: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const file = path.join(os.tmpdir(), `ws-bare-${port}.json`);
+  writeFileSync(file, JSON.stringify({ headers, body }));
+  const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'bare-server.mjs'), String(port), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(url);
+  return {
+    url,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(file, { force: true });
+    },
+  };
+}
+
+/** The headers a response carried, minus the ones that differ per request or per connection. */
+export function stableHeaders(res: Response): Record<string, string> {
+  const out: Record<string, string> = {};
+  res.headers.forEach((v, k) => {
+    if (!['date', 'connection', 'keep-alive', 'transfer-encoding', 'x-request-id'].includes(k)) out[k] = v;
+  });
+  return out;
+}
+
+export type CannonOptions = Parameters<typeof autocannon>[0];
+
+export async function cannon(opts: CannonOptions): Promise<Figures> {
+  const result = await autocannon({ connections: 50, duration: 10, ...opts });
+  return {
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    requests: result.requests.total,
+    duration_s: Math.round(result.duration * 10) / 10,
+  };
+}
+
+/** Mean wall time of a command over `runs` runs, in ms. */
+export function meanRunMs(cmd: string, args: string[], runs: number): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs + 2; i++) {
+    const start = process.hrtime.bigint();
+    const r = spawnSync(cmd, args, { stdio: 'ignore', env: { ...process.env, DATABASE_URL: 'mysql://root@127.0.0.1:1/none' } });
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+    if (i >= 2) times.push(ms); // the first two warm the disk cache
+  }
+  times.sort((a, b) => a - b);
+  const trimmed = times.slice(0, Math.max(1, Math.ceil(times.length * 0.8)));
+  return Math.round((trimmed.reduce((a, b) => a + b, 0) / trimmed.length) * 10) / 10;
+}
+
+export const BIN_PATH = BIN;
