@@ -7,7 +7,9 @@ export const config = { transaction: false };
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('users', (t) => {
     t.increments('id').primary();
-    t.string('username', 50).notNullable().unique('users_username_unique');
+    // Usernames are unique regardless of case, on both dialects: "Nina" and "nina" are one user.
+    if (knex.client.config.client === 'mysql2') t.string('username', 50).notNullable().collate('utf8mb4_unicode_ci').unique('users_username_unique');
+    else t.specificType('username', 'varchar(50) collate nocase').notNullable().unique('users_username_unique');
     t.string('email', 255).notNullable().unique('users_email_unique');
     t.string('password_hash', 100).notNullable();
     t.string('role', 20).notNullable().defaultTo('customer');

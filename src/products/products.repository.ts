@@ -1,6 +1,6 @@
 import type { Db } from '../db/connection.js';
 import { insertedId, likePattern, toDbTime } from '../db/connection.js';
-import type { ProductQuery } from './products.schemas.js';
+import { MAX_STOCK, type ProductQuery } from './products.schemas.js';
 
 export interface ProductRow {
   id: number;
@@ -61,7 +61,7 @@ export const productsRepository = {
 
   async insert(db: Db, p: Pick<ProductRow, 'name' | 'description' | 'price_cents' | 'stock' | 'image_url'>): Promise<number> {
     const now = toDbTime(new Date());
-    return insertedId(await db('products').insert({ ...p, created_at: now, updated_at: now }, ['id']));
+    return insertedId(await db('products').insert({ ...p, created_at: now, updated_at: now }));
   },
 
   update(db: Db, id: number, patch: Partial<Pick<ProductRow, 'name' | 'description' | 'price_cents' | 'stock' | 'image_url'>>): Promise<number> {
@@ -77,6 +77,7 @@ export const productsRepository = {
   adjustStock(db: Db, id: number, delta: number): Promise<number> {
     const q = db('products').where('id', id);
     if (delta < 0) q.andWhere('stock', '>=', -delta);
+    else q.andWhere('stock', '<=', MAX_STOCK - delta);
     return q.update({ stock: db.raw('stock + ?', [delta]), version: db.raw('version + 1'), updated_at: toDbTime(new Date()) });
   },
 

@@ -25,7 +25,7 @@ export function toPublicUser(row: UserRow): PublicUser {
 export const usersRepository = {
   async insert(db: Db, user: { username: string; email: string; password_hash: string; role: Role }): Promise<number> {
     const now = toDbTime(new Date());
-    return insertedId(await db('users').insert({ ...user, created_at: now, updated_at: now }, ['id']));
+    return insertedId(await db('users').insert({ ...user, created_at: now, updated_at: now }));
   },
 
   findById(db: Db, id: number): Promise<UserRow | undefined> {
