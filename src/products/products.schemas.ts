@@ -10,11 +10,13 @@ export const productIdSchema = z.coerce
 /** A price in major units: a decimal string or number, parsed to cents by money.ts. */
 export const priceInputSchema = z.union([z.string(), z.number()], { message: 'must be an amount such as 199.99' });
 
+export const MAX_STOCK = 1_000_000;
+
 export const stockSchema = z.coerce
   .number({ message: 'must be a whole number from 0' })
   .int({ message: 'must be a whole number from 0' })
   .min(0, { message: 'must not be negative' })
-  .max(1_000_000, { message: 'must be at most 1,000,000' });
+  .max(MAX_STOCK, { message: 'must be at most 1,000,000' });
 
 export const newProductSchema = z.object({
   name: z.string({ message: 'is required' }).trim().min(1, { message: 'is required' }).max(200, { message: 'must be at most 200 characters' }),
@@ -40,7 +42,10 @@ export const productQuerySchema = z.object({
   q: z.string().trim().max(200, { message: 'must be at most 200 characters' }).optional(),
   min_price: majorUnits.optional(),
   max_price: majorUnits.optional(),
-  in_stock: z.enum(['true', 'false', '1', '0'], { message: 'must be true or false' }).transform((v) => v === 'true' || v === '1').optional(),
+  in_stock: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])], { message: 'must be true or false' })
+    .transform((v) => v === true || v === 'true' || v === '1')
+    .optional(),
   low_stock: z.coerce.number().int().min(0).optional(),
   sort: z.enum(SORTS, { message: `must be one of ${SORTS.join(', ')}` }).default('newest'),
   limit: z.coerce.number({ message: 'must be a number' }).int().min(1, { message: 'must be 1 to 100' }).max(100, { message: 'must be 1 to 100' }).default(20),
@@ -68,3 +73,15 @@ export const stockChangeSchema = z
   .trim()
   .regex(/^[+-]?\d{1,7}$/, { message: 'must be N, +N or -N (a whole number)' })
   .transform((s) => (s.startsWith('+') || s.startsWith('-') ? { delta: Number(s) } : { set: Number(s) }));
+
+/** The public HTTP catalog query: the CLI's query without `low_stock` (an admin view). */
+export const catalogQuerySchema = productQuerySchema.omit({ low_stock: true });
+export type CatalogQuery = z.output<typeof catalogQuerySchema>;
+
+export const productListSchema = z.object({
+  items: z.array(publicProductSchema),
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});
+export type ProductList = z.infer<typeof productListSchema>;

@@ -12,7 +12,9 @@ import {
   productQuerySchema,
   stockChangeSchema,
   stockSchema,
+  type CatalogQuery,
   type NewProduct,
+  type ProductList,
   type ProductPatch,
   type PublicProduct,
 } from './products.schemas.js';
@@ -46,6 +48,14 @@ export async function listProducts(db: Db, query: Record<string, unknown> = {}) 
   return { items: rows.map((r) => toPublicProduct(r, currency)), total, limit: f.limit, offset: f.offset };
 }
 
+/** The catalog listing for an already-validated query (the HTTP route validates with its own schema). */
+export async function searchProducts(db: Db, f: CatalogQuery, currency = getConfig().currency): Promise<ProductList> {
+  const minCents = f.min_price === undefined ? undefined : Math.round(f.min_price * 100);
+  const maxCents = f.max_price === undefined ? undefined : Math.round(f.max_price * 100);
+  const { rows, total } = await repo.list(db, { ...f, minCents, maxCents });
+  return { items: rows.map((r) => toPublicProduct(r, currency)), total, limit: f.limit, offset: f.offset };
+}
+
 async function requireProduct(db: Db, id: number): Promise<ProductRow> {
   const row = await repo.findById(db, id);
   if (!row) throw notFound(`Product ${id}`);
@@ -54,6 +64,11 @@ async function requireProduct(db: Db, id: number): Promise<ProductRow> {
 
 export async function getProduct(db: Db, id: unknown): Promise<PublicProduct> {
   return toPublicProduct(await requireProduct(db, parseProductId(id)));
+}
+
+/** One product by an id the caller has already validated, priced in `currency`. */
+export async function getProductById(db: Db, id: number, currency = getConfig().currency): Promise<PublicProduct> {
+  return toPublicProduct(await requireProduct(db, id), currency);
 }
 
 export async function createProduct(db: Db, input: NewProduct): Promise<PublicProduct> {
@@ -95,6 +110,9 @@ export async function changeStock(db: Db, id: unknown, change: string): Promise<
     if ((await repo.update(db, pid, { stock })) === 0) throw notFound(`Product ${pid}`);
   } else if ((await repo.adjustStock(db, pid, c.delta)) === 0) {
     const row = await requireProduct(db, pid);
+    if (c.delta > 0) {
+      throw new AppError('VALIDATION_FAILED', `Product ${pid} has ${row.stock} in stock; adding ${c.delta} would pass the limit of 1,000,000.`);
+    }
     throw new AppError('OUT_OF_STOCK', `Product ${pid} has ${row.stock} in stock; cannot take ${-c.delta}.`, [
       { product_id: pid, requested: -c.delta, available: Number(row.stock) },
     ]);
