@@ -9,10 +9,11 @@ import { errorHandler } from './middleware/error-handler.js';
 import { requestContext } from './middleware/request-context.js';
 import { buildRouter, type RouteSpec } from './route.js';
 import { healthRoutes } from './routes/health.routes.js';
+import { ordersRoutes } from './routes/orders.routes.js';
 
 /** Every API route, in one list: the router and the OpenAPI document are both built from it. */
 export function apiRoutes(deps: AppDeps): RouteSpec[] {
-  return [...healthRoutes(deps)];
+  return [...healthRoutes(deps), ...ordersRoutes(deps)];
 }
 
 export function createApp(deps: AppDeps): Koa<AppState> {

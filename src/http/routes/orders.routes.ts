@@ -1,0 +1,108 @@
+import { AppError } from '../../errors.js';
+import { orderIdSchema, httpOrderSchema, orderListSchema, orderQuerySchema } from '../../orders/orders.schemas.js';
+import { cancelOrder, createOrderFromCart, getOrder, invalidTransition, listOrders, toHttpOrder } from '../../orders/orders.service.js';
+import type { AppContext, AppDeps } from '../context.js';
+import { route, type RouteSpec } from '../route.js';
+
+const errorBody = (what: string) => ({ description: what });
+
+/** The caller's id; `auth: true` routes always have one. */
+const userId = (ctx: AppContext) => ctx.state.user!.id;
+
+/** Path ids are positive integers; anything else is simply not an order (404). */
+function orderIdOf(ctx: AppContext): number {
+  const parsed = orderIdSchema.safeParse(ctx.params.id);
+  if (!parsed.success) throw new AppError('NOT_FOUND', `Order ${ctx.params.id} not found.`);
+  return parsed.data;
+}
+
+export function ordersRoutes({ db }: AppDeps): RouteSpec[] {
+  return [
+    route({
+      method: 'post',
+      path: '/api/orders',
+      summary: 'Turn the whole cart into an order (prices from the catalog, stock taken, cart emptied)',
+      tag: 'Orders',
+      auth: true,
+      headers: [
+        {
+          name: 'Idempotency-Key',
+          description: '1 to 100 characters. The same key from the same user returns the first order (200) and changes nothing.',
+        },
+      ],
+      responses: {
+        200: { description: 'The order first made with this Idempotency-Key', schema: httpOrderSchema },
+        201: { description: 'The new pending order', schema: httpOrderSchema },
+        400: errorBody('EMPTY_CART, or VALIDATION_FAILED for a bad Idempotency-Key'),
+        401: errorBody('UNAUTHENTICATED'),
+        409: errorBody('OUT_OF_STOCK (details: [{product_id, requested, available}]) or IDEMPOTENCY_KEY_REUSED'),
+      },
+      async handler(ctx) {
+        // Anything in the body (prices, totals, user ids) is ignored: the order comes from the
+        // caller's cart and the catalog only.
+        const raw = ctx.headers['idempotency-key'];
+        const idempotencyKey = Array.isArray(raw) ? raw.join(', ') : raw;
+        const { order, created } = await createOrderFromCart(db, userId(ctx), { idempotencyKey });
+        if (!created) ctx.set('Idempotent-Replayed', 'true');
+        ctx.status = created ? 201 : 200;
+        ctx.body = toHttpOrder(order);
+      },
+    }),
+
+    route({
+      method: 'get',
+      path: '/api/orders',
+      summary: "The caller's orders, newest first",
+      tag: 'Orders',
+      auth: true,
+      query: orderQuerySchema,
+      responses: {
+        200: { description: 'A page of orders', schema: orderListSchema },
+        400: errorBody('VALIDATION_FAILED'),
+        401: errorBody('UNAUTHENTICATED'),
+      },
+      async handler(ctx, { query }) {
+        const { items, total } = await listOrders(db, { userId: userId(ctx), status: query.status, limit: query.limit, offset: query.offset });
+        ctx.body = { items: items.map(toHttpOrder), total, limit: query.limit, offset: query.offset };
+      },
+    }),
+
+    route({
+      method: 'get',
+      path: '/api/orders/:id',
+      summary: 'One of the caller’s orders',
+      tag: 'Orders',
+      auth: true,
+      responses: {
+        200: { description: 'The order', schema: httpOrderSchema },
+        401: errorBody('UNAUTHENTICATED'),
+        404: errorBody("NOT_FOUND (also for another user's order)"),
+      },
+      async handler(ctx) {
+        ctx.body = toHttpOrder(await getOrder(db, orderIdOf(ctx), { userId: userId(ctx) }));
+      },
+    }),
+
+    route({
+      method: 'post',
+      path: '/api/orders/:id/cancel',
+      summary: 'Cancel a pending order; its stock comes back',
+      tag: 'Orders',
+      auth: true,
+      responses: {
+        200: { description: 'The canceled order', schema: httpOrderSchema },
+        401: errorBody('UNAUTHENTICATED'),
+        404: errorBody("NOT_FOUND (also for another user's order)"),
+        409: errorBody('INVALID_TRANSITION: the order is no longer pending'),
+      },
+      async handler(ctx) {
+        const id = orderIdOf(ctx);
+        await getOrder(db, id, { userId: userId(ctx) });
+        const canceled = await cancelOrder(db, id);
+        const order = await getOrder(db, id);
+        if (!canceled) throw invalidTransition(order, 'canceled');
+        ctx.body = toHttpOrder(order);
+      },
+    }),
+  ];
+}

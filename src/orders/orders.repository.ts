@@ -1,0 +1,178 @@
+/**
+ * SQL for orders, their lines, and the two things an order touches: the buyer's cart lines and
+ * product stock. Every function takes the Knex (or transaction) to run in.
+ */
+import type { Db } from '../db/connection.js';
+import { insertedId, isMysql, toDbTime } from '../db/connection.js';
+import type { OrderStatus } from './orders.schemas.js';
+
+export interface OrderRow {
+  id: number;
+  user_id: number;
+  status: OrderStatus;
+  total_cents: number;
+  currency: string;
+  idempotency_key: string | null;
+  payment_intent_id: string | null;
+  created_at: string;
+  updated_at: string;
+  paid_at: string | null;
+}
+
+export interface OrderItemRow {
+  id: number;
+  order_id: number;
+  product_id: number | null;
+  name: string;
+  unit_price_cents: number;
+  quantity: number;
+}
+
+export interface CartLine {
+  product_id: number;
+  quantity: number;
+}
+
+export interface ProductSnapshot {
+  id: number;
+  name: string;
+  price_cents: number;
+  stock: number;
+}
+
+export interface OrderFilter {
+  userId?: number;
+  status?: OrderStatus;
+  since?: Date;
+  createdBefore?: Date;
+}
+
+function filtered(db: Db, f: OrderFilter) {
+  const q = db<OrderRow>('orders');
+  if (f.userId !== undefined) q.where('user_id', f.userId);
+  if (f.status !== undefined) q.where('status', f.status);
+  if (f.since !== undefined) q.where('created_at', '>=', toDbTime(f.since));
+  if (f.createdBefore !== undefined) q.where('created_at', '<', toDbTime(f.createdBefore));
+  return q;
+}
+
+export const ordersRepository = {
+  /**
+   * Takes the buyer's row lock (MySQL; SQLite runs one writer at a time anyway), so one user's
+   * order attempts queue one behind the other instead of meeting on the idempotency key, where
+   * InnoDB's duplicate-key locking would make the waiters deadlock when the first rolls back.
+   */
+  async lockUser(db: Db, userId: number): Promise<void> {
+    if (isMysql(db)) await db('users').select('id').where('id', userId).forUpdate();
+  },
+
+  /**
+   * The buyer's cart lines in product id order (the order in which stock rows get locked, so two
+   * orders never wait on each other in a circle). On MySQL the lines are locked for the rest of
+   * the transaction, so a concurrent change to the same cart waits instead of being lost.
+   */
+  cartLines(db: Db, userId: number): Promise<CartLine[]> {
+    const q = db('cart_items').select('product_id', 'quantity').where('user_id', userId).orderBy('product_id', 'asc');
+    if (isMysql(db)) q.forUpdate();
+    return q.then((rows: CartLine[]) => rows.map((r) => ({ product_id: Number(r.product_id), quantity: Number(r.quantity) })));
+  },
+
+  removeCartLines(db: Db, userId: number, productIds: number[]): Promise<number> {
+    return db('cart_items').where('user_id', userId).whereIn('product_id', productIds).delete();
+  },
+
+  /** The guarded stock take: one statement, touches the row only if enough is left. Rows changed. */
+  takeStock(db: Db, productId: number, quantity: number): Promise<number> {
+    return db('products')
+      .where('id', productId)
+      .andWhere('stock', '>=', quantity)
+      .update({ stock: db.raw('stock + ?', [-quantity]), updated_at: toDbTime(new Date()) });
+  },
+
+  returnStock(db: Db, productId: number, quantity: number): Promise<number> {
+    return db('products')
+      .where('id', productId)
+      .update({ stock: db.raw('stock + ?', [quantity]), updated_at: toDbTime(new Date()) });
+  },
+
+  /** Names, prices and stock as they are now (current rows, locked on MySQL). */
+  productSnapshots(db: Db, ids: number[]): Promise<ProductSnapshot[]> {
+    const q = db('products').select('id', 'name', 'price_cents', 'stock').whereIn('id', ids);
+    if (isMysql(db)) q.forUpdate();
+    return q.then((rows: ProductSnapshot[]) =>
+      rows.map((r) => ({ id: Number(r.id), name: r.name, price_cents: Number(r.price_cents), stock: Number(r.stock) })),
+    );
+  },
+
+  async insertOrder(db: Db, o: { user_id: number; currency: string; idempotency_key: string | null; total_cents: number }): Promise<number> {
+    const now = toDbTime(new Date());
+    const row = { ...o, status: 'pending', created_at: now, updated_at: now };
+    // MySQL reports the new id without RETURNING (and warns when asked for it).
+    return insertedId(await (isMysql(db) ? db('orders').insert(row) : db('orders').insert(row, ['id'])));
+  },
+
+  setTotal(db: Db, orderId: number, totalCents: number): Promise<number> {
+    return db('orders').where('id', orderId).update({ total_cents: totalCents });
+  },
+
+  async insertItems(db: Db, orderId: number, items: Omit<OrderItemRow, 'id' | 'order_id'>[]): Promise<void> {
+    await db('order_items').insert(items.map((i) => ({ ...i, order_id: orderId })));
+  },
+
+  findById(db: Db, id: number): Promise<OrderRow | undefined> {
+    return db<OrderRow>('orders').where('id', id).first();
+  },
+
+  findByIdempotencyKey(db: Db, userId: number, key: string): Promise<OrderRow | undefined> {
+    return db<OrderRow>('orders').where({ user_id: userId, idempotency_key: key }).first();
+  },
+
+  findByPaymentIntent(db: Db, paymentIntentId: string): Promise<OrderRow | undefined> {
+    return db<OrderRow>('orders').where('payment_intent_id', paymentIntentId).first();
+  },
+
+  itemsOf(db: Db, orderIds: number[]): Promise<OrderItemRow[]> {
+    if (orderIds.length === 0) return Promise.resolve([]);
+    return db<OrderItemRow>('order_items').whereIn('order_id', orderIds).orderBy('order_id').orderBy('id');
+  },
+
+  /** Newest first; ties (same millisecond) broken by id. */
+  async list(db: Db, f: OrderFilter & { limit: number; offset: number }): Promise<{ rows: OrderRow[]; total: number }> {
+    const [rows, count] = await Promise.all([
+      filtered(db, f).select('*').orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).offset(f.offset),
+      filtered(db, f).count({ n: '*' }),
+    ]);
+    return { rows, total: Number(count[0].n) };
+  },
+
+  /** Oldest first: the order `orders expire` works through them. */
+  listPendingBefore(db: Db, cutoff: Date): Promise<OrderRow[]> {
+    return filtered(db, { status: 'pending', createdBefore: cutoff }).select('*').orderBy('created_at', 'asc').orderBy('id', 'asc');
+  },
+
+  /**
+   * The guarded state move: `UPDATE orders SET status = to WHERE id = ? AND status IN (from)`.
+   * Rows changed: 1 when this call made the move, 0 when the order was elsewhere (or missing).
+   */
+  moveStatus(db: Db, orderId: number, from: readonly OrderStatus[], to: OrderStatus, extra: { paid_at?: string } = {}): Promise<number> {
+    return db('orders')
+      .where('id', orderId)
+      .whereIn('status', from as OrderStatus[])
+      .update({ status: to, ...extra, updated_at: toDbTime(new Date()) });
+  },
+
+  /** Sets the intent when none is set (or the same one is): rows changed. */
+  setPaymentIntent(db: Db, orderId: number, paymentIntentId: string): Promise<number> {
+    return db('orders')
+      .where('id', orderId)
+      .andWhere((w) => w.whereNull('payment_intent_id').orWhere('payment_intent_id', paymentIntentId))
+      .update({ payment_intent_id: paymentIntentId, updated_at: toDbTime(new Date()) });
+  },
+
+  /** Usernames for order listings (the CLI shows who bought). */
+  async usernames(db: Db, userIds: number[]): Promise<Map<number, string>> {
+    if (userIds.length === 0) return new Map();
+    const rows: { id: number; username: string }[] = await db('users').select('id', 'username').whereIn('id', [...new Set(userIds)]);
+    return new Map(rows.map((r) => [Number(r.id), r.username]));
+  },
+};

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+export const ORDER_STATUSES = ['pending', 'paid', 'shipped', 'delivered', 'canceled'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/** The moves a shop owner makes by hand (`orders mark`); `paid` only ever comes from Stripe. */
+export const MARKABLE_STATUSES = ['shipped', 'delivered', 'canceled'] as const;
+export type MarkableStatus = (typeof MARKABLE_STATUSES)[number];
+
+export const orderStatusSchema = z.enum(ORDER_STATUSES, { message: `must be one of ${ORDER_STATUSES.join(', ')}` });
+export const markableStatusSchema = z.enum(MARKABLE_STATUSES, { message: `must be one of ${MARKABLE_STATUSES.join(', ')}` });
+
+export const orderIdSchema = z.coerce
+  .number({ message: 'must be a positive whole number' })
+  .int({ message: 'must be a positive whole number' })
+  .positive({ message: 'must be a positive whole number' })
+  .max(2_147_483_647, { message: 'is out of range' });
+
+/** `Idempotency-Key`: 1 to 100 printable ASCII characters (what fits the column, as Stripe's keys). */
+export const idempotencyKeySchema = z
+  .string()
+  .min(1, { message: 'must be 1 to 100 characters' })
+  .max(100, { message: 'must be 1 to 100 characters' })
+  .regex(/^[\x20-\x7E]+$/, { message: 'must be printable ASCII' });
+
+const limit = (max: number, dflt: number) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int({ message: `must be 1 to ${max}` })
+    .min(1, { message: `must be 1 to ${max}` })
+    .max(max, { message: `must be 1 to ${max}` })
+    .default(dflt);
+
+/** GET /api/orders: the caller's own orders. */
+export const orderQuerySchema = z.object({
+  status: orderStatusSchema.optional(),
+  limit: limit(100, 20),
+  offset: z.coerce.number({ message: 'must be a number' }).int().min(0, { message: 'must not be negative' }).max(1_000_000).default(0),
+});
+
+/** Midnight UTC of a YYYY-MM-DD day, or undefined when it is not a date (2026-02-30 is not). */
+function startOfDay(day: string): Date | undefined {
+  const d = new Date(`${day}T00:00:00.000Z`);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/** `watchstore orders list`: any user's orders (the user is resolved from a username first). */
+export const orderFilterSchema = z.object({
+  status: orderStatusSchema.optional(),
+  since: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date such as 2026-01-01' })
+    .refine((s) => startOfDay(s)?.toISOString().slice(0, 10) === s, { message: 'must be a real date such as 2026-01-01' })
+    .transform((s) => startOfDay(s)!)
+    .optional(),
+  limit: limit(1000, 50),
+});
+
+export const orderItemSchema = z.object({
+  product_id: z.number().int().nullable(),
+  name: z.string(),
+  unit_price: z.number(),
+  unit_price_cents: z.number().int(),
+  quantity: z.number().int(),
+  line_total: z.number(),
+  line_total_cents: z.number().int(),
+});
+
+/** `order` as api.md shows it to the customer who owns it. */
+export const httpOrderSchema = z.object({
+  id: z.number().int(),
+  status: orderStatusSchema,
+  total: z.number(),
+  total_cents: z.number().int(),
+  currency: z.string(),
+  items: z.array(orderItemSchema),
+  created_at: z.string(),
+  paid_at: z.string().nullable(),
+});
+export type HttpOrder = z.infer<typeof httpOrderSchema>;
+
+/** The whole order, as the services, payments and the CLI see it. */
+export const publicOrderSchema = httpOrderSchema.extend({
+  user_id: z.number().int(),
+  payment_intent_id: z.string().nullable(),
+});
+export type PublicOrder = z.infer<typeof publicOrderSchema>;
+
+export const orderListSchema = z.object({
+  items: z.array(httpOrderSchema),
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});

@@ -1,0 +1,345 @@
+/**
+ * Orders: a cart becomes an order in one transaction, and an order's state only ever moves
+ * forward (data.md): pending → paid → shipped → delivered, pending → canceled.
+ *
+ * Concurrency is settled by the database, never by memory: stock by one guarded UPDATE per line,
+ * state moves by `UPDATE … WHERE status IN (allowed-from)`, idempotency keys by the unique key
+ * (user_id, idempotency_key). The HTTP routes, the payments code and the CLI all come through here.
+ */
+import type { Knex } from 'knex';
+import { getConfig } from '../config.js';
+import type { Db } from '../db/connection.js';
+import { fromDbTime, isUniqueViolation, toDbTime } from '../db/connection.js';
+import { AppError, notFound } from '../errors.js';
+import { centsToNumber } from '../money.js';
+import { parseInput } from '../validation.js';
+import { ordersRepository as repo, type CartLine, type OrderItemRow, type OrderRow } from './orders.repository.js';
+import {
+  idempotencyKeySchema,
+  markableStatusSchema,
+  orderFilterSchema,
+  orderIdSchema,
+  orderStatusSchema,
+  type OrderStatus,
+  type PublicOrder,
+} from './orders.schemas.js';
+
+export type { PublicOrder } from './orders.schemas.js';
+
+/* ------------------------------------------------------------------------------------------ */
+/* Shaping                                                                                    */
+
+function toPublicOrder(row: OrderRow, items: OrderItemRow[]): PublicOrder {
+  const totalCents = Number(row.total_cents);
+  return {
+    id: Number(row.id),
+    status: row.status,
+    total: centsToNumber(totalCents),
+    total_cents: totalCents,
+    currency: row.currency,
+    items: items.map((i) => {
+      const unit = Number(i.unit_price_cents);
+      const quantity = Number(i.quantity);
+      return {
+        product_id: i.product_id === null ? null : Number(i.product_id),
+        name: i.name,
+        unit_price: centsToNumber(unit),
+        unit_price_cents: unit,
+        quantity,
+        line_total: centsToNumber(unit * quantity),
+        line_total_cents: unit * quantity,
+      };
+    }),
+    created_at: fromDbTime(row.created_at) ?? '',
+    paid_at: fromDbTime(row.paid_at),
+    user_id: Number(row.user_id),
+    payment_intent_id: row.payment_intent_id ?? null,
+  };
+}
+
+async function withItems(db: Db, rows: OrderRow[]): Promise<PublicOrder[]> {
+  const items = await repo.itemsOf(
+    db,
+    rows.map((r) => Number(r.id)),
+  );
+  const byOrder = new Map<number, OrderItemRow[]>();
+  for (const i of items) {
+    const list = byOrder.get(Number(i.order_id)) ?? [];
+    list.push(i);
+    byOrder.set(Number(i.order_id), list);
+  }
+  return rows.map((r) => toPublicOrder(r, byOrder.get(Number(r.id)) ?? []));
+}
+
+/** The order as the customer's HTTP API shows it (api.md's `order`). */
+export function toHttpOrder(o: PublicOrder) {
+  const { user_id: _u, payment_intent_id: _p, ...rest } = o;
+  return rest;
+}
+
+export function parseOrderId(id: unknown): number {
+  return parseInput(orderIdSchema, id, 'order id');
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Transactions that retry                                                                    */
+
+const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT']);
+const MAX_ATTEMPTS = 8;
+
+function isRetryable(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && RETRYABLE.has(code);
+}
+
+function isTransaction(db: Db): db is Knex.Transaction {
+  return (db as Knex.Transaction).isTransaction === true;
+}
+
+/**
+ * Runs `work` in a transaction, again from the start when the database chose it as a deadlock
+ * victim or a lock wait timed out (MariaDB), or the file was busy (SQLite, another process).
+ * The whole transaction is retried, never a single statement, so a retry sees fresh data.
+ */
+async function transaction<T>(db: Db, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(work);
+    } catch (err) {
+      if (!isRetryable(err) || attempt >= MAX_ATTEMPTS) throw err;
+      // A little jitter so the transactions that collided do not collide again in step.
+      await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10 * attempt)));
+    }
+  }
+}
+
+/** In the caller's transaction when given one (the caller owns commit and retry), else in a new one. */
+function inTransaction<T>(db: Db, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  return isTransaction(db) ? work(db) : transaction(db, work);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Cart → order                                                                               */
+
+class KeyTaken extends Error {}
+
+function sameLines(a: CartLine[], b: CartLine[]): boolean {
+  if (a.length !== b.length) return false;
+  const key = (l: CartLine) => `${l.product_id}:${l.quantity}`;
+  const left = a.map(key).sort();
+  const right = b.map(key).sort();
+  return left.every((k, i) => k === right[i]);
+}
+
+/** The first order made with this key, waiting briefly for its transaction to become visible. */
+async function orderWithKey(db: Db, userId: number, key: string): Promise<OrderRow> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const row = await repo.findByIdempotencyKey(db, userId, key);
+    if (row) return row;
+    if (Date.now() > deadline) throw new AppError('CONFLICT', 'A request with this Idempotency-Key is still being processed. Retry shortly.');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Turns the user's whole cart into one pending order, in one transaction: the order row (with the
+ * idempotency key, so a concurrent request with the same key stops right there), one guarded stock
+ * take per line in product id order, names and prices snapshotted from the products as they are
+ * now, the order lines, and the ordered cart lines removed. Any short line rolls everything back
+ * and is reported: OUT_OF_STOCK with `[{product_id, requested, available}]` for every short line.
+ *
+ * Idempotency rule. A key names one order per user, stored in the database (UNIQUE(user_id,
+ * idempotency_key)). When the key was already used, the request is a retry of the first one if the
+ * cart now is either empty (the first request emptied it, which is what a retry normally sees) or
+ * holds exactly the lines that order was made from (same product ids and quantities); then the
+ * first order is returned with `created: false` and nothing changes. A different non-empty cart
+ * means the key is being reused for another purchase: IDEMPOTENCY_KEY_REUSED, nothing changes.
+ * Failed attempts (empty cart, out of stock) roll back and leave no trace of the key, so they can
+ * be retried with it.
+ */
+export async function createOrderFromCart(
+  db: Db,
+  userId: number,
+  opts: { idempotencyKey?: string } = {},
+): Promise<{ order: PublicOrder; created: boolean }> {
+  const key = opts.idempotencyKey === undefined ? null : parseInput(idempotencyKeySchema, opts.idempotencyKey, 'Idempotency-Key');
+  const currency = getConfig().currency;
+
+  let orderId: number;
+  try {
+    orderId = await transaction(db, async (trx) => {
+      // One attempt per user at a time, then the key: a second request with the same key waits
+      // here until the first commits (its insert then fails as a duplicate) or rolls back (then
+      // it goes ahead itself). Requests from different users never wait on each other here.
+      await repo.lockUser(trx, userId);
+      let id: number;
+      try {
+        id = await repo.insertOrder(trx, { user_id: userId, currency, idempotency_key: key, total_cents: 0 });
+      } catch (err) {
+        if (key !== null && isUniqueViolation(err)) throw new KeyTaken();
+        throw err;
+      }
+
+      const lines = await repo.cartLines(trx, userId);
+      if (lines.length === 0) throw new AppError('EMPTY_CART', 'Your cart is empty.');
+
+      const short: CartLine[] = [];
+      for (const line of lines) {
+        if ((await repo.takeStock(trx, line.product_id, line.quantity)) === 0) short.push(line);
+      }
+      const products = new Map((await repo.productSnapshots(trx, lines.map((l) => l.product_id))).map((p) => [p.id, p]));
+      if (short.length > 0) {
+        const details = short.map((l) => ({ product_id: l.product_id, requested: l.quantity, available: products.get(l.product_id)?.stock ?? 0 }));
+        const what = details.map((d) => `product ${d.product_id} has ${d.available} left, ${d.requested} requested`).join('; ');
+        throw new AppError('OUT_OF_STOCK', `Not enough stock: ${what}.`, details);
+      }
+
+      const items = lines.map((l) => {
+        const p = products.get(l.product_id)!;
+        return { product_id: l.product_id, name: p.name, unit_price_cents: p.price_cents, quantity: l.quantity };
+      });
+      await repo.insertItems(trx, id, items);
+      await repo.setTotal(
+        trx,
+        id,
+        items.reduce((sum, i) => sum + i.unit_price_cents * i.quantity, 0),
+      );
+      await repo.removeCartLines(
+        trx,
+        userId,
+        lines.map((l) => l.product_id),
+      );
+      return id;
+    });
+  } catch (err) {
+    if (!(err instanceof KeyTaken)) throw err;
+    return { order: await replay(db, userId, key!), created: false };
+  }
+  return { order: await getOrder(db, orderId), created: true };
+}
+
+async function replay(db: Db, userId: number, key: string): Promise<PublicOrder> {
+  const [first] = await withItems(db, [await orderWithKey(db, userId, key)]);
+  const cart = await repo.cartLines(db, userId);
+  const madeFrom = first.items.map((i) => ({ product_id: i.product_id ?? -1, quantity: i.quantity }));
+  if (cart.length > 0 && !sameLines(cart, madeFrom)) {
+    throw new AppError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different cart. Use a new key for a new order.');
+  }
+  return first;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Reading                                                                                    */
+
+/** One order; NOT_FOUND when missing or, with `userId`, not that user's (no existence leak). */
+export async function getOrder(db: Db, orderId: number, opts: { userId?: number } = {}): Promise<PublicOrder> {
+  const row = await repo.findById(db, orderId);
+  if (!row || (opts.userId !== undefined && Number(row.user_id) !== opts.userId)) throw notFound(`Order ${orderId}`);
+  return (await withItems(db, [row]))[0];
+}
+
+export async function findOrderByPaymentIntent(db: Db, paymentIntentId: string): Promise<PublicOrder | undefined> {
+  const row = await repo.findByPaymentIntent(db, paymentIntentId);
+  return row ? (await withItems(db, [row]))[0] : undefined;
+}
+
+export async function listOrders(
+  db: Db,
+  f: { userId?: number; status?: string; since?: Date; limit?: number; offset?: number },
+): Promise<{ items: PublicOrder[]; total: number }> {
+  const status = f.status === undefined ? undefined : parseInput(orderStatusSchema, f.status, 'status');
+  const { rows, total } = await repo.list(db, {
+    userId: f.userId,
+    status,
+    since: f.since,
+    limit: f.limit ?? 20,
+    offset: f.offset ?? 0,
+  });
+  return { items: await withItems(db, rows), total };
+}
+
+/** Pending orders created before `cutoff`, oldest first (what `orders expire` cancels). */
+export async function listPendingOlderThan(db: Db, cutoff: Date): Promise<PublicOrder[]> {
+  return withItems(db, await repo.listPendingBefore(db, cutoff));
+}
+
+/** Parses the CLI's `orders list` options (status, since YYYY-MM-DD, limit). */
+export function parseOrderFilter(input: { status?: string; since?: string; limit?: string | number }) {
+  return parseInput(orderFilterSchema, input, 'filter');
+}
+
+/** Usernames of the given users, for listings that show who ordered. */
+export function usernamesOf(db: Db, userIds: number[]): Promise<Map<number, string>> {
+  return repo.usernames(db, userIds);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Payment intent                                                                             */
+
+/** Stores the order's PaymentIntent id when it has none (or already has this one). */
+export async function attachPaymentIntent(db: Db, orderId: number, paymentIntentId: string): Promise<void> {
+  let changed: number;
+  try {
+    changed = await repo.setPaymentIntent(db, orderId, paymentIntentId);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError('CONFLICT', `PaymentIntent ${paymentIntentId} already belongs to another order.`);
+    throw err;
+  }
+  if (changed === 0) {
+    const row = await repo.findById(db, orderId);
+    if (!row) throw notFound(`Order ${orderId}`);
+    throw new AppError('CONFLICT', `Order ${orderId} already has PaymentIntent ${row.payment_intent_id}.`);
+  }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* State moves                                                                                */
+
+/** pending → paid with paid_at. True when this call moved it; false when it was not pending. */
+export async function markPaid(db: Db | Knex.Transaction, orderId: number, paidAt: Date = new Date()): Promise<boolean> {
+  return (await repo.moveStatus(db, orderId, ['pending'], 'paid', { paid_at: toDbTime(paidAt) })) === 1;
+}
+
+/**
+ * pending → canceled, and the stock comes back: the guarded status update and the stock return
+ * are one transaction, and only the call whose update moved the order returns stock, so however
+ * many cancels (customer, webhook, expiry) race, stock comes back exactly once.
+ */
+export async function cancelOrder(db: Db | Knex.Transaction, orderId: number): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
+    if ((await repo.moveStatus(trx, orderId, ['pending'], 'canceled')) === 0) return false;
+    const items = (await repo.itemsOf(trx, [orderId])).filter((i) => i.product_id !== null);
+    // Product id order, the same lock order as order creation.
+    items.sort((a, b) => Number(a.product_id) - Number(b.product_id));
+    for (const i of items) await repo.returnStock(trx, Number(i.product_id), Number(i.quantity));
+    return true;
+  });
+}
+
+/** The states each hand-made move may start from: forward only, one step at a time. */
+const MOVES_FROM: Record<'shipped' | 'delivered', OrderStatus[]> = {
+  shipped: ['paid'],
+  delivered: ['shipped'],
+};
+
+/**
+ * The shop owner's move (`orders mark`): shipped (from paid), delivered (from shipped), or
+ * canceled (from pending, giving stock back). Anything else is INVALID_TRANSITION.
+ */
+export async function markStatus(db: Db, orderId: number, to: 'shipped' | 'delivered' | 'canceled'): Promise<PublicOrder> {
+  const target = parseInput(markableStatusSchema, to, 'status');
+  const moved = target === 'canceled' ? await cancelOrder(db, orderId) : (await repo.moveStatus(db, orderId, MOVES_FROM[target], target)) === 1;
+  const order = await getOrder(db, orderId);
+  if (!moved) throw invalidTransition(order, target);
+  return order;
+}
+
+export function invalidTransition(order: PublicOrder, to: OrderStatus): AppError {
+  if (order.status === to) return new AppError('INVALID_TRANSITION', `Order ${order.id} is already ${to}.`);
+  const from = to === 'canceled' ? ['pending'] : MOVES_FROM[to as 'shipped' | 'delivered'] ?? ['pending'];
+  return new AppError(
+    'INVALID_TRANSITION',
+    `Order ${order.id} is ${order.status}; only ${from.join(' or ')} orders can be marked ${to}.`,
+  );
+}
