@@ -10,10 +10,12 @@ import { requestContext } from './middleware/request-context.js';
 import { buildRouter, type RouteSpec } from './route.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { ordersRoutes } from './routes/orders.routes.js';
+import { checkoutRoutes } from './routes/checkout.routes.js';
+import { STRIPE_WEBHOOK_PATH, webhookRoutes } from './routes/webhooks.routes.js';
 
 /** Every API route, in one list: the router and the OpenAPI document are both built from it. */
 export function apiRoutes(deps: AppDeps): RouteSpec[] {
-  return [...healthRoutes(deps), ...ordersRoutes(deps)];
+  return [...healthRoutes(deps), ...ordersRoutes(deps), ...checkoutRoutes(deps), ...webhookRoutes(deps)];
 }
 
 export function createApp(deps: AppDeps): Koa<AppState> {
@@ -25,7 +27,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
 
   app.use(requestContext(deps.logger));
   app.use(errorHandler(deps.logger));
-  app.use(jsonBody());
+  app.use(jsonBody([STRIPE_WEBHOOK_PATH]));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { notFound } from '../../errors.js';
+import { getProductById, searchProducts } from '../../products/products.service.js';
+import { catalogQuerySchema, productListSchema, publicProductSchema } from '../../products/products.schemas.js';
+import type { AppContext, AppDeps } from '../context.js';
+import { route, type RouteSpec } from '../route.js';
+
+const MAX_ID = 2_147_483_647;
+
+/** A path id: a positive integer written plainly ("7", not "07", "7.0", "1e1" or "0x7"). */
+export function pathId(raw: string | undefined): number | undefined {
+  if (!raw || !/^[1-9]\d{0,9}$/.test(raw)) return undefined;
+  const id = Number(raw);
+  return id <= MAX_ID ? id : undefined;
+}
+
+/**
+ * If-None-Match against our ETag (RFC 9110 §13.1.2: weak comparison, `*`, lists). Unlike Koa's
+ * `ctx.fresh`, a request `Cache-Control: no-cache` does not defeat it: that directive is for
+ * caches, and fetch() adds it whenever a caller sets If-None-Match by hand.
+ */
+function ifNoneMatchHits(header: string, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  return header.split(',').some((tag) => opaque(tag) === opaque(etag));
+}
+
+/**
+ * Sends a JSON body with a strong ETag (a hash of the exact bytes) and answers a matching
+ * If-None-Match with 304. `no-cache` lets caches keep the body but makes them revalidate every
+ * time, so a price or stock change is never hidden behind a stale copy.
+ */
+function sendRevalidated(ctx: AppContext, body: unknown): void {
+  const json = JSON.stringify(body);
+  ctx.set('Cache-Control', 'no-cache');
+  const etag = `"${createHash('sha256').update(json).digest('base64url').slice(0, 32)}"`;
+  ctx.set('ETag', etag);
+  if (ifNoneMatchHits(ctx.get('If-None-Match'), etag)) {
+    ctx.status = 304;
+    return;
+  }
+  ctx.type = 'application/json';
+  ctx.body = json;
+}
+
+export function productsRoutes({ db, config }: AppDeps): RouteSpec[] {
+  return [
+    route({
+      method: 'get',
+      path: '/api/products',
+      summary: 'List the catalog: search, price range, in-stock filter, sort and paging',
+      tag: 'Catalog',
+      query: catalogQuerySchema,
+      headers: [{ name: 'If-None-Match', description: 'An ETag from an earlier answer: 304 when nothing changed' }],
+      responses: {
+        200: { description: 'A page of products, with an ETag', schema: productListSchema },
+        304: { description: 'Not modified since the ETag in If-None-Match' },
+        400: { description: 'A query parameter is invalid (VALIDATION_FAILED, with details)' },
+      },
+      async handler(ctx, { query }) {
+        sendRevalidated(ctx, await searchProducts(db, query, config.currency));
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/products/:id',
+      summary: 'One product',
+      tag: 'Catalog',
+      headers: [{ name: 'If-None-Match', description: 'An ETag from an earlier answer: 304 when nothing changed' }],
+      responses: {
+        200: { description: 'The product, with an ETag', schema: publicProductSchema },
+        304: { description: 'Not modified since the ETag in If-None-Match' },
+        404: { description: 'No such product, or the id is not a positive integer (NOT_FOUND)' },
+      },
+      async handler(ctx) {
+        const id = pathId(ctx.params.id);
+        if (id === undefined) throw notFound('Product');
+        sendRevalidated(ctx, await getProductById(db, id, config.currency));
+      },
+    }),
+  ];
+}
