@@ -1,0 +1,43 @@
+/** Payment inputs and outputs, shared by the HTTP routes and the CLI. */
+import { z } from 'zod';
+
+/** `{order_id}` pays that order; `{}` makes the order from the cart first. */
+export const checkoutBodySchema = z.object({
+  order_id: z.number().int().positive().max(2_147_483_647).optional(),
+});
+export type CheckoutBody = z.infer<typeof checkoutBodySchema>;
+
+export const checkoutResultSchema = z.object({
+  order_id: z.number().int(),
+  payment_intent_id: z.string(),
+  client_secret: z.string(),
+  amount: z.number(),
+  currency: z.string(),
+});
+export type CheckoutResult = z.infer<typeof checkoutResultSchema>;
+
+export const webhookResultSchema = z.object({ received: z.literal(true) });
+
+const DURATION = /^(\d+)\s*(s|m|min|h|d)$/i;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A hold time such as `30m`, `2h` or `1d`, in milliseconds (more than zero). */
+export const durationSchema = z
+  .string()
+  .trim()
+  .regex(DURATION, { message: 'must be a duration such as 30m, 2h or 1d' })
+  .transform((s) => {
+    const [, n, unit] = DURATION.exec(s) as RegExpExecArray;
+    return Number(n) * UNIT_MS[unit.toLowerCase()];
+  })
+  .pipe(z.number().int().positive({ message: 'must be longer than zero' }).max(3650 * 86_400_000, { message: 'must be at most 3650d' }));
+
+/** A stripe_events row as the CLI and tests see it. */
+export interface StripeEventRecord {
+  id: string;
+  type: string;
+  payment_intent_id: string | null;
+  order_id: number | null;
+  received_at: string;
+  outcome: string;
+}

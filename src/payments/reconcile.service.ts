@@ -1,0 +1,174 @@
+/**
+ * The shop owner's payment housekeeping (`watchstore orders expire` and `orders reconcile`).
+ *
+ * expire: pending orders older than the hold time are canceled and their stock comes back. An
+ * order that has a PaymentIntent is canceled at Stripe first, so the customer can no longer pay
+ * for an order that is gone; if Stripe says the payment already went through, the payment is
+ * applied instead. Without a Stripe key such orders are left alone (and reported): canceling
+ * them blind could leave a customer charged for a canceled order.
+ *
+ * reconcile: asks Stripe about every pending order that has a PaymentIntent and applies what
+ * Stripe says (a missed webhook), then lists the recorded events that changed nothing.
+ */
+import type { Db } from '../db/connection.js';
+import { AppError, isAppError } from '../errors.js';
+import { cancelOrder, getOrder, listPendingOlderThan, type PublicOrder } from '../orders/orders.service.js';
+import type { StripeEventRecord } from './payments.schemas.js';
+import { settleCanceled, settleFromIntent, type Settlement } from './settlement.js';
+import { countEvents, listEvents } from './stripe-events.repository.js';
+import { callStripe, getStripe, paymentsConfigured, stripeErrorInfo, type PaymentIntent, type StripeConfig } from './stripe-client.js';
+
+export type ActionKind = 'paid' | 'canceled' | 'left' | 'skipped' | 'error';
+
+/** What happened to one order. */
+export interface OrderAction {
+  order_id: number;
+  user_id: number;
+  created_at: string;
+  total: number;
+  total_cents: number;
+  currency: string;
+  payment_intent_id: string | null;
+  /** The intent's status at Stripe, when Stripe was asked. */
+  intent_status: string | null;
+  action: ActionKind;
+  /** `applied: …`, `ignored: …`, or what went wrong. */
+  outcome: string;
+  /** The order's status afterwards. */
+  status: PublicOrder['status'];
+}
+
+export interface ExpireReport {
+  cutoff: string;
+  orders: OrderAction[];
+  /** Orders that needed Stripe and could not be settled (error or skipped). */
+  failed: number;
+}
+
+export interface ReconcileReport {
+  orders: OrderAction[];
+  failed: number;
+  /** Recorded events that changed nothing and may need a person (newest first). */
+  ignored_events: StripeEventRecord[];
+  ignored_events_total: number;
+}
+
+/** Outcomes whose event wanted what was already true: nothing for a person to look at. */
+const BENIGN_PREFIX = 'ignored: order already';
+const IGNORED_LIST_LIMIT = 50;
+
+function action(order: PublicOrder, kind: ActionKind, outcome: string, intentStatus: string | null = null): OrderAction {
+  return {
+    order_id: order.id,
+    user_id: order.user_id,
+    created_at: order.created_at,
+    total: order.total,
+    total_cents: order.total_cents,
+    currency: order.currency,
+    payment_intent_id: order.payment_intent_id,
+    intent_status: intentStatus,
+    action: kind,
+    outcome,
+    status: order.status,
+  };
+}
+
+function fromSettlement(before: PublicOrder, s: Settlement, intentStatus: string | null): OrderAction {
+  const after = s.order ?? before;
+  const kind: ActionKind = s.changed ? (after.status === 'paid' ? 'paid' : 'canceled') : 'left';
+  return { ...action(after, kind, s.outcome, intentStatus), payment_intent_id: after.payment_intent_id ?? before.payment_intent_id };
+}
+
+/** The Stripe error behind a PAYMENT_PROVIDER_ERROR, if any. */
+function stripeCause(err: unknown) {
+  return isAppError(err) ? stripeErrorInfo((err as { cause?: unknown }).cause) : undefined;
+}
+
+const unreachable = (err: unknown) => stripeCause(err)?.type === 'StripeConnectionError';
+
+/** Cancels the intent at Stripe, or learns that it can no longer be canceled (and why). */
+async function cancelAtStripe(config: StripeConfig, intentId: string): Promise<PaymentIntent> {
+  try {
+    return await callStripe(config, 'cancel the payment', (stripe) => stripe.paymentIntents.cancel(intentId, { cancellation_reason: 'abandoned' }));
+  } catch (err) {
+    // Already succeeded, processing or canceled: what it is now decides.
+    if (stripeCause(err)?.code === 'payment_intent_unexpected_state') {
+      return callStripe(config, 'retrieve the payment', (stripe) => stripe.paymentIntents.retrieve(intentId));
+    }
+    throw err;
+  }
+}
+
+/** Cancels pending orders created more than `olderThanMs` ago (see the module comment). */
+export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { olderThanMs: number; now?: Date }): Promise<ExpireReport> {
+  const cutoff = new Date((opts.now ?? new Date()).getTime() - opts.olderThanMs);
+  const orders: OrderAction[] = [];
+  let stripeDown: string | undefined;
+
+  for (const listed of await listPendingOlderThan(db, cutoff)) {
+    // Fresh: a checkout may have given it an intent since the listing.
+    const order = await getOrder(db, listed.id);
+    if (order.status !== 'pending') {
+      orders.push(action(order, 'left', `ignored: order ${order.status}`));
+      continue;
+    }
+    const intentId = order.payment_intent_id;
+    if (!intentId) {
+      const moved = await cancelOrder(db, order.id);
+      const after = await getOrder(db, order.id);
+      orders.push(action(after, moved ? 'canceled' : 'left', moved ? 'applied: canceled, stock returned' : `ignored: order ${after.status}`));
+      continue;
+    }
+    if (!paymentsConfigured(config)) {
+      orders.push(action(order, 'skipped', 'left pending: it has a PaymentIntent and STRIPE_SECRET_KEY is not configured'));
+      continue;
+    }
+    if (stripeDown) {
+      orders.push(action(order, 'error', `left pending: ${stripeDown}`));
+      continue;
+    }
+    try {
+      const intent = await cancelAtStripe(config, intentId);
+      const settled = intent.status === 'canceled' ? await settleCanceled(db, order) : await settleFromIntent(db, order, intent);
+      orders.push(fromSettlement(order, settled, intent.status));
+    } catch (err) {
+      if (!isAppError(err) || err.code !== 'PAYMENT_PROVIDER_ERROR') throw err;
+      if (unreachable(err)) stripeDown = err.message;
+      orders.push(action(order, 'error', `left pending: ${err.message}`));
+    }
+  }
+  return { cutoff: cutoff.toISOString(), orders, failed: orders.filter((o) => o.action === 'error' || o.action === 'skipped').length };
+}
+
+/**
+ * Applies Stripe's view of every pending order that has a PaymentIntent, then lists the events
+ * that changed nothing. PAYMENTS_UNAVAILABLE without a key; PAYMENT_PROVIDER_ERROR as soon as
+ * Stripe cannot be reached at all.
+ */
+export async function reconcilePayments(db: Db, config: StripeConfig, opts: { now?: Date } = {}): Promise<ReconcileReport> {
+  await getStripe(config);
+  const pending = (await listPendingOlderThan(db, new Date((opts.now ?? new Date()).getTime() + 1000))).filter((o) => o.payment_intent_id);
+  const orders: OrderAction[] = [];
+  for (const order of pending) {
+    const intentId = order.payment_intent_id as string;
+    let intent: PaymentIntent;
+    try {
+      intent = await callStripe(config, 'retrieve the payment', (stripe) => stripe.paymentIntents.retrieve(intentId));
+    } catch (err) {
+      if (!isAppError(err) || err.code !== 'PAYMENT_PROVIDER_ERROR') throw err;
+      if (unreachable(err)) throw new AppError('PAYMENT_PROVIDER_ERROR', `Stripe cannot be reached: ${stripeCause(err)?.message ?? err.message}`, undefined, { cause: err });
+      orders.push(action(order, 'error', err.message));
+      continue;
+    }
+    const current = await getOrder(db, order.id);
+    orders.push(fromSettlement(current, await settleFromIntent(db, current, intent), intent.status));
+  }
+
+  const worthALook = { outcomePrefix: 'ignored', excludePrefix: BENIGN_PREFIX };
+  return {
+    orders,
+    failed: orders.filter((o) => o.action === 'error').length,
+    ignored_events: await listEvents(db, { ...worthALook, limit: IGNORED_LIST_LIMIT }),
+    ignored_events_total: await countEvents(db, worthALook),
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * What a PaymentIntent's state means for its order, in one place: the webhook, `orders reconcile`
+ * and `orders expire` all settle orders through these functions, so they cannot disagree.
+ *
+ * Every outcome is a short sentence that starts with `applied` (the order moved) or `ignored`
+ * (nothing changed, and why). The order moves only through the orders service's guarded updates,
+ * so a racing webhook, CLI run or customer cancel can never move it twice.
+ */
+import type { Knex } from 'knex';
+import { isAppError } from '../errors.js';
+import {
+  attachPaymentIntent,
+  cancelOrder,
+  findOrderByPaymentIntent,
+  getOrder,
+  markPaid,
+  type PublicOrder,
+} from '../orders/orders.service.js';
+
+type Runner = Knex | Knex.Transaction;
+
+/** The fields of a PaymentIntent (from the API or an event) that settling looks at. */
+export interface IntentFacts {
+  id: string;
+  status?: string;
+  amount?: number | null;
+  amount_received?: number | null;
+  currency?: string | null;
+  metadata?: Record<string, string> | null;
+  last_payment_error?: { code?: string | null; message?: string | null } | null;
+}
+
+export interface Settlement {
+  /** True when this call moved the order. */
+  changed: boolean;
+  outcome: string;
+  order?: PublicOrder;
+}
+
+const ignored = (why: string, order?: PublicOrder): Settlement => ({ changed: false, outcome: `ignored: ${why}`, order });
+
+/** The amount Stripe actually took (amount_received once succeeded), in minor units. */
+export function receivedAmount(intent: IntentFacts): number | undefined {
+  const received = intent.amount_received ?? 0;
+  if (received > 0) return received;
+  return typeof intent.amount === 'number' ? intent.amount : undefined;
+}
+
+/**
+ * The order an intent belongs to: the one that stores the intent's id, or else the one named in
+ * its metadata, provided that order has no other intent and the metadata's user matches.
+ * In the second case the intent's id is stored on the order (within the caller's transaction).
+ */
+export async function findOrderForIntent(db: Runner, intent: IntentFacts): Promise<{ order?: PublicOrder; reason?: string }> {
+  const byIntent = await findOrderByPaymentIntent(db, intent.id);
+  if (byIntent) return { order: byIntent };
+
+  const metaOrderId = Number(intent.metadata?.order_id);
+  if (!Number.isSafeInteger(metaOrderId) || metaOrderId <= 0) return { reason: 'unknown payment intent' };
+  let order: PublicOrder;
+  try {
+    order = await getOrder(db, metaOrderId);
+  } catch (err) {
+    if (isAppError(err) && err.code === 'NOT_FOUND') return { reason: `unknown payment intent (order ${metaOrderId} from its metadata does not exist)` };
+    throw err;
+  }
+  if (order.payment_intent_id && order.payment_intent_id !== intent.id) {
+    return { reason: `order ${order.id} belongs to another payment intent (${order.payment_intent_id})` };
+  }
+  const metaUserId = intent.metadata?.user_id;
+  if (metaUserId !== undefined && Number(metaUserId) !== order.user_id) {
+    return { reason: `metadata user ${metaUserId} does not match order ${order.id}` };
+  }
+  if (!order.payment_intent_id) {
+    try {
+      await attachPaymentIntent(db, order.id, intent.id);
+    } catch (err) {
+      if (isAppError(err)) return { reason: `payment intent could not be linked to order ${order.id}: ${err.message}` };
+      throw err;
+    }
+    order = { ...order, payment_intent_id: intent.id };
+  }
+  return { order };
+}
+
+/** Re-reads the order after a guarded update that did not move it, to say why. */
+async function notMoved(db: Runner, orderId: number, what: string): Promise<Settlement> {
+  const now = await getOrder(db, orderId);
+  return ignored(now.status === what ? `order already ${what}` : `order ${now.status}`, now);
+}
+
+/** A succeeded payment: `paid` when the order is pending and the amount and currency match. */
+export async function settleSucceeded(db: Runner, order: PublicOrder, intent: IntentFacts, paidAt?: Date): Promise<Settlement> {
+  if (order.status !== 'pending') return ignored(order.status === 'paid' ? 'order already paid' : `order ${order.status}`, order);
+  const received = receivedAmount(intent);
+  if (received !== order.total_cents) return ignored(`amount mismatch ${received ?? 'none'} != ${order.total_cents}`, order);
+  const currency = (intent.currency ?? '').toLowerCase();
+  if (currency !== order.currency.toLowerCase()) return ignored(`currency mismatch ${currency || 'none'} != ${order.currency}`, order);
+  if (await markPaid(db, order.id, paidAt)) return { changed: true, outcome: 'applied: paid', order: await getOrder(db, order.id) };
+  return notMoved(db, order.id, 'paid');
+}
+
+/** A canceled intent: the pending order is canceled and its stock given back (exactly once). */
+export async function settleCanceled(db: Runner, order: PublicOrder): Promise<Settlement> {
+  if (order.status !== 'pending') return ignored(order.status === 'canceled' ? 'order already canceled' : `order ${order.status}`, order);
+  if (await cancelOrder(db, order.id)) return { changed: true, outcome: 'applied: canceled, stock returned', order: await getOrder(db, order.id) };
+  return notMoved(db, order.id, 'canceled');
+}
+
+/** Whatever the intent's current status says (reconcile and expire ask Stripe for it). */
+export async function settleFromIntent(db: Runner, order: PublicOrder, intent: IntentFacts): Promise<Settlement> {
+  if (intent.status === 'succeeded') return settleSucceeded(db, order, intent);
+  if (intent.status === 'canceled') return settleCanceled(db, order);
+  return ignored(`payment ${intent.status ?? 'in an unknown state'}`, order);
+}

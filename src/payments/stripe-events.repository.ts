@@ -1,0 +1,87 @@
+/** SQL for `stripe_events`: the record of every Stripe event received, keyed by Stripe's event id. */
+import type { Knex } from 'knex';
+import { fromDbTime, isUniqueViolation } from '../db/connection.js';
+import type { StripeEventRecord } from './payments.schemas.js';
+
+type Runner = Knex | Knex.Transaction;
+
+interface Row {
+  id: string;
+  type: string;
+  payment_intent_id: string | null;
+  order_id: number | string | null;
+  received_at: string | Date;
+  outcome: string;
+}
+
+const OUTCOME_MAX = 255;
+
+function toRecord(r: Row): StripeEventRecord {
+  return {
+    id: r.id,
+    type: r.type,
+    payment_intent_id: r.payment_intent_id,
+    order_id: r.order_id === null ? null : Number(r.order_id),
+    received_at: fromDbTime(r.received_at) ?? String(r.received_at),
+    outcome: r.outcome,
+  };
+}
+
+/**
+ * Claims an event id: inserts its row, or returns false when the id is already there (the
+ * primary key decides, also between concurrent deliveries: a second insert waits for the first
+ * transaction and then fails on the key).
+ */
+export async function claimEvent(trx: Runner, row: { id: string; type: string; payment_intent_id: string | null }): Promise<boolean> {
+  try {
+    await trx('stripe_events').insert({ ...row, outcome: 'processing' });
+    return true;
+  } catch (err) {
+    if (isUniqueViolation(err)) return false;
+    throw err;
+  }
+}
+
+export async function recordOutcome(trx: Runner, id: string, outcome: { order_id: number | null; outcome: string }): Promise<void> {
+  await trx('stripe_events')
+    .where({ id })
+    .update({ order_id: outcome.order_id, outcome: outcome.outcome.slice(0, OUTCOME_MAX) });
+}
+
+export async function findEvent(db: Runner, id: string): Promise<StripeEventRecord | undefined> {
+  const row = (await db('stripe_events').where({ id }).first()) as Row | undefined;
+  return row ? toRecord(row) : undefined;
+}
+
+export interface EventFilter {
+  /** Outcomes that start with this text… */
+  outcomePrefix?: string;
+  /** …and not with this one. */
+  excludePrefix?: string;
+  paymentIntentId?: string;
+}
+
+const prefixPattern = (prefix: string) => `${prefix.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+
+function filtered(db: Runner, f: EventFilter) {
+  const q = db('stripe_events');
+  if (f.outcomePrefix) q.whereRaw("?? like ? escape '!'", ['outcome', prefixPattern(f.outcomePrefix)]);
+  if (f.excludePrefix) q.whereRaw("?? not like ? escape '!'", ['outcome', prefixPattern(f.excludePrefix)]);
+  if (f.paymentIntentId) q.where({ payment_intent_id: f.paymentIntentId });
+  return q;
+}
+
+/** Newest first. */
+export async function listEvents(db: Runner, f: EventFilter & { limit?: number } = {}): Promise<StripeEventRecord[]> {
+  const q = filtered(db, f).select('*').orderBy([
+    { column: 'received_at', order: 'desc' },
+    { column: 'id', order: 'desc' },
+  ]);
+  if (f.limit) q.limit(f.limit);
+  return ((await q) as Row[]).map(toRecord);
+}
+
+export async function countEvents(db: Runner, f: EventFilter = {}): Promise<number> {
+  const row = (await filtered(db, f).count({ n: '*' }).first()) as { n: number | string } | undefined;
+  return Number(row?.n ?? 0);
+}

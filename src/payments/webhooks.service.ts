@@ -1,0 +1,69 @@
+/**
+ * Stripe webhooks: verify the signature on the raw bytes, then apply each event at most once.
+ *
+ * "At most once" is the `stripe_events` primary key: the event's row is inserted first, in the
+ * same transaction as its effect on the order. A second delivery of the same event (also one that
+ * arrives while the first is still running) fails on that key and changes nothing; if applying
+ * the first fails, its row rolls back with it and Stripe's retry applies the event afresh.
+ */
+import type { Knex } from 'knex';
+import type { Db } from '../db/connection.js';
+import { AppError } from '../errors.js';
+import { retryingTransaction } from './transaction.js';
+import { findOrderForIntent, settleCanceled, settleSucceeded, type IntentFacts, type Settlement } from './settlement.js';
+import { claimEvent, recordOutcome } from './stripe-events.repository.js';
+import { constructWebhookEvent, type StripeEvent } from './stripe-client.js';
+
+export interface WebhookResult {
+  /** False when this event id had been received before (nothing was done this time). */
+  applied: boolean;
+  outcome?: string;
+  orderId?: number | null;
+}
+
+/**
+ * The verified event, or VALIDATION_FAILED when the signature is missing, forged, for other
+ * bytes, or too old. PAYMENTS_UNAVAILABLE without a webhook secret.
+ */
+export async function verifyWebhook(rawBody: Buffer, signature: string | undefined, secret: string | undefined): Promise<StripeEvent> {
+  if (!secret) throw new AppError('PAYMENTS_UNAVAILABLE', 'Stripe webhooks are not available: STRIPE_WEBHOOK_SECRET is not configured.');
+  if (!signature) throw new AppError('VALIDATION_FAILED', 'The Stripe-Signature header is missing.');
+  try {
+    return await constructWebhookEvent(rawBody, signature, secret);
+  } catch (err) {
+    throw new AppError('VALIDATION_FAILED', 'The Stripe-Signature header does not match the request body.', undefined, { cause: err });
+  }
+}
+
+const HANDLED = new Set(['payment_intent.succeeded', 'payment_intent.payment_failed', 'payment_intent.canceled']);
+
+function intentOf(event: StripeEvent): IntentFacts | undefined {
+  const object = (event.data as { object?: { object?: string; id?: unknown } } | undefined)?.object;
+  if (!object || object.object !== 'payment_intent' || typeof object.id !== 'string') return undefined;
+  return object as IntentFacts;
+}
+
+async function settle(trx: Knex.Transaction, type: string, intent: IntentFacts): Promise<Settlement> {
+  const { order, reason } = await findOrderForIntent(trx, intent);
+  if (!order) return { changed: false, outcome: `ignored: ${reason}` };
+  if (type === 'payment_intent.succeeded') return settleSucceeded(trx, order, intent);
+  if (type === 'payment_intent.canceled') return settleCanceled(trx, order);
+  const error = intent.last_payment_error;
+  const why = [error?.code, error?.message].filter(Boolean).join(': ');
+  return { changed: false, outcome: `ignored: payment failed${why ? ` (${why})` : ''}, order stays ${order.status}`, order };
+}
+
+/** Applies a verified event once; a repeat of an event id returns `{applied: false}`. */
+export async function handleStripeEvent(db: Db, event: StripeEvent): Promise<WebhookResult> {
+  const intent = intentOf(event);
+  return retryingTransaction(db, async (trx) => {
+    if (!(await claimEvent(trx, { id: event.id, type: event.type, payment_intent_id: intent?.id ?? null }))) return { applied: false };
+    let outcome: Settlement;
+    if (!HANDLED.has(event.type)) outcome = { changed: false, outcome: `ignored: event type ${event.type} is not handled` };
+    else if (!intent) outcome = { changed: false, outcome: 'ignored: the event carries no payment intent' };
+    else outcome = await settle(trx, event.type, intent);
+    const orderId = outcome.order?.id ?? null;
+    await recordOutcome(trx, event.id, { order_id: orderId, outcome: outcome.outcome });
+    return { applied: true, outcome: outcome.outcome, orderId };
+  });
+}

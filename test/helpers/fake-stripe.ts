@@ -1,0 +1,278 @@
+/**
+ * A small stand-in for Stripe's API (no network here): a node:http server on a random port that
+ * answers the PaymentIntent calls the app makes, the way the official SDK expects them.
+ *
+ *   POST /v1/payment_intents             create (form-encoded, honours Idempotency-Key)
+ *   GET  /v1/payment_intents/:id         retrieve
+ *   POST /v1/payment_intents/:id/cancel  cancel (refused once succeeded or canceled, as Stripe does)
+ *
+ * Tests point the app at it with STRIPE_API_BASE, set an intent's status as if the customer had
+ * paid, make requests fail, and read back what was asked. It also signs webhook payloads with the
+ * SDK's own test-header helper, so the app verifies real signatures.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Stripe from 'stripe';
+
+export type IntentStatus =
+  | 'requires_payment_method'
+  | 'requires_confirmation'
+  | 'requires_action'
+  | 'processing'
+  | 'requires_capture'
+  | 'canceled'
+  | 'succeeded';
+
+export interface FakeIntent {
+  id: string;
+  object: 'payment_intent';
+  amount: number;
+  amount_received: number;
+  currency: string;
+  status: IntentStatus;
+  client_secret: string;
+  metadata: Record<string, string>;
+  automatic_payment_methods: { enabled: boolean } | null;
+  canceled_at: number | null;
+  cancellation_reason: string | null;
+  created: number;
+  livemode: false;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** The form body decoded into nested objects (`metadata[order_id]=5` → `{metadata: {order_id: '5'}}`). */
+  body: Record<string, any>;
+  idempotencyKey?: string;
+  authorization?: string;
+}
+
+interface Failure {
+  status: number;
+  times: number;
+  when?: (req: RecordedRequest) => boolean;
+}
+
+const id = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`;
+
+/** `a[b][c]=v` → `{a: {b: {c: v}}}` (what the SDK's form encoding means). */
+export function decodeForm(text: string): Record<string, any> {
+  const out: Record<string, any> = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    const parts = key.split(/\[|\]\[|\]/).filter((p) => p !== '');
+    let node = out;
+    parts.forEach((part, i) => {
+      if (i === parts.length - 1) node[part] = value;
+      else node = node[part] ??= {};
+    });
+  }
+  return out;
+}
+
+export class FakeStripe {
+  readonly intents = new Map<string, FakeIntent>();
+  readonly requests: RecordedRequest[] = [];
+  private readonly idempotent = new Map<string, { body: string; status: number; response: unknown }>();
+  private failures: Failure[] = [];
+  /** Runs (and is awaited) before each request is answered: lets a test act "while Stripe is busy". */
+  beforeAnswer?: (req: RecordedRequest) => unknown;
+
+  private constructor(
+    private readonly server: http.Server,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<FakeStripe> {
+    let fake!: FakeStripe;
+    const server = http.createServer((req, res) => {
+      fake.handle(req, res).catch((err) => {
+        res.statusCode = 500;
+        res.end(JSON.stringify({ error: { type: 'api_error', message: String(err) } }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    fake = new FakeStripe(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return fake;
+  }
+
+  /** Environment for the app or a child process to use this fake. */
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return { STRIPE_SECRET_KEY: 'sk_test_fake', STRIPE_API_BASE: this.url, ...extra };
+  }
+
+  /** Makes the next `times` matching requests fail with `status` (500 → api_error, 402 → card_error). */
+  failNext(status: number, opts: { times?: number; when?: (req: RecordedRequest) => boolean } = {}): void {
+    this.failures.push({ status, times: opts.times ?? 1, when: opts.when });
+  }
+
+  clearFailures(): void {
+    this.failures = [];
+  }
+
+  /** Moves an intent as if the customer (or Stripe) had acted; `succeeded` records the amount received. */
+  setStatus(intentId: string, status: IntentStatus, patch: Partial<FakeIntent> = {}): FakeIntent {
+    const intent = this.intents.get(intentId);
+    if (!intent) throw new Error(`fake Stripe: no intent ${intentId}`);
+    intent.status = status;
+    if (status === 'succeeded') intent.amount_received = intent.amount;
+    if (status === 'canceled') intent.canceled_at = Math.floor(Date.now() / 1000);
+    Object.assign(intent, patch);
+    return intent;
+  }
+
+  /** Adds an intent the app never created (e.g. someone else's). */
+  addIntent(fields: Partial<FakeIntent> & { amount: number }): FakeIntent {
+    const intent = this.newIntent({ currency: 'usd', ...fields } as Partial<FakeIntent> & { amount: number });
+    this.intents.set(intent.id, intent);
+    return intent;
+  }
+
+  requestsTo(method: string, pathPrefix: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === method && r.path.startsWith(pathPrefix));
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private newIntent(f: Partial<FakeIntent> & { amount: number }): FakeIntent {
+    const intentId = f.id ?? id('pi');
+    return {
+      object: 'payment_intent',
+      amount_received: 0,
+      status: 'requires_payment_method',
+      client_secret: `${intentId}_secret_${randomBytes(8).toString('hex')}`,
+      metadata: {},
+      automatic_payment_methods: null,
+      canceled_at: null,
+      cancellation_reason: null,
+      created: Math.floor(Date.now() / 1000),
+      livemode: false,
+      currency: 'usd',
+      ...f,
+      id: intentId,
+    };
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const recorded: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      body: decodeForm(raw),
+      idempotencyKey: req.headers['idempotency-key'] as string | undefined,
+      authorization: req.headers.authorization,
+    };
+    this.requests.push(recorded);
+    await this.beforeAnswer?.(recorded);
+
+    const send = (status: number, body: unknown) => {
+      res.statusCode = status;
+      res.setHeader('Content-Type', 'application/json');
+      res.setHeader('Request-Id', id('req'));
+      res.end(JSON.stringify(body));
+    };
+
+    if (!/^Bearer sk_/.test(recorded.authorization ?? '')) {
+      return send(401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided.' } });
+    }
+
+    const failure = this.failures.find((f) => f.times > 0 && (!f.when || f.when(recorded)));
+    if (failure) {
+      failure.times -= 1;
+      if (failure.status === 402) {
+        return send(402, { error: { type: 'card_error', code: 'card_declined', message: 'Your card was declined.' } });
+      }
+      return send(failure.status, { error: { type: 'api_error', message: 'Something went wrong on the fake Stripe.' } });
+    }
+
+    // Stripe replays the first answer to a repeated idempotency key; other parameters are an error.
+    const idemKey = recorded.method === 'POST' ? recorded.idempotencyKey : undefined;
+    if (idemKey && !idemKey.startsWith('stripe-node-retry-')) {
+      const seen = this.idempotent.get(`${recorded.path}\n${idemKey}`);
+      if (seen) {
+        if (seen.body !== raw) {
+          return send(400, {
+            error: { type: 'idempotency_error', message: 'Keys for idempotent requests can only be used with the same parameters they were first used with.' },
+          });
+        }
+        return send(seen.status, seen.response);
+      }
+    }
+    const remember = (status: number, response: unknown) => {
+      if (idemKey && !idemKey.startsWith('stripe-node-retry-')) this.idempotent.set(`${recorded.path}\n${idemKey}`, { body: raw, status, response });
+      send(status, response);
+    };
+
+    const missing = (intentId: string) =>
+      send(404, { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such payment_intent: '${intentId}'` } });
+
+    let m: RegExpExecArray | null;
+    if (recorded.method === 'POST' && recorded.path === '/v1/payment_intents') {
+      const b = recorded.body;
+      const amount = Number(b.amount);
+      if (!Number.isInteger(amount) || amount < 1 || !/^[a-z]{3}$/.test(b.currency ?? '')) {
+        return send(400, { error: { type: 'invalid_request_error', message: 'amount and currency are required.' } });
+      }
+      const intent = this.newIntent({
+        amount,
+        currency: b.currency,
+        metadata: b.metadata ?? {},
+        automatic_payment_methods: b.automatic_payment_methods ? { enabled: b.automatic_payment_methods.enabled === 'true' } : null,
+      });
+      this.intents.set(intent.id, intent);
+      return remember(200, intent);
+    }
+    if (recorded.method === 'GET' && (m = /^\/v1\/payment_intents\/([^/]+)$/.exec(recorded.path))) {
+      const intent = this.intents.get(m[1]);
+      return intent ? send(200, intent) : missing(m[1]);
+    }
+    if (recorded.method === 'POST' && (m = /^\/v1\/payment_intents\/([^/]+)\/cancel$/.exec(recorded.path))) {
+      const intent = this.intents.get(m[1]);
+      if (!intent) return missing(m[1]);
+      if (intent.status === 'succeeded' || intent.status === 'canceled' || intent.status === 'processing') {
+        return remember(400, {
+          error: {
+            type: 'invalid_request_error',
+            code: 'payment_intent_unexpected_state',
+            message: `You cannot cancel this PaymentIntent because it has a status of ${intent.status}.`,
+            payment_intent: intent,
+          },
+        });
+      }
+      intent.status = 'canceled';
+      intent.canceled_at = Math.floor(Date.now() / 1000);
+      intent.cancellation_reason = recorded.body.cancellation_reason ?? null;
+      return remember(200, intent);
+    }
+    send(404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${recorded.method}: ${recorded.path}).` } });
+  }
+}
+
+/** A Stripe event around a PaymentIntent, as Stripe would POST it to the webhook. */
+export function paymentIntentEvent(
+  type: 'payment_intent.succeeded' | 'payment_intent.payment_failed' | 'payment_intent.canceled' | 'payment_intent.created',
+  intent: Partial<FakeIntent> & { id: string },
+  eventId = id('evt'),
+): { id: string; object: 'event'; type: string; created: number; livemode: false; api_version: string; data: { object: unknown } } {
+  return {
+    id: eventId,
+    object: 'event',
+    type,
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    api_version: '2026-10-28.endive',
+    data: { object: { object: 'payment_intent', metadata: {}, ...intent } },
+  };
+}
+
+/** A valid `Stripe-Signature` header for this exact payload, made by the SDK. */
+export function signPayload(payload: string, secret: string): string {
+  return Stripe.webhooks.generateTestHeaderString({ payload, secret });
+}
