@@ -1,0 +1,109 @@
+/** `watchstore products list|add|update|stock|remove`: the catalog, through the products service. */
+import { getConfig } from '../../config.js';
+import { openDb } from '../db.js';
+import { formatMoney } from '../../money.js';
+import type { PublicProduct } from '../../products/products.schemas.js';
+import { changeStock, createProduct, getProduct, listProducts, removeProduct, updateProduct } from '../../products/products.service.js';
+import { installImage, type InstalledImage } from '../product-image.js';
+import { ui, usageError } from '../ui.js';
+
+const price = (p: PublicProduct) => formatMoney(p.price_cents, p.currency);
+
+function stockText(stock: number): string {
+  if (stock === 0) return ui.style.red('0');
+  if (stock <= 5) return ui.style.yellow(String(stock));
+  return String(stock);
+}
+
+function summary(p: PublicProduct): string {
+  return `#${p.id} ${ui.style.bold(p.name)}: ${price(p)}, ${p.stock} in stock`;
+}
+
+export interface ListOptions {
+  search?: string;
+  lowStock?: string;
+  limit?: string;
+}
+
+export async function list(_args: string[], opts: ListOptions): Promise<void> {
+  const page = await listProducts(await openDb(), { q: opts.search, low_stock: opts.lowStock, limit: opts.limit });
+  await ui.result(page.items, async () => {
+    if (page.items.length === 0) return ui.print('No products match.');
+    await ui.table(
+      ['ID', 'Name', 'Price', 'Stock', 'Added'],
+      page.items.map((p) => [p.id, p.name, price(p), stockText(p.stock), p.created_at]),
+      ['right', 'left', 'right', 'right', 'left'],
+    );
+    ui.print(`${page.items.length} of ${page.total} product${page.total === 1 ? '' : 's'}.`);
+  });
+}
+
+/** Installs the image (if any), runs the write, and takes the image back out if the write fails. */
+async function withImage<T>(file: string | undefined, write: (imageUrl: string | undefined) => Promise<T>): Promise<T> {
+  const image: InstalledImage | undefined = file === undefined ? undefined : await installImage(file, getConfig().imagesDir);
+  try {
+    return await write(image?.url);
+  } catch (err) {
+    await image?.discard();
+    throw err;
+  }
+}
+
+export interface AddOptions {
+  name: string;
+  price: string;
+  stock: string;
+  description?: string;
+  image?: string;
+}
+
+export async function add(_args: string[], opts: AddOptions): Promise<void> {
+  const db = await openDb();
+  const product = await withImage(opts.image, (image_url) =>
+    createProduct(db, { name: opts.name, price: opts.price, stock: opts.stock, description: opts.description, image_url }),
+  );
+  await ui.result(product, () => ui.print(`Added ${summary(product)}.`));
+}
+
+export interface UpdateOptions {
+  name?: string;
+  price?: string;
+  description?: string;
+  image?: string;
+}
+
+export async function update([id]: string[], opts: UpdateOptions): Promise<void> {
+  const db = await openDb();
+  const product = await withImage(opts.image, (image_url) =>
+    updateProduct(db, id, {
+      ...(opts.name !== undefined && { name: opts.name }),
+      ...(opts.price !== undefined && { price: opts.price }),
+      ...(opts.description !== undefined && { description: opts.description }),
+      ...(image_url !== undefined && { image_url }),
+    }),
+  );
+  await ui.result(product, () => ui.print(`Updated ${summary(product)}.`));
+}
+
+export async function stock([id, change]: string[]): Promise<void> {
+  const product = await changeStock(await openDb(), id, change);
+  await ui.result(product, () => ui.print(`Stock of #${product.id} ${ui.style.bold(product.name)} is now ${stockText(product.stock)}.`));
+}
+
+export interface RemoveOptions {
+  yes?: boolean;
+}
+
+export async function remove([id]: string[], opts: RemoveOptions): Promise<number | void> {
+  if (!opts.yes && !ui.interactive()) throw usageError('products remove needs --yes when not run interactively.');
+  const db = await openDb();
+  if (!opts.yes) {
+    const p = await getProduct(db, id);
+    if (!(await ui.confirm(`Remove ${summary(p)}?`))) {
+      ui.message('Nothing removed.');
+      return 1;
+    }
+  }
+  const product = await removeProduct(db, id);
+  await ui.result(product, () => ui.print(`Removed ${summary(product)}.`));
+}

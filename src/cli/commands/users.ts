@@ -1,0 +1,82 @@
+/** `watchstore users list|add|role|passwd|remove`: accounts, through the users service. */
+import { openDb } from '../db.js';
+import type { PublicUser } from '../../users/users.schemas.js';
+import { createUser, getUserByUsername, listUsers, removeUser, setPassword, setRole } from '../../users/users.service.js';
+import { ui, usageError } from '../ui.js';
+
+export interface ListOptions {
+  role?: string;
+  search?: string;
+  limit?: string;
+}
+
+export async function list(_args: string[], opts: ListOptions): Promise<void> {
+  const users = await listUsers(await openDb(), { role: opts.role, search: opts.search, limit: opts.limit });
+  await ui.result(users, async () => {
+    if (users.length === 0) return ui.print('No accounts match.');
+    await ui.table(
+      ['ID', 'Username', 'E-mail', 'Role', 'Created'],
+      users.map((u) => [u.id, u.username, u.email, u.role === 'admin' ? ui.style.magenta(u.role) : u.role, u.created_at]),
+      ['right', 'left', 'left', 'left', 'left'],
+    );
+  });
+}
+
+export interface AddOptions {
+  username?: string;
+  email?: string;
+  role?: string;
+  passwordStdin?: boolean;
+}
+
+export async function add(_args: string[], opts: AddOptions): Promise<void> {
+  if (!ui.interactive()) {
+    const missing = [!opts.username && '--username', !opts.email && '--email', !opts.passwordStdin && '--password-stdin'].filter(Boolean);
+    if (missing.length > 0) throw usageError(`users add needs ${joinAnd(missing as string[])} when not run interactively.`);
+  }
+  const username = opts.username ?? (await ui.ask('Username:', (v) => (v.trim() ? true : 'A username is required.')));
+  const email = opts.email ?? (await ui.ask('E-mail:', (v) => (v.trim() ? true : 'An e-mail address is required.')));
+  const password = opts.passwordStdin ? await ui.readStdin() : await ui.askPassword('Password (8 to 72 bytes):', true);
+  const user = await createUser(await openDb(), { username, email, password, role: opts.role as PublicUser['role'] | undefined });
+  await ui.result(user, () => ui.print(`Created ${user.role} ${ui.style.bold(user.username)} <${user.email}> (id ${user.id}).`));
+}
+
+export async function role([username, role]: string[]): Promise<void> {
+  const user = await setRole(await openDb(), username, role);
+  await ui.result(user, () => ui.print(`${ui.style.bold(user.username)} is now ${user.role === 'admin' ? 'an admin' : 'a customer'}.`));
+}
+
+export interface PasswdOptions {
+  passwordStdin?: boolean;
+}
+
+export async function passwd([username]: string[], opts: PasswdOptions): Promise<void> {
+  let password: string;
+  if (opts.passwordStdin) password = await ui.readStdin();
+  else if (ui.interactive()) password = await ui.askPassword(`New password for ${username}:`, true);
+  else throw usageError('users passwd needs --password-stdin when not run interactively.');
+  const user = await setPassword(await openDb(), username, password);
+  await ui.result(user, () => ui.print(`Password changed for ${ui.style.bold(user.username)}.`));
+}
+
+export interface RemoveOptions {
+  yes?: boolean;
+}
+
+export async function remove([username]: string[], opts: RemoveOptions): Promise<number | void> {
+  if (!opts.yes && !ui.interactive()) throw usageError('users remove needs --yes when not run interactively.');
+  const db = await openDb();
+  if (!opts.yes) {
+    const user = await getUserByUsername(db, username);
+    if (!(await ui.confirm(`Remove ${user.role} ${user.username} <${user.email}>?`))) {
+      ui.message('Nothing removed.');
+      return 1;
+    }
+  }
+  const user = await removeUser(db, username);
+  await ui.result(user, () => ui.print(`Removed ${user.role} ${ui.style.bold(user.username)} <${user.email}>.`));
+}
+
+function joinAnd(items: string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}

@@ -1,0 +1,23 @@
+/** Small pure helpers that turn configuration into text safe to print (never a password). */
+import type { DatabaseConfig } from '../config.js';
+
+/** Where the database is, as `sqlite:./data/x.sqlite` or `mysql://user@host:port/db`. */
+export function describeDatabase(db: DatabaseConfig): string {
+  return db.client === 'sqlite' ? `sqlite:${db.filename}` : `mysql://${db.user}@${db.host}:${db.port}/${db.database}`;
+}
+
+/** A Redis URL without its credentials. */
+export function describeRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return 'redis (unparseable URL)';
+  }
+}
+
+/** A migration's name without its file extension (`.ts` under tsx, `.js` when compiled). */
+export function migrationName(m: string | { name: string } | { file: string }): string {
+  const raw = typeof m === 'string' ? m : 'name' in m ? m.name : m.file;
+  return raw.replace(/\.(ts|js)$/, '');
+}

@@ -1,0 +1,202 @@
+/**
+ * `watchstore`: the commander program and the one place where errors become exit codes.
+ *
+ * Each command lives in src/cli/commands/<name>.ts and is imported inside its action, so
+ * `watchstore --help` loads commander and chalk only: no knex, no database, no bcrypt, no zod.
+ * To add a command, add a block to buildProgram() with `.action(lazy(() => import(...), ...))`.
+ *
+ * Exit codes: 0 done; 1 failed (database unreachable, not found, conflict); 2 bad usage or input.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { isAppError, isDatabaseUnavailable } from '../errors.js';
+import { PROJECT_ROOT } from '../paths.js';
+import { configureUi } from './ui.js';
+
+/** A command's implementation: positional arguments and its own options; may return an exit code. */
+export type CommandHandler<O = Record<string, unknown>> = (args: string[], opts: O) => Promise<number | void>;
+
+let commandStarted = false;
+let commandExitCode = 0;
+
+/** Wraps a lazily imported handler as a commander action. */
+function lazy<M>(load: () => Promise<M>, pick: (m: M) => CommandHandler<never>) {
+  return async (...params: unknown[]): Promise<void> => {
+    const command = params[params.length - 1] as Command;
+    commandStarted = true;
+    const handler = pick(await load()) as CommandHandler;
+    // Commander passes the declared arguments, then the options, then the command.
+    const code = await handler(params.slice(0, -2) as string[], command.opts());
+    if (typeof code === 'number') commandExitCode = code;
+  };
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('watchstore')
+    .description("The watch shop's operator tool: database, catalog and accounts.")
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .option('--json', 'machine-readable output on stdout (messages stay on stderr)')
+    .option('--no-color', 'no colour (also off when stdout is not a terminal or NO_COLOR is set)')
+    .helpOption('-h, --help', 'show help')
+    .exitOverride()
+    .configureOutput({
+      // Commander's own usage errors, as one line in the same form as ours.
+      outputError: (str, write) => write(`watchstore: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
+    })
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done, 1 failed (database unreachable, not found, conflict), 2 bad usage or input.\nSet DEBUG=watchstore for stack traces.',
+    )
+    .hook('preAction', (_program, action) => configureUi(action.optsWithGlobals()));
+
+  program
+    .command('migrate')
+    .description('apply pending migrations, list them (--status), or roll back the last batch (--rollback)')
+    .option('--status', 'list migrations and whether each is applied')
+    .option('--rollback', 'roll back the last batch')
+    .action(lazy(() => import('./commands/migrate.js'), (m) => m.migrate));
+
+  program
+    .command('seed')
+    .description('load the sample watch catalog (idempotent by product name; never creates accounts)')
+    .option('--file <catalog.json>', 'a catalog file instead of the bundled seeds/catalog.json')
+    .option('--reset', 'delete every product first and load the catalog afresh')
+    .action(lazy(() => import('./commands/seed.js'), (m) => m.seed));
+
+  program
+    .command('doctor')
+    .description('check configuration, database, pending migrations, secrets, Stripe and Redis')
+    .action(lazy(() => import('./commands/doctor.js'), (m) => m.doctor));
+
+  const users = program.command('users').description('list and manage accounts');
+  users
+    .command('list')
+    .description('list accounts')
+    .option('--role <role>', 'customer or admin')
+    .option('--search <text>', 'part of a username or e-mail address')
+    .option('--limit <n>', 'at most this many (default 100)')
+    .action(lazy(() => import('./commands/users.js'), (m) => m.list));
+  users
+    .command('add')
+    .description('create an account (asks for what is missing when run in a terminal)')
+    .option('--username <name>', '3 to 50 letters, digits, _ . -')
+    .option('--email <address>', 'e-mail address')
+    .option('--role <role>', 'customer (default) or admin')
+    .option('--password-stdin', 'read the password from stdin instead of asking')
+    .action(lazy(() => import('./commands/users.js'), (m) => m.add));
+  users
+    .command('role')
+    .description("change an account's role")
+    .argument('<username>')
+    .argument('<role>', 'customer or admin')
+    .action(lazy(() => import('./commands/users.js'), (m) => m.role));
+  users
+    .command('passwd')
+    .description("set an account's password")
+    .argument('<username>')
+    .option('--password-stdin', 'read the password from stdin instead of asking')
+    .action(lazy(() => import('./commands/users.js'), (m) => m.passwd));
+  users
+    .command('remove')
+    .description('delete an account that has no orders')
+    .argument('<username>')
+    .option('-y, --yes', 'do not ask for confirmation (required when not run in a terminal)')
+    .action(lazy(() => import('./commands/users.js'), (m) => m.remove));
+
+  const products = program.command('products').description('list and manage the catalog');
+  products
+    .command('list')
+    .description('list products, newest first')
+    .option('--search <text>', 'part of a name or description')
+    .option('--low-stock <n>', 'only products with at most n in stock')
+    .option('--limit <n>', 'at most this many, 1 to 100 (default 20)')
+    .action(lazy(() => import('./commands/products.js'), (m) => m.list));
+  products
+    .command('add')
+    .description('add a product')
+    .requiredOption('--name <name>', 'product name')
+    .requiredOption('--price <amount>', 'price such as 199.99')
+    .requiredOption('--stock <n>', 'units in stock')
+    .option('--description <text>', 'description')
+    .option('--image <file>', 'an image file, copied into the images directory')
+    .action(lazy(() => import('./commands/products.js'), (m) => m.add));
+  products
+    .command('update')
+    .description("change a product's name, price, description or image")
+    .argument('<id>')
+    .option('--name <name>', 'product name')
+    .option('--price <amount>', 'price such as 199.99')
+    .option('--description <text>', 'description')
+    .option('--image <file>', 'an image file, copied into the images directory')
+    .action(lazy(() => import('./commands/products.js'), (m) => m.update));
+  products
+    .command('stock')
+    .description('set stock (N) or adjust it (+N, -N); it never goes below zero')
+    .argument('<id>')
+    .argument('<change>', 'N, +N or -N')
+    .action(lazy(() => import('./commands/products.js'), (m) => m.stock));
+  products
+    .command('remove')
+    .description('delete a product')
+    .argument('<id>')
+    .option('-y, --yes', 'do not ask for confirmation (required when not run in a terminal)')
+    .action(lazy(() => import('./commands/products.js'), (m) => m.remove));
+
+  return program;
+}
+
+/** One line for people and an exit code, for anything a command threw. */
+async function describeFailure(err: unknown): Promise<{ line: string; code: number }> {
+  if (isAppError(err)) return { line: err.message, code: err.kind === 'invalid' ? 2 : 1 };
+  const { ConfigError, getConfig } = await import('../config.js');
+  if (err instanceof ConfigError) return { line: err.message, code: 2 };
+  if (isDatabaseUnavailable(err)) {
+    const { describeDatabase } = await import('./describe.js');
+    const e = err as { code?: unknown; name?: string };
+    const reason = typeof e.code === 'string' ? e.code : e.name === 'KnexTimeoutError' ? 'timed out' : 'unavailable';
+    return { line: `cannot reach the database at ${describeDatabase(getConfig().database)}: ${reason}`, code: 1 };
+  }
+  const e = err as { name?: string; code?: string; message?: string };
+  if (e?.name === 'ExitPromptError') return { line: 'canceled.', code: 1 };
+  const message = String(e?.message ?? err).split('\n')[0];
+  // Knex puts the SQL in front of the driver's message; the driver's part is what people need.
+  const reason = message.split(' - ').pop() ?? message;
+  if (e?.code === 'ER_NO_SUCH_TABLE' || /no such table/i.test(message)) {
+    return { line: `the database is not migrated (${reason}): run \`watchstore migrate\``, code: 1 };
+  }
+  if (e?.code === 'ER_BAD_FIELD_ERROR' || /no such column/i.test(message)) {
+    return { line: `the database schema is behind the code (${reason}): run \`watchstore migrate\``, code: 1 };
+  }
+  return { line: message || String(err), code: 1 };
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  commandStarted = false;
+  commandExitCode = 0;
+  try {
+    await buildProgram().parseAsync(argv);
+    return commandExitCode;
+  } catch (err) {
+    // Commander has already printed its message (or the help / version).
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    const { line, code } = await describeFailure(err);
+    process.stderr.write(`watchstore: ${line}\n`);
+    const { debugEnabled } = await import('../config.js');
+    if (debugEnabled() && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return code;
+  } finally {
+    if (commandStarted) {
+      // Already loaded by the command; closing the pool lets the process exit at once.
+      const { closeDb } = await import('../db/connection.js');
+      await closeDb().catch(() => {});
+    }
+  }
+}
+
+process.exitCode = await main();
