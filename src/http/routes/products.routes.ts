@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { notFound } from '../../errors.js';
-import { getProductById, searchProducts } from '../../products/products.service.js';
+import { CatalogCache, type RenderedPage } from '../../products/catalog-cache.js';
+import { getProductById } from '../../products/products.service.js';
 import { catalogQuerySchema, productListSchema, publicProductSchema } from '../../products/products.schemas.js';
 import type { AppContext, AppDeps } from '../context.js';
 import { route, type RouteSpec } from '../route.js';
@@ -27,24 +28,28 @@ function ifNoneMatchHits(header: string, etag: string): boolean {
 }
 
 /**
- * Sends a JSON body with a strong ETag (a hash of the exact bytes) and answers a matching
- * If-None-Match with 304. `no-cache` lets caches keep the body but makes them revalidate every
- * time, so a price or stock change is never hidden behind a stale copy.
+ * Sends JSON with a strong ETag (a hash of the exact bytes) and answers a matching If-None-Match
+ * with 304. `no-cache` lets caches keep the body but makes them revalidate every time, so a price
+ * or stock change is never hidden behind a stale copy.
  */
-function sendRevalidated(ctx: AppContext, body: unknown): void {
-  const json = JSON.stringify(body);
+function sendRevalidated(ctx: AppContext, page: RenderedPage): void {
   ctx.set('Cache-Control', 'no-cache');
-  const etag = `"${createHash('sha256').update(json).digest('base64url').slice(0, 32)}"`;
-  ctx.set('ETag', etag);
-  if (ifNoneMatchHits(ctx.get('If-None-Match'), etag)) {
+  ctx.set('ETag', page.etag);
+  if (ifNoneMatchHits(ctx.get('If-None-Match'), page.etag)) {
     ctx.status = 304;
     return;
   }
   ctx.type = 'application/json';
-  ctx.body = json;
+  ctx.body = page.json;
+}
+
+function rendered(body: unknown): RenderedPage {
+  const json = JSON.stringify(body);
+  return { json, etag: `"${createHash('sha256').update(json).digest('base64url').slice(0, 32)}"` };
 }
 
 export function productsRoutes({ db, config }: AppDeps): RouteSpec[] {
+  const catalog = new CatalogCache(db, config.currency);
   return [
     route({
       method: 'get',
@@ -59,7 +64,7 @@ export function productsRoutes({ db, config }: AppDeps): RouteSpec[] {
         400: { description: 'A query parameter is invalid (VALIDATION_FAILED, with details)' },
       },
       async handler(ctx, { query }) {
-        sendRevalidated(ctx, await searchProducts(db, query, config.currency));
+        sendRevalidated(ctx, await catalog.page(query));
       },
     }),
     route({
@@ -76,7 +81,7 @@ export function productsRoutes({ db, config }: AppDeps): RouteSpec[] {
       async handler(ctx) {
         const id = pathId(ctx.params.id);
         if (id === undefined) throw notFound('Product');
-        sendRevalidated(ctx, await getProductById(db, id, config.currency));
+        sendRevalidated(ctx, rendered(await getProductById(db, id, config.currency)));
       },
     }),
   ];
