@@ -86,13 +86,13 @@ export const ordersRepository = {
     return db('products')
       .where('id', productId)
       .andWhere('stock', '>=', quantity)
-      .update({ stock: db.raw('stock + ?', [-quantity]), updated_at: toDbTime(new Date()) });
+      .update({ stock: db.raw('stock + ?', [-quantity]), version: db.raw('version + 1'), updated_at: toDbTime(new Date()) });
   },
 
   returnStock(db: Db, productId: number, quantity: number): Promise<number> {
     return db('products')
       .where('id', productId)
-      .update({ stock: db.raw('stock + ?', [quantity]), updated_at: toDbTime(new Date()) });
+      .update({ stock: db.raw('stock + ?', [quantity]), version: db.raw('version + 1'), updated_at: toDbTime(new Date()) });
   },
 
   /** Names, prices and stock as they are now (current rows, locked on MySQL). */
