@@ -6,10 +6,12 @@ export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export interface AccessClaims {
   id: number;
   role: 'customer' | 'admin';
+  /** The sign-in session (refresh-token family) the token was issued for, when there is one. */
+  sid?: string;
 }
 
 export function signAccessToken(user: AccessClaims, secret: string): string {
-  return jwt.sign({ role: user.role }, secret, {
+  return jwt.sign(user.sid ? { role: user.role, sid: user.sid } : { role: user.role }, secret, {
     algorithm: 'HS256',
     subject: String(user.id),
     expiresIn: ACCESS_TOKEN_TTL_SECONDS,
@@ -22,9 +24,9 @@ export function verifyAccessToken(token: string, secret: string): AccessClaims {
     const payload = jwt.verify(token, secret, { algorithms: ['HS256'] });
     if (typeof payload !== 'object' || payload === null) throw new Error('bad payload');
     const id = Number(payload.sub);
-    const role = (payload as { role?: unknown }).role;
+    const { role, sid } = payload as { role?: unknown; sid?: unknown };
     if (!Number.isSafeInteger(id) || id <= 0 || (role !== 'customer' && role !== 'admin')) throw new Error('bad claims');
-    return { id, role };
+    return typeof sid === 'string' && sid ? { id, role, sid } : { id, role };
   } catch {
     throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
   }

@@ -9,18 +9,24 @@ import { errorHandler } from './middleware/error-handler.js';
 import { requestContext } from './middleware/request-context.js';
 import { buildRouter, type RouteSpec } from './route.js';
 import { healthRoutes } from './routes/health.routes.js';
+import { authRoutes } from './routes/auth.routes.js';
+import { createRateLimits } from './middleware/rate-limit.js';
 import { ordersRoutes } from './routes/orders.routes.js';
 import { checkoutRoutes } from './routes/checkout.routes.js';
 import { STRIPE_WEBHOOK_PATH, webhookRoutes } from './routes/webhooks.routes.js';
 
 /** Every API route, in one list: the router and the OpenAPI document are both built from it. */
 export function apiRoutes(deps: AppDeps): RouteSpec[] {
-  return [...healthRoutes(deps), ...ordersRoutes(deps), ...checkoutRoutes(deps), ...webhookRoutes(deps)];
+  return [...healthRoutes(deps), ...authRoutes(deps), ...ordersRoutes(deps), ...checkoutRoutes(deps), ...webhookRoutes(deps)];
 }
 
 export function createApp(deps: AppDeps): Koa<AppState> {
   const app = new Koa<AppState>();
   app.proxy = deps.config.trustProxy;
+  // Behind one trusted proxy the client is the address it appended, the last X-Forwarded-For
+  // entry; anything to its left was written by the client and must not pick a rate-limit key.
+  app.maxIpsCount = 1;
+  deps = { ...deps, rateLimits: deps.rateLimits ?? createRateLimits(deps.config, { logger: deps.logger }) };
   app.silent = true;
 
   const router = buildRouter(apiRoutes(deps), requireUser(deps.config.accessTokenSecret));

@@ -2,6 +2,7 @@ import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
+import type { RateLimits } from './middleware/rate-limit.js';
 
 export interface AuthUser {
   id: number;
@@ -17,6 +18,11 @@ export interface AppDeps {
   db: Db;
   config: Config;
   logger: Logger;
+  /**
+   * The auth rate limits. createApp makes them from the config when absent; pass them to share
+   * one Redis client (createRateLimits(config, { redis })) and close them on shutdown.
+   */
+  rateLimits?: RateLimits;
 }
 
 export type AppContext = Koa.ParameterizedContext<AppState>;

@@ -1,0 +1,142 @@
+/**
+ * Sign-up, sign-in, refresh-token rotation and sign-out. Knows nothing of HTTP: it returns the
+ * user and the token pair, the route puts them in cookies.
+ *
+ * Refresh tokens are opaque (256 random bits); only their SHA-256 is stored. Every sign-in starts
+ * a family; each refresh revokes the presented token and issues its successor in the same family.
+ * A revoked token presented again means it was copied: the whole family is revoked.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Config } from '../config.js';
+import type { Db } from '../db/connection.js';
+import { fromDbTime } from '../db/connection.js';
+import { AppError } from '../errors.js';
+import { createUser, verifyCredentials } from '../users/users.service.js';
+import { toPublicUser, usersRepository } from '../users/users.repository.js';
+import type { PublicUser } from '../users/users.schemas.js';
+import { ACCESS_TOKEN_TTL_SECONDS, signAccessToken } from './access-token.js';
+import { refreshTokensRepository as tokens } from './refresh-tokens.repository.js';
+import type { SigninInput, SignupInput } from './auth.schemas.js';
+
+export const REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 60 * 60;
+
+/** base64url of 32 random bytes. */
+const REFRESH_TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+export interface Session {
+  user: PublicUser;
+  accessToken: string;
+  accessExpiresAt: Date;
+  refreshToken: string;
+  refreshExpiresAt: Date;
+}
+
+type TokenSecrets = Pick<Config, 'accessTokenSecret'>;
+
+export function hashRefreshToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+const unauthenticated = () => new AppError('UNAUTHENTICATED', 'Sign in to continue.');
+const reused = () => new AppError('TOKEN_REUSED', 'This session was ended because its refresh token was used twice. Sign in again.');
+
+function newRefreshToken(now: Date) {
+  const token = randomBytes(32).toString('base64url');
+  return { token, hash: hashRefreshToken(token), expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_SECONDS * 1000) };
+}
+
+function sessionOf(user: PublicUser, familyId: string, refresh: { token: string; expiresAt: Date }, config: TokenSecrets, now: Date): Session {
+  return {
+    user,
+    accessToken: signAccessToken({ id: user.id, role: user.role, sid: familyId }, config.accessTokenSecret),
+    accessExpiresAt: new Date(now.getTime() + ACCESS_TOKEN_TTL_SECONDS * 1000),
+    refreshToken: refresh.token,
+    refreshExpiresAt: refresh.expiresAt,
+  };
+}
+
+/** Starts a new session (token family) for a user who just proved who they are. */
+async function startSession(db: Db, user: PublicUser, config: TokenSecrets): Promise<Session> {
+  const now = new Date();
+  const familyId = randomUUID();
+  const refresh = newRefreshToken(now);
+  await tokens.insert(db, { user_id: user.id, token_hash: refresh.hash, family_id: familyId, expires_at: refresh.expiresAt });
+  return sessionOf(user, familyId, refresh, config, now);
+}
+
+/**
+ * Creates a customer account and signs it in. The role is always customer, whatever was sent.
+ * Not one transaction with the token insert on purpose: bcrypt runs inside createUser, and a
+ * transaction held open across it would stall SQLite's single connection for everyone.
+ * If the token insert failed, the account exists and signing in works.
+ */
+export async function signup(db: Db, input: SignupInput, config: TokenSecrets): Promise<Session> {
+  const user = await createUser(db, { username: input.username, email: input.email, password: input.password, role: 'customer' });
+  return startSession(db, user, config);
+}
+
+/** Unknown user and wrong password fail alike (INVALID_CREDENTIALS), after the same bcrypt work. */
+export async function signin(db: Db, input: SigninInput, config: TokenSecrets): Promise<Session> {
+  const user = await verifyCredentials(db, input.login, input.password);
+  return startSession(db, user, config);
+}
+
+/** A marker for the transaction to roll back on: someone else rotated the token first. */
+class ConcurrentReuse extends Error {}
+
+/**
+ * Rotates a refresh token: the user is read afresh (role changes apply, a deleted user is
+ * signed out), the successor is inserted and the presented token revoked with a guarded update,
+ * in one transaction. If the guard finds the token already revoked, a concurrent request used it
+ * first: that is reuse too, and the family goes.
+ */
+export async function refresh(db: Db, token: string | undefined, config: TokenSecrets): Promise<Session> {
+  if (!token || !REFRESH_TOKEN_SHAPE.test(token)) throw unauthenticated();
+  const row = await tokens.findByHash(db, hashRefreshToken(token));
+  if (!row) throw unauthenticated();
+  const now = new Date();
+  if (row.revoked_at !== null) {
+    await tokens.revokeFamily(db, row.family_id, now);
+    throw reused();
+  }
+  if (new Date(fromDbTime(row.expires_at) ?? 0).getTime() <= now.getTime()) throw unauthenticated();
+  const userRow = await usersRepository.findById(db, row.user_id);
+  if (!userRow) throw unauthenticated();
+
+  const next = newRefreshToken(now);
+  try {
+    await db.transaction(async (trx) => {
+      const nextId = await tokens.insert(trx, { user_id: row.user_id, token_hash: next.hash, family_id: row.family_id, expires_at: next.expiresAt });
+      if ((await tokens.revokeIfActive(trx, row.id, now, nextId)) === 0) throw new ConcurrentReuse();
+    });
+  } catch (err) {
+    if (!(err instanceof ConcurrentReuse)) throw err;
+    await tokens.revokeFamily(db, row.family_id, now);
+    throw reused();
+  }
+  return sessionOf(toPublicUser(userRow), row.family_id, next, config, now);
+}
+
+/**
+ * Ends a session: revokes the presented refresh token if it is still active, or, without one,
+ * the active tokens of the session named by a (valid) access token. Never fails for a missing,
+ * unknown or already revoked token: signing out twice is fine.
+ */
+export async function logout(db: Db, presented: { refreshToken?: string; sessionId?: string }): Promise<void> {
+  const now = new Date();
+  if (presented.refreshToken && REFRESH_TOKEN_SHAPE.test(presented.refreshToken)) {
+    const row = await tokens.findByHash(db, hashRefreshToken(presented.refreshToken));
+    if (row) {
+      await tokens.revokeIfActive(db, row.id, now);
+      return;
+    }
+  }
+  if (presented.sessionId) await tokens.revokeFamily(db, presented.sessionId, now);
+}
+
+/** The signed-in user as stored now; a user deleted since the token was issued is signed out. */
+export async function currentUser(db: Db, userId: number): Promise<PublicUser> {
+  const row = await usersRepository.findById(db, userId);
+  if (!row) throw unauthenticated();
+  return toPublicUser(row);
+}

@@ -1,0 +1,126 @@
+import { verifyAccessToken } from '../../auth/access-token.js';
+import { signinSchema, signupSchema, userResponseSchema } from '../../auth/auth.schemas.js';
+import { currentUser, logout, refresh, signin, signup, type Session } from '../../auth/auth.service.js';
+import { isAppError } from '../../errors.js';
+import type { AppContext, AppDeps } from '../context.js';
+import { accessTokenOf } from '../middleware/auth.js';
+import { clearAuthCookies, refreshTokenOf, setAuthCookies } from '../middleware/cookies.js';
+import { createRateLimits } from '../middleware/rate-limit.js';
+import { route, type RouteSpec } from '../route.js';
+
+const TAG = 'Auth';
+const RATE_LIMITED = { description: 'Too many attempts from this address (RATE_LIMITED), with Retry-After' };
+
+export function authRoutes(deps: AppDeps): RouteSpec[] {
+  const { db, config } = deps;
+  // createApp hands in the app's limits; without them (e.g. routes listed for the OpenAPI
+  // document) in-memory ones stand in, so a route is never left unlimited and no connection opens.
+  const limits = deps.rateLimits ?? createRateLimits({ ...config, redisUrl: undefined });
+
+  const sendSession = (ctx: AppContext, status: number, session: Session) => {
+    setAuthCookies(ctx, config, session);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = status;
+    ctx.body = { user: session.user };
+  };
+
+  const logoutRoute = (path: string, summary: string) =>
+    route({
+      method: 'post',
+      path,
+      summary,
+      tag: TAG,
+      responses: { 204: { description: 'Signed out; both cookies cleared (also when already signed out)' } },
+      async handler(ctx) {
+        let sessionId: string | undefined;
+        const access = accessTokenOf(ctx);
+        if (access) {
+          try {
+            sessionId = verifyAccessToken(access, config.accessTokenSecret).sid;
+          } catch {
+            // An expired or bad access token does not stop a sign-out.
+          }
+        }
+        await logout(db, { refreshToken: refreshTokenOf(ctx), sessionId });
+        clearAuthCookies(ctx, config);
+        ctx.status = 204;
+      },
+    });
+
+  return [
+    route({
+      method: 'post',
+      path: '/api/auth/signup',
+      summary: 'Create a customer account and sign in',
+      tag: TAG,
+      body: signupSchema,
+      before: limits.signup,
+      responses: {
+        201: { description: 'The new user; access_token and refresh_token cookies are set', schema: userResponseSchema },
+        400: { description: 'Invalid username, e-mail or password (VALIDATION_FAILED, with details)' },
+        409: { description: 'USERNAME_TAKEN or EMAIL_TAKEN' },
+        429: RATE_LIMITED,
+      },
+      async handler(ctx, { body }) {
+        sendSession(ctx, 201, await signup(db, body, config));
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/auth/signin',
+      summary: 'Sign in with a username or e-mail and a password',
+      tag: TAG,
+      body: signinSchema,
+      before: limits.signin,
+      responses: {
+        200: { description: 'The user; access_token and refresh_token cookies are set', schema: userResponseSchema },
+        400: { description: 'No login or password (VALIDATION_FAILED)' },
+        401: { description: 'INVALID_CREDENTIALS, the same for an unknown user and a wrong password' },
+        429: RATE_LIMITED,
+      },
+      async handler(ctx, { body }) {
+        sendSession(ctx, 200, await signin(db, body, config));
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/auth/refresh',
+      summary: 'Exchange the refresh_token cookie for a new token pair (rotation)',
+      tag: TAG,
+      before: limits.refresh,
+      responses: {
+        200: { description: 'The user as stored now; both cookies are replaced', schema: userResponseSchema },
+        401: { description: 'UNAUTHENTICATED (missing, unknown or expired token) or TOKEN_REUSED (a revoked token: its whole session is revoked)' },
+        429: RATE_LIMITED,
+      },
+      async handler(ctx) {
+        let session: Session;
+        try {
+          session = await refresh(db, refreshTokenOf(ctx), config);
+        } catch (err) {
+          // A dead session: tell the browser to stop sending its cookies.
+          if (isAppError(err) && err.kind === 'unauthenticated') clearAuthCookies(ctx, config);
+          throw err;
+        }
+        sendSession(ctx, 200, session);
+      },
+    }),
+    logoutRoute('/api/auth/logout', 'Sign out: revoke the refresh token and clear the cookies'),
+    logoutRoute('/api/logout', 'Sign out (the original path); same as POST /api/auth/logout'),
+    route({
+      method: 'get',
+      path: '/api/auth/me',
+      summary: 'The signed-in user',
+      tag: TAG,
+      auth: true,
+      responses: {
+        200: { description: 'The user as stored now', schema: userResponseSchema },
+        401: { description: 'No valid access token (UNAUTHENTICATED)' },
+      },
+      async handler(ctx) {
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = { user: await currentUser(db, ctx.state.user!.id) };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,122 @@
+/**
+ * Rate limits in Redis (REDIS_URL): several app instances share one budget.
+ * Needs the Redis at 127.0.0.1:6379 (TEST_REDIS_URL to point elsewhere). Every run uses its own
+ * key prefix, so parallel or repeated runs never count against each other.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import test from 'ava';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../../src/config.js';
+import { createApp } from '../../src/http/app.js';
+import { createRateLimits, type RateLimits } from '../../src/http/middleware/rate-limit.js';
+import { createLogger } from '../../src/logger.js';
+import { Client } from '../helpers/app.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const runPrefix = `watchstore-test:${process.pid}:${randomBytes(6).toString('hex')}`;
+
+let database: TestDatabase;
+let redis: Redis;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+test.before(async () => {
+  database = await createTestDatabase();
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+});
+test.after.always(async () => {
+  for (const c of cleanups.reverse()) await c();
+  if (redis) {
+    const keys = await redis.keys(`${runPrefix}*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  }
+  await database?.drop();
+});
+
+/**
+ * One app instance, as a separate process would run it: the real app over HTTP on its own port,
+ * its own Redis client (opened by createRateLimits from REDIS_URL), on the shared test database.
+ */
+async function instance(prefix: string, env: Record<string, string>): Promise<{ client: () => Client; limits: RateLimits }> {
+  const config = loadConfig({ ...process.env, DATABASE_URL: database.url, ...env });
+  const limits = createRateLimits(config, { prefix });
+  const app = createApp({ db: database.db, config, logger: createLogger('silent'), rateLimits: limits });
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  cleanups.push(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await limits.close();
+  });
+  return { client: () => new Client(url), limits };
+}
+
+const signin = (c: Client, login: string) => c.post('/api/auth/signin', { login, password: 'not the password' });
+
+test('when two instances share Redis, then they share one sign-in budget per address', async (t) => {
+  const prefix = `${runPrefix}:shared`;
+  const env = { REDIS_URL, RATE_LIMIT_SIGNIN_PER_IP: '4' };
+  const a = await instance(prefix, env);
+  const b = await instance(prefix, env);
+  t.is(a.limits.store, 'redis');
+  t.is(b.limits.store, 'redis');
+
+  t.is((await signin(a.client(), 's1')).status, 401);
+  t.is((await signin(b.client(), 's2')).status, 401);
+  t.is((await signin(a.client(), 's3')).status, 401);
+  const fourth = await signin(b.client(), 's4');
+  t.is(fourth.status, 401);
+  t.is(fourth.headers.get('x-ratelimit-remaining'), '0');
+
+  for (const inst of [a, b]) {
+    const res = await signin(inst.client(), 's5');
+    t.is(res.status, 429);
+    t.is(res.body.error.code, 'RATE_LIMITED');
+    t.true(Number(res.headers.get('retry-after')) >= 1);
+  }
+  // The counters really are in Redis, under the prefix.
+  t.true((await redis.keys(`${prefix}:signin:ip:*`)).length > 0);
+});
+
+test('when another prefix is used, then its budget is separate', async (t) => {
+  const env = { REDIS_URL, RATE_LIMIT_SIGNIN_PER_IP: '1' };
+  const a = await instance(`${runPrefix}:one`, env);
+  const b = await instance(`${runPrefix}:two`, env);
+  t.is((await signin(a.client(), 'p1')).status, 401);
+  t.is((await signin(a.client(), 'p2')).status, 429);
+  t.is((await signin(b.client(), 'p3')).status, 401);
+});
+
+test('when a shared Redis client is handed in, then the limits use it and closing them leaves it open', async (t) => {
+  const shared = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  cleanups.push(() => shared.quit());
+  const config = loadConfig({ ...process.env, DATABASE_URL: database.url, REDIS_URL, RATE_LIMIT_SIGNUP_PER_IP: '1' });
+  const limits = createRateLimits(config, { redis: shared, prefix: `${runPrefix}:handed` });
+  const app = createApp({ db: database.db, config, logger: createLogger('silent'), rateLimits: limits });
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const c = new Client(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  t.is((await c.post('/api/auth/signup', { username: 'x' })).status, 400); // counted, then invalid
+  t.is((await c.post('/api/auth/signup', { username: 'y' })).status, 429);
+  t.true((await shared.keys(`${runPrefix}:handed:signup:ip:*`)).length > 0);
+  await limits.close();
+  t.is(await shared.ping(), 'PONG');
+});
+
+test('when Redis cannot be reached, then sign-in is let through (fail open) instead of failing', async (t) => {
+  // Port 1 on localhost refuses connections at once.
+  const a = await instance(`${runPrefix}:down`, { REDIS_URL: 'redis://127.0.0.1:1', RATE_LIMIT_SIGNIN_PER_IP: '1' });
+  for (const login of ['d1', 'd2', 'd3']) {
+    const res = await signin(a.client(), login);
+    t.is(res.status, 401, res.text);
+    t.is(res.body.error.code, 'INVALID_CREDENTIALS');
+  }
+});

@@ -1,0 +1,128 @@
+import test from 'ava';
+import { startApp, type Res, type TestApp } from '../helpers/app.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+// One database for the file; every test starts its own app, so each gets fresh in-memory counters.
+let database: TestDatabase;
+const apps: TestApp[] = [];
+test.before(async () => {
+  database = await createTestDatabase();
+});
+test.after.always(async () => {
+  for (const a of apps) await a.close();
+  await database?.drop();
+});
+
+async function appWith(env: Record<string, string> = {}): Promise<TestApp> {
+  const a = await startApp({ database, env });
+  apps.push(a);
+  return a;
+}
+
+const signin = (a: TestApp, login: string, headers: Record<string, string> = {}) =>
+  a.client().request('POST', '/api/auth/signin', { json: { login, password: 'not the password' }, headers });
+
+function assertLimited(t: import('ava').ExecutionContext, res: Res, limit: number) {
+  t.is(res.status, 429, res.text);
+  t.is(res.body.error.code, 'RATE_LIMITED');
+  t.is(typeof res.body.error.message, 'string');
+  const retryAfter = Number(res.headers.get('retry-after'));
+  t.true(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After ${res.headers.get('retry-after')}`);
+  t.is(res.headers.get('x-ratelimit-limit'), String(limit));
+  t.is(res.headers.get('x-ratelimit-remaining'), '0');
+  t.true(Number(res.headers.get('x-ratelimit-reset')) > Date.now() / 1000);
+}
+
+test('when one address makes an 11th sign-in within the window, then it is refused with 429 RATE_LIMITED and Retry-After', async (t) => {
+  const a = await appWith();
+  for (let i = 1; i <= 10; i++) {
+    const res = await signin(a, `someone${i}`); // distinct logins: only the per-IP limit applies
+    t.is(res.status, 401, `attempt ${i}`);
+    t.is(res.headers.get('x-ratelimit-limit') !== null, true);
+  }
+  assertLimited(t, await signin(a, 'someone11'), 10);
+});
+
+test('when a limited address then sends the right password, then it is still refused (the handler never runs)', async (t) => {
+  const a = await appWith({ RATE_LIMIT_SIGNIN_PER_IP: '2' });
+  const account = { username: 'rl_rightpw', email: 'rl_rightpw@example.com', password: 'right password 1' };
+  t.is((await a.client().post('/api/auth/signup', account)).status, 201);
+  t.is((await signin(a, 'x1')).status, 401);
+  t.is((await signin(a, 'x2')).status, 401);
+  const res = await a.client().post('/api/auth/signin', { login: account.username, password: account.password });
+  t.is(res.status, 429);
+  t.is(res.headers.getSetCookie().length, 0);
+});
+
+test('when the same login is tried a 6th time from one address (in any case), then 429, while other logins still get through', async (t) => {
+  const a = await appWith();
+  for (const login of ['Victim', 'victim', 'VICTIM', ' victim ', 'victim']) t.is((await signin(a, login)).status, 401);
+  assertLimited(t, await signin(a, 'vIcTiM'), 5);
+  // The old `username` / `email` fields count against the same login.
+  t.is((await a.client().post('/api/auth/signin', { username: 'victim', password: 'x' })).status, 429);
+  t.is((await signin(a, 'someone-else')).status, 401);
+});
+
+test('when X-Forwarded-For is forged on every request and TRUST_PROXY is off, then it does not escape the limit', async (t) => {
+  const a = await appWith({ TRUST_PROXY: 'false' });
+  for (let i = 1; i <= 10; i++) t.is((await signin(a, `f${i}`, { 'x-forwarded-for': `198.51.100.${i}` })).status, 401);
+  assertLimited(t, await signin(a, 'f11', { 'x-forwarded-for': '198.51.100.11' }), 10);
+});
+
+test('when TRUST_PROXY is on, then different X-Forwarded-For addresses are different clients', async (t) => {
+  const a = await appWith({ TRUST_PROXY: 'true' });
+  for (let i = 1; i <= 10; i++) t.is((await signin(a, `p${i}`, { 'x-forwarded-for': '203.0.113.1' })).status, 401);
+  assertLimited(t, await signin(a, 'p11', { 'x-forwarded-for': '203.0.113.1' }), 10);
+  t.is((await signin(a, 'p12', { 'x-forwarded-for': '203.0.113.2' })).status, 401);
+});
+
+test('when TRUST_PROXY is on and a client prepends forged addresses, then the proxy-appended address is the key', async (t) => {
+  const a = await appWith({ TRUST_PROXY: 'true' });
+  for (let i = 1; i <= 10; i++) t.is((await signin(a, `q${i}`, { 'x-forwarded-for': `10.9.9.${i}, 203.0.113.50` })).status, 401);
+  assertLimited(t, await signin(a, 'q11', { 'x-forwarded-for': '10.9.9.11, 203.0.113.50' }), 10);
+});
+
+test('when one address signs up a 6th time within the window, then 429 and no account is made', async (t) => {
+  const a = await appWith();
+  for (let i = 1; i <= 5; i++) {
+    const res = await a.client().post('/api/auth/signup', { username: `rl_su_${i}`, email: `rl_su_${i}@example.com`, password: 'password 123' });
+    t.is(res.status, 201, res.text);
+  }
+  const res = await a.client().post('/api/auth/signup', { username: 'rl_su_6', email: 'rl_su_6@example.com', password: 'password 123' });
+  assertLimited(t, res, 5);
+  t.is(await database.db('users').where({ username: 'rl_su_6' }).first(), undefined);
+});
+
+test('when refresh is called more often than configured, then 429 (the limit is read from the config)', async (t) => {
+  const a = await appWith({ RATE_LIMIT_REFRESH_PER_IP: '3' });
+  for (let i = 1; i <= 3; i++) t.is((await a.client().post('/api/auth/refresh')).status, 401);
+  assertLimited(t, await a.client().post('/api/auth/refresh'), 3);
+});
+
+test('when the default refresh limit is used, then the 31st refresh within the window is refused', async (t) => {
+  const a = await appWith();
+  for (let i = 1; i <= 30; i++) t.is((await a.client().post('/api/auth/refresh')).status, 401);
+  assertLimited(t, await a.client().post('/api/auth/refresh'), 30);
+});
+
+test('when the window has passed, then the address may try again', async (t) => {
+  // Refresh without a cookie: no bcrypt, so both first requests surely land in one window.
+  const a = await appWith({ RATE_LIMIT_REFRESH_PER_IP: '1', RATE_LIMIT_WINDOW_MS: '2000' });
+  t.is((await a.client().post('/api/auth/refresh')).status, 401);
+  t.is((await a.client().post('/api/auth/refresh')).status, 429);
+  const deadline = Date.now() + 10_000;
+  let status = 429;
+  while (status === 429 && Date.now() < deadline) {
+    status = (await a.client().post('/api/auth/refresh')).status;
+    if (status === 429) await new Promise((r) => setTimeout(r, 50)); // poll interval
+  }
+  t.is(status, 401);
+});
+
+test('when limits are hit on sign-in, then other routes are not limited', async (t) => {
+  const a = await appWith({ RATE_LIMIT_SIGNIN_PER_IP: '1' });
+  t.is((await signin(a, 'o1')).status, 401);
+  t.is((await signin(a, 'o2')).status, 429);
+  t.is((await a.client().get('/api/health')).status, 200);
+  t.is((await a.client().post('/api/auth/refresh')).status, 401);
+});
