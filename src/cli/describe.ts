@@ -1,5 +1,6 @@
 /** Small pure helpers that turn configuration into text safe to print (never a password). */
 import type { DatabaseConfig } from '../config.js';
+import { migrationName as baseName } from '../db/connection.js';
 
 /** Where the database is, as `sqlite:./data/x.sqlite` or `mysql://user@host:port/db`. */
 export function describeDatabase(db: DatabaseConfig): string {
@@ -18,6 +19,5 @@ export function describeRedisUrl(url: string): string {
 
 /** A migration's name without its file extension (`.ts` under tsx, `.js` when compiled). */
 export function migrationName(m: string | { name: string } | { file: string }): string {
-  const raw = typeof m === 'string' ? m : 'name' in m ? m.name : m.file;
-  return raw.replace(/\.(ts|js)$/, '');
+  return baseName(typeof m === 'string' ? m : 'name' in m ? m.name : m.file);
 }

@@ -5,6 +5,7 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { inspect } from 'node:util';
 import knexFactory, { type Knex } from 'knex';
 import type { DatabaseConfig } from '../config.js';
 
@@ -26,11 +27,33 @@ class MigrationSource implements Knex.MigrationSource<string> {
       .sort();
   }
   getMigrationName(file: string): string {
-    return file.replace(/\.(ts|js)$/, '');
+    return migrationName(file);
   }
   async getMigration(file: string): Promise<Knex.Migration> {
     return import(pathToFileURL(path.join(MIGRATIONS_DIR, file)).href);
   }
+}
+
+export type DbLogSink = (level: 'warn' | 'error' | 'deprecate' | 'debug', message: unknown) => void;
+
+/** Knex's own messages: to stderr by default (never stdout, which carries --json output). */
+let logSink: DbLogSink = (level, message) => process.stderr.write(`knex ${level}: ${typeof message === 'string' ? message : inspect(message)}\n`);
+
+/** Where knex's warnings go: the CLI shows them only with DEBUG, the server logs them through pino. */
+export function setDbLogSink(sink: DbLogSink): void {
+  logSink = sink;
+}
+
+const log: Knex.Config['log'] = {
+  warn: (m: unknown) => logSink('warn', m),
+  error: (m: unknown) => logSink('error', m),
+  deprecate: (m: unknown) => logSink('deprecate', m),
+  debug: (m: unknown) => logSink('debug', m),
+};
+
+/** A migration's name without its extension: the same for the .ts source and the compiled .js. */
+export function migrationName(file: string): string {
+  return file.replace(/\.(ts|js)$/, '');
 }
 
 export function knexConfig(database: DatabaseConfig): Knex.Config {
@@ -39,6 +62,7 @@ export function knexConfig(database: DatabaseConfig): Knex.Config {
     if (database.filename !== ':memory:') mkdirSync(path.dirname(path.resolve(database.filename)), { recursive: true });
     return {
       client: 'better-sqlite3',
+      log,
       connection: { filename: database.filename },
       useNullAsDefault: true,
       migrations,
@@ -62,6 +86,7 @@ export function knexConfig(database: DatabaseConfig): Knex.Config {
   }
   return {
     client: 'mysql2',
+    log,
     connection: {
       host: database.host,
       port: database.port,
@@ -129,6 +154,11 @@ export function fromDbTime(v: string | Date | null | undefined): string | null {
 /** Escapes text for `LIKE ? ESCAPE '!'` so `%` and `_` are taken literally. */
 export function likePattern(text: string): string {
   return `%${text.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
+}
+
+/** Checks the database answers (a trivial query through the pool). */
+export async function pingDb(db: Db): Promise<void> {
+  await db.raw('select 1');
 }
 
 /** True when a write failed on a unique key (either dialect). */

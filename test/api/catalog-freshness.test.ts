@@ -27,7 +27,8 @@ const listing = async (query = 'limit=100&sort=name') => {
   if (res.status !== 200) throw new Error(`listing answered ${res.status}`);
   return res;
 };
-const find = (body: { items: { id: number }[] }, id: number) => body.items.find((p) => p.id === id);
+type Item = { id: number; price: number; price_cents: number; stock: number };
+const find = (body: { items: Item[] }, id: number) => body.items.find((p) => p.id === id);
 
 test.serial('when the same page is asked twice with nothing changed, then the bytes and the ETag are identical', async (t) => {
   const a = await listing();

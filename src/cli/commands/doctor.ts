@@ -4,6 +4,7 @@
  * An invalid configuration is not a table row: it stops like every command, with exit 2.
  */
 import { getConfig, type Config } from '../../config.js';
+import { pingDb } from '../../db/connection.js';
 import { openDb } from '../db.js';
 import { isDatabaseUnavailable } from '../../errors.js';
 import { describeDatabase, describeRedisUrl, migrationName } from '../describe.js';
@@ -59,9 +60,7 @@ async function checkDatabase(config: Config, checks: Check[]): Promise<boolean> 
   const where = describeDatabase(config.database);
   const db = await openDb();
   try {
-    // Taking a connection from the pool opens it (and runs the dialect's session setup).
-    const conn = await db.client.acquireConnection();
-    await db.client.releaseConnection(conn);
+    await pingDb(db);
     checks.push({ check: 'database', status: 'ok', detail: where });
     return true;
   } catch (err) {
