@@ -148,6 +148,27 @@ export function buildProgram(): Command {
     .option('-y, --yes', 'do not ask for confirmation (required when not run in a terminal)')
     .action(lazy(() => import('./commands/products.js'), (m) => m.remove));
 
+  const orders = program.command('orders').description('list orders and move them forward');
+  orders
+    .command('list')
+    .description('list orders, newest first')
+    .option('--status <status>', 'pending, paid, shipped, delivered or canceled')
+    .option('--user <username>', "only this customer's orders")
+    .option('--since <date>', 'only orders created on or after this day (YYYY-MM-DD, UTC)')
+    .option('--limit <n>', 'at most this many, 1 to 1000 (default 50)')
+    .action(lazy(() => import('./commands/orders.js'), (m) => m.list));
+  orders
+    .command('show')
+    .description('one order: header, lines and payment state')
+    .argument('<id>')
+    .action(lazy(() => import('./commands/orders.js'), (m) => m.show));
+  orders
+    .command('mark')
+    .description('move an order forward (paid → shipped → delivered); canceling a pending order gives its stock back')
+    .argument('<id>')
+    .argument('<status>', 'shipped, delivered or canceled')
+    .action(lazy(() => import('./commands/orders.js'), (m) => m.mark));
+
   return program;
 }
 

@@ -1,0 +1,86 @@
+/** `watchstore orders list|show|mark`: the shop owner's view of orders, through the orders service. */
+import { formatMoney } from '../../money.js';
+import { markableStatusSchema, type OrderStatus } from '../../orders/orders.schemas.js';
+import { getOrder, listOrders, markStatus, parseOrderFilter, parseOrderId, usernamesOf, type PublicOrder } from '../../orders/orders.service.js';
+import { getUserByUsername } from '../../users/users.service.js';
+import { parseInput } from '../../validation.js';
+import { openDb } from '../db.js';
+import { ui } from '../ui.js';
+
+const total = (o: PublicOrder) => formatMoney(o.total_cents, o.currency);
+
+function statusText(s: OrderStatus): string {
+  switch (s) {
+    case 'pending':
+      return ui.style.yellow(s);
+    case 'paid':
+      return ui.style.green(s);
+    case 'canceled':
+      return ui.style.red(s);
+    default:
+      return s;
+  }
+}
+
+const who = (names: Map<number, string>, userId: number) => names.get(userId) ?? `#${userId}`;
+
+export interface ListOptions {
+  status?: string;
+  user?: string;
+  since?: string;
+  limit?: string;
+}
+
+export async function list(_args: string[], opts: ListOptions): Promise<void> {
+  const f = parseOrderFilter({ status: opts.status, since: opts.since, limit: opts.limit });
+  const db = await openDb();
+  const userId = opts.user === undefined ? undefined : (await getUserByUsername(db, opts.user)).id;
+  const page = await listOrders(db, { userId, status: f.status, since: f.since, limit: f.limit });
+  await ui.result(page.items, async () => {
+    if (page.items.length === 0) return ui.print('No orders match.');
+    const names = await usernamesOf(
+      db,
+      page.items.map((o) => o.user_id),
+    );
+    await ui.table(
+      ['ID', 'User', 'Status', 'Total', 'Items', 'Created'],
+      page.items.map((o) => [o.id, who(names, o.user_id), statusText(o.status), total(o), o.items.reduce((n, i) => n + i.quantity, 0), o.created_at]),
+      ['right', 'left', 'left', 'right', 'right', 'left'],
+    );
+    ui.print(`${page.items.length} of ${page.total} order${page.total === 1 ? '' : 's'}.`);
+  });
+}
+
+async function printOrder(o: PublicOrder, names: Map<number, string>): Promise<void> {
+  ui.print(`Order #${o.id}  ${statusText(o.status)}  ${ui.style.bold(total(o))}`);
+  ui.print(`Customer:        ${who(names, o.user_id)} (id ${o.user_id})`);
+  ui.print(`Created:         ${o.created_at}`);
+  ui.print(`Paid:            ${o.paid_at ?? '-'}`);
+  ui.print(`PaymentIntent:   ${o.payment_intent_id ?? '-'}`);
+  await ui.table(
+    ['Product', 'Name', 'Unit price', 'Qty', 'Line total'],
+    o.items.map((i) => [
+      i.product_id ?? '(removed)',
+      i.name,
+      formatMoney(i.unit_price_cents, o.currency),
+      i.quantity,
+      formatMoney(i.line_total_cents, o.currency),
+    ]),
+    ['right', 'left', 'right', 'right', 'right'],
+  );
+}
+
+export async function show([id]: string[]): Promise<void> {
+  const db = await openDb();
+  const order = await getOrder(db, parseOrderId(id));
+  await ui.result(order, async () => printOrder(order, await usernamesOf(db, [order.user_id])));
+}
+
+export async function mark([id, status]: string[]): Promise<void> {
+  const orderId = parseOrderId(id);
+  const to = parseInput(markableStatusSchema, status, 'status');
+  const order = await markStatus(await openDb(), orderId, to);
+  await ui.result(order, () =>
+    ui.print(`Order #${order.id} is now ${statusText(order.status)}${to === 'canceled' ? '; its stock is back on the shelf' : ''}.`),
+  );
+}
