@@ -47,6 +47,8 @@ export interface Config {
     refreshPerIp: number;
     windowMs: number;
   };
+  /** Key prefix of the rate-limit counters in Redis (instances sharing a budget share it). */
+  rateLimitPrefix?: string;
   orderHoldMinutes: number;
 }
 
@@ -106,6 +108,10 @@ const schema = z.object({
   RATE_LIMIT_SIGNUP_PER_IP: int(1, 1_000_000).optional(),
   RATE_LIMIT_REFRESH_PER_IP: int(1, 1_000_000).optional(),
   RATE_LIMIT_WINDOW_MS: int(1000, 86_400_000).optional(),
+  RATE_LIMIT_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:._-]{1,100}$/, { message: 'must be 1 to 100 letters, digits or : . _ -' })
+    .optional(),
   ORDER_HOLD_MINUTES: int(1, 100_000).optional(),
 });
 
@@ -202,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       refreshPerIp: e.RATE_LIMIT_REFRESH_PER_IP ?? 30,
       windowMs: e.RATE_LIMIT_WINDOW_MS ?? 60_000,
     },
+    rateLimitPrefix: e.RATE_LIMIT_PREFIX,
     orderHoldMinutes: e.ORDER_HOLD_MINUTES ?? 30,
   };
 }

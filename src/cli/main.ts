@@ -74,6 +74,13 @@ export function buildProgram(): Command {
     .description('check configuration, database, pending migrations, secrets, Stripe and Redis')
     .action(lazy(() => import('./commands/doctor.js'), (m) => m.doctor));
 
+  program
+    .command('serve')
+    .description('start the HTTP API (same as `npm start`); runs until SIGTERM or SIGINT')
+    .option('--port <n>', 'port to listen on (default PORT or 3000; 0 picks a free one)')
+    .option('--host <host>', 'address to listen on (default HOST or 127.0.0.1)')
+    .action(lazy(() => import('./commands/serve.js'), (m) => m.serve));
+
   const users = program.command('users').description('list and manage accounts');
   users
     .command('list')

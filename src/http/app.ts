@@ -7,10 +7,12 @@ import { requireUser } from './middleware/auth.js';
 import { jsonBody } from './middleware/body.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { requestContext } from './middleware/request-context.js';
+import { corsFor, securityHeaders } from './middleware/security.js';
 import { buildRouter, type RouteSpec } from './route.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { authRoutes } from './routes/auth.routes.js';
 import { createRateLimits } from './middleware/rate-limit.js';
+import { openapiRoutes } from './routes/openapi.routes.js';
 import { ordersRoutes } from './routes/orders.routes.js';
 import { checkoutRoutes } from './routes/checkout.routes.js';
 import { STRIPE_WEBHOOK_PATH, webhookRoutes } from './routes/webhooks.routes.js';
@@ -29,9 +31,13 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   deps = { ...deps, rateLimits: deps.rateLimits ?? createRateLimits(deps.config, { logger: deps.logger }) };
   app.silent = true;
 
-  const router = buildRouter(apiRoutes(deps), requireUser(deps.config.accessTokenSecret));
+  const routes = apiRoutes(deps);
+  routes.push(...openapiRoutes(() => routes));
+  const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret));
 
   app.use(requestContext(deps.logger));
+  app.use(securityHeaders());
+  app.use(corsFor(deps.config.corsOrigins));
   app.use(errorHandler(deps.logger));
   app.use(jsonBody([STRIPE_WEBHOOK_PATH]));
   app.use(router.routes());

@@ -1,5 +1,10 @@
 import test from 'ava';
+import { parseDatabaseUrl } from '../../src/config.js';
+import { createDb, setDbLogSink, type Db } from '../../src/db/connection.js';
 import { startApp, type TestApp } from '../helpers/app.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { createMariaDatabase } from '../helpers/server-process.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 let app: TestApp;
 test.before(async () => {
@@ -16,10 +21,145 @@ test('when the database answers, then health is 200 ok with the version', async 
   t.is(res.body.db, 'ok');
   t.regex(res.body.version, /^\d+\.\d+\.\d+/);
   t.truthy(res.headers.get('x-request-id'));
+  t.is(res.headers.get('cache-control'), 'no-store');
 });
 
 test('when a path is unknown, then the answer is a 404 NOT_FOUND error body', async (t) => {
   const res = await app.client().get('/api/nope');
   t.is(res.status, 404);
   t.is(res.body.error.code, 'NOT_FOUND');
+  t.truthy(res.headers.get('x-request-id'));
+});
+
+/*
+ * Losing the database. These always run against MariaDB through a TCP proxy the test can stop
+ * (whatever TEST_DB is): SQLite has no server to lose.
+ */
+
+// Knex warns about every refused or lost connection; in these tests they are the point.
+setDbLogSink((level, message) => {
+  if (!/Connection Error|Acquire connection error/.test(String(message))) process.stderr.write(`knex ${level}: ${String(message)}\n`);
+});
+
+interface Outage {
+  app: TestApp;
+  proxy: TcpProxy;
+  /** A pool straight to MariaDB, around the proxy. */
+  direct: Db;
+}
+
+async function appBehindProxy(): Promise<Outage & { close(): Promise<void> }> {
+  const maria = await createMariaDatabase();
+  const proxy = await startTcpProxy({ host: maria.host, port: maria.port });
+  const url = maria.url.replace(`@${maria.host}:${maria.port}/`, `@127.0.0.1:${proxy.port}/`);
+  if (url === maria.url) throw new Error(`cannot point ${maria.url} at the proxy`);
+  const config = parseDatabaseUrl(url);
+  const db = createDb(config);
+  const database: TestDatabase = { url, config, db, dialect: 'mysql', drop: async () => {} };
+  const a = await startApp({ database, seed: true });
+  return {
+    app: a,
+    proxy,
+    direct: maria.db,
+    async close() {
+      await a.close();
+      await db.destroy();
+      await proxy.close();
+      await maria.drop();
+    },
+  };
+}
+
+/** Polls health until it answers `status`, or fails after `ms`. */
+async function healthBecomes(app: TestApp, status: number, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  let last;
+  do {
+    last = await app.client().get('/api/health');
+    if (last.status === status) return last;
+  } while (Date.now() < deadline);
+  throw new Error(`health stayed ${last.status} (${last.text}) instead of ${status}`);
+}
+
+test.serial('when the database goes away, then health is 503 SERVICE_UNAVAILABLE, and 200 again once it is back, without a restart', async (t) => {
+  const o = await appBehindProxy();
+  t.teardown(() => o.close());
+  const c = o.app.client();
+
+  t.is((await c.get('/api/health')).status, 200);
+  t.is((await c.get('/api/products?limit=3')).status, 200);
+  t.true(o.proxy.connections > 0, 'the pool holds a connection through the proxy');
+
+  // The server is gone: open connections die and new ones are refused.
+  await o.proxy.stop();
+  const down = await c.get('/api/health');
+  t.is(down.status, 503);
+  t.is(down.body.error.code, 'SERVICE_UNAVAILABLE');
+  t.truthy(down.headers.get('x-request-id'));
+  // Other endpoints say the same, not a 500.
+  const products = await c.get('/api/products?limit=3');
+  t.is(products.status, 503);
+  t.is(products.body.error.code, 'SERVICE_UNAVAILABLE');
+  t.is((await c.get('/api/health')).status, 503, 'still down while the database is');
+
+  await o.proxy.start();
+  const up = await healthBecomes(o.app, 200);
+  t.is(up.body.db, 'ok');
+  const after = await c.get('/api/products?limit=3');
+  t.is(after.status, 200);
+  t.is(after.body.items.length, 3);
+});
+
+test.serial('when the open database connections are killed but the server still answers, then the dead connections are discarded and requests succeed', async (t) => {
+  const o = await appBehindProxy();
+  t.teardown(() => o.close());
+  const c = o.app.client();
+
+  // Several connections in the pool at once.
+  const warm = await Promise.all(Array.from({ length: 6 }, () => c.get('/api/products?limit=2')));
+  t.deepEqual(
+    warm.map((r) => r.status),
+    Array(6).fill(200),
+  );
+  const before = o.proxy.connections;
+  t.true(before > 0);
+
+  o.proxy.killConnections();
+  t.is(o.proxy.connections, 0);
+
+  // Every pooled connection is dead now. A query sent before the client has even read the
+  // server's FIN can only fail (PROTOCOL_CONNECTION_LOST → 503, never a 500); once it has, the
+  // pool must discard the dead connections rather than hand them out again.
+  const first = await c.get('/api/health');
+  if (first.status !== 200) t.like(first, { status: 503, body: { error: { code: 'SERVICE_UNAVAILABLE' } } });
+  const next = await c.get('/api/health');
+  t.is(next.status, 200, next.text);
+  const again = await Promise.all(Array.from({ length: 6 }, () => c.get('/api/products?limit=2')));
+  t.deepEqual(
+    again.map((r) => r.status),
+    Array(6).fill(200),
+  );
+  t.true(o.proxy.connections > 0, 'new connections were opened through the proxy');
+});
+
+test.serial('when a connection dies in the middle of a query, then that query fails and the next request gets a fresh connection', async (t) => {
+  const o = await appBehindProxy();
+  t.teardown(() => o.close());
+  const c = o.app.client();
+  t.is((await c.get('/api/health')).status, 200);
+
+  // Hold a query open on the server (seen in its process list), then cut every connection under it.
+  const slow = Promise.resolve(o.app.t.db.raw('select sleep(20) as slow_query_under_test')); // knex queries start when awaited
+  const running = async () => {
+    const [rows] = await o.direct.raw("select count(*) as n from information_schema.processlist where info like 'select sleep(20) as slow_query_under_test%'");
+    return Number(rows[0].n) > 0;
+  };
+  const deadline = Date.now() + 10_000;
+  while (!(await running())) if (Date.now() > deadline) throw new Error('the slow query never started');
+  o.proxy.killConnections();
+  const err = await t.throwsAsync(slow);
+  t.regex(String((err as { code?: string }).code), /PROTOCOL_CONNECTION_LOST|ECONNRESET/);
+
+  const res = await healthBecomes(o.app, 200);
+  t.is(res.body.status, 'ok');
 });

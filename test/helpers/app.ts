@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
+import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
@@ -19,11 +20,13 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startApp(opts: { env?: Record<string, string>; seed?: boolean; database?: TestDatabase } = {}): Promise<TestApp> {
+export async function startApp(
+  opts: { env?: Record<string, string>; seed?: boolean; database?: TestDatabase; /** where the app's log lines go (stdout by default) */ logStream?: DestinationStream } = {},
+): Promise<TestApp> {
   const t = opts.database ?? (await createTestDatabase());
   if (opts.seed) await seedCatalog(t.db);
   const config = loadConfig({ ...process.env, DATABASE_URL: t.url, ...opts.env });
-  const app = createApp({ db: t.db, config, logger: createLogger(config.logLevel) });
+  const app = createApp({ db: t.db, config, logger: createLogger(config.logLevel, opts.logStream) });
   const server = http.createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

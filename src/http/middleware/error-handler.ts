@@ -21,7 +21,10 @@ function toAppError(err: unknown): AppError | undefined {
   if (isDatabaseUnavailable(err)) return new AppError('SERVICE_UNAVAILABLE', 'The store is temporarily unavailable. Please retry shortly.');
   const e = err as { status?: number; expose?: boolean; type?: string; message?: string };
   if (typeof e?.status === 'number' && e.status < 500) {
-    if (e.status === 400 && e.type === 'entity.parse.failed') return new AppError('INVALID_JSON', 'The request body is not valid JSON.');
+    // co-body (under @koa/bodyparser) throws the JSON.parse SyntaxError with status 400 and no type.
+    if (e.status === 400 && (e.type === 'entity.parse.failed' || err instanceof SyntaxError)) {
+      return new AppError('INVALID_JSON', 'The request body is not valid JSON.');
+    }
     if (e.status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than 100 kB.');
     if (e.status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
     const code = CODE_OF_HTTP_STATUS[e.status];

@@ -1,0 +1,198 @@
+/**
+ * The OpenAPI 3.1 document, generated from the same route declarations the router is built from
+ * (route.ts), so the two cannot disagree. Request schemas are the zod schemas' input side (what a
+ * client sends, before coercion and defaults); response schemas their output side.
+ */
+import { z } from 'zod';
+import { ACCESS_COOKIE } from './middleware/auth.js';
+import type { RouteSpec } from './route.js';
+import { STATUS_OF } from './status.js';
+
+type JsonSchema = Record<string, unknown>;
+
+/**
+ * A path served outside the router (e.g. /images/:file by its own middleware), documented with
+ * the same fields as a route.
+ */
+export type DocumentedPath = Omit<RouteSpec, 'handler' | 'before'>;
+
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  info: { title: string; version: string; description?: string };
+  servers?: { url: string }[];
+  tags: { name: string }[];
+  paths: Record<string, Record<string, unknown>>;
+  components: {
+    schemas: Record<string, JsonSchema>;
+    securitySchemes: Record<string, unknown>;
+    responses: Record<string, unknown>;
+  };
+}
+
+const ERROR_REF = { $ref: '#/components/schemas/Error' };
+
+/** api.md's error body, the same for every status. */
+const ERROR_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', enum: Object.keys(STATUS_OF), description: 'Stable, machine-readable code' },
+        message: { type: 'string', description: 'A sentence for people' },
+        details: { type: 'array', items: { type: 'object', additionalProperties: true } },
+      },
+    },
+  },
+};
+
+const DEFAULT_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input (VALIDATION_FAILED, INVALID_JSON)',
+  401: 'Not signed in (UNAUTHENTICATED)',
+  413: 'The request body is larger than 100 kB (PAYLOAD_TOO_LARGE)',
+  415: 'The request body is not JSON (UNSUPPORTED_MEDIA_TYPE)',
+  429: 'Too many attempts (RATE_LIMITED); see Retry-After',
+  500: 'Unexpected failure (INTERNAL); the body names only the request id',
+  503: 'A dependency is unavailable',
+};
+
+/** `/api/products/:id` → `/api/products/{id}`; also `{/:opt}` groups → `/{opt}`. */
+export function toOpenApiPath(path: string): string {
+  return path.replace(/\{([^}]*)\}/g, '$1').replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}').replace(/\*([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
+}
+
+/** Path parameter names, in order. */
+function pathParams(openApiPath: string): string[] {
+  return [...openApiPath.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+}
+
+/**
+ * A zod schema as an OpenAPI 3.1 schema object (JSON Schema 2020-12). Named sub-schemas
+ * (`$defs`, from `.meta({id})` or recursion) are moved to components so `$ref`s resolve
+ * against the document.
+ */
+function schemaOf(schema: z.ZodType, io: 'input' | 'output', components: Record<string, JsonSchema>): JsonSchema {
+  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  delete json.$schema;
+  const defs = json.$defs as Record<string, JsonSchema> | undefined;
+  if (!defs) return json;
+  delete json.$defs;
+  const rename = new Map<string, string>();
+  for (const [name, def] of Object.entries(defs)) {
+    let target = name;
+    for (let i = 2; components[target] && JSON.stringify(components[target]) !== JSON.stringify(def); i++) target = `${name}${i}`;
+    rename.set(name, target);
+  }
+  const rewrite = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(rewrite);
+    if (!node || typeof node !== 'object') return node;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) {
+      const m = k === '$ref' && typeof v === 'string' ? /^#\/\$defs\/(.+)$/.exec(v) : null;
+      out[k] = m ? `#/components/schemas/${rename.get(m[1]) ?? m[1]}` : rewrite(v);
+    }
+    return out;
+  };
+  for (const [name, def] of Object.entries(defs)) components[rename.get(name)!] = rewrite(def) as JsonSchema;
+  return rewrite(json) as JsonSchema;
+}
+
+function queryParameters(schema: z.ZodType, components: Record<string, JsonSchema>): unknown[] {
+  const json = schemaOf(schema, 'input', components);
+  const properties = (json.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((json.required ?? []) as string[]);
+  return Object.entries(properties).map(([name, s]) => {
+    const { description, ...rest } = s;
+    return {
+      name,
+      in: 'query',
+      required: required.has(name),
+      ...(typeof description === 'string' ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
+function operationOf(r: DocumentedPath, openApiPath: string, components: Record<string, JsonSchema>): Record<string, unknown> {
+  const parameters: unknown[] = pathParams(openApiPath).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
+  if (r.query) parameters.push(...queryParameters(r.query, components));
+  for (const h of r.headers ?? []) parameters.push({ name: h.name, in: 'header', required: h.required ?? false, description: h.description, schema: { type: 'string' } });
+
+  const responses: Record<string, unknown> = {};
+  for (const [status, spec] of Object.entries(r.responses)) {
+    const code = Number(status);
+    const contentType = spec.contentType ?? 'application/json';
+    let schema: JsonSchema | undefined;
+    if (spec.schema) schema = schemaOf(spec.schema, 'output', components);
+    else if (code >= 400) schema = ERROR_REF;
+    responses[status] = {
+      description: spec.description,
+      ...(schema ? { content: { [contentType]: { schema } } } : code === 204 ? {} : contentType !== 'application/json' ? { content: { [contentType]: {} } } : {}),
+    };
+  }
+  // What every route can answer, unless the route says more precisely.
+  const common: number[] = [500];
+  if (r.body || r.query || pathParams(openApiPath).length) common.push(400);
+  if (r.body) common.push(413, 415);
+  if (r.auth) common.push(401);
+  for (const code of common) responses[code] ??= { $ref: `#/components/responses/Error${code}` };
+
+  return {
+    operationId: operationId(r.method, openApiPath),
+    summary: r.summary,
+    tags: [r.tag],
+    ...(r.auth ? { security: [{ cookieAuth: [] }, { bearerAuth: [] }] } : {}),
+    ...(parameters.length ? { parameters } : {}),
+    ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body, 'input', components) } } } } : {}),
+    responses,
+  };
+}
+
+function operationId(method: string, openApiPath: string): string {
+  const words = openApiPath
+    .replace(/^\/api\//, '/')
+    .split(/[/{}._-]+/)
+    .filter(Boolean);
+  return method + words.map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+}
+
+export interface OpenApiInfo {
+  title?: string;
+  version: string;
+  description?: string;
+}
+
+/** Builds the document; two routes with the same method and path are a programming error. */
+export function buildOpenApi(routes: DocumentedPath[], info: OpenApiInfo): OpenApiDocument {
+  const components: Record<string, JsonSchema> = { Error: ERROR_SCHEMA };
+  const paths: Record<string, Record<string, unknown>> = {};
+  const tags = new Set<string>();
+  for (const r of routes) {
+    const p = toOpenApiPath(r.path);
+    const item = (paths[p] ??= {});
+    if (item[r.method]) throw new Error(`OpenAPI: ${r.method.toUpperCase()} ${r.path} is declared twice`);
+    item[r.method] = operationOf(r, p, components);
+    tags.add(r.tag);
+  }
+  const responses: Record<string, unknown> = {};
+  for (const [code, description] of Object.entries(DEFAULT_DESCRIPTIONS)) {
+    responses[`Error${code}`] = { description, content: { 'application/json': { schema: ERROR_REF } } };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: info.title ?? 'watchstore API', version: info.version, ...(info.description ? { description: info.description } : {}) },
+    servers: [{ url: '/' }],
+    tags: [...tags].sort().map((name) => ({ name })),
+    paths,
+    components: {
+      schemas: components,
+      securitySchemes: {
+        cookieAuth: { type: 'apiKey', in: 'cookie', name: ACCESS_COOKIE, description: 'The HttpOnly access-token cookie set by sign-in' },
+        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      },
+      responses,
+    },
+  };
+}

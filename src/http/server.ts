@@ -1,0 +1,168 @@
+/**
+ * Listens, and shuts down gracefully.
+ *
+ * On SIGTERM or SIGINT the server stops accepting connections, lets the requests already in
+ * flight finish (for at most 10 s, then their sockets are destroyed), closes idle keep-alive
+ * connections at once so they cannot hold the process open, closes the database pool and any
+ * other client registered with `onShutdown`, and resolves `closed`. A second signal skips the wait.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { getConfig } from '../config.js';
+import { closeDb, getDb, setDbLogSink } from '../db/connection.js';
+import { createLogger } from '../logger.js';
+import { prepareDatabase } from '../store/bootstrap.js';
+import { createApp } from './app.js';
+import { createRateLimits } from './middleware/rate-limit.js';
+
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+export interface ServerOptions {
+  port?: number;
+  host?: string;
+  /** Time in-flight requests get after a signal before their sockets are destroyed. */
+  graceMs?: number;
+}
+
+export interface RunningServer {
+  server: http.Server;
+  url: string;
+  port: number;
+  logger: Logger;
+  /** Starts the graceful shutdown (what a signal does); resolves when it is complete. */
+  shutdown(reason?: string): Promise<void>;
+  /** Resolves once the server has shut down and every resource is released. */
+  closed: Promise<void>;
+}
+
+/** Resources other modules open and the server must close on shutdown (e.g. a Redis client). */
+const closers = new Set<() => Promise<unknown> | unknown>();
+
+/** Registers something to close on shutdown; returns a function that unregisters it. */
+export function onShutdown(close: () => Promise<unknown> | unknown): () => void {
+  closers.add(close);
+  return () => closers.delete(close);
+}
+
+function urlOf(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
+  const config = getConfig();
+  const logger = createLogger(config.logLevel);
+  const port = opts.port ?? config.port;
+  const host = opts.host ?? config.host;
+  const graceMs = opts.graceMs ?? SHUTDOWN_GRACE_MS;
+
+  if (config.generatedSecrets.length) {
+    logger.warn(
+      { generated: config.generatedSecrets },
+      `${config.generatedSecrets.join(' and ')} not set: using secrets generated for this process only; sign-ins end when it restarts and cannot be shared between instances`,
+    );
+  }
+
+  // Knex's own warnings (lost or refused connections) become JSON log lines, one line each.
+  setDbLogSink((level, message) => {
+    const text = (typeof message === 'string' ? message : message instanceof Error ? message.message : String(message)).split('\n')[0];
+    if (level === 'deprecate' || level === 'debug') logger.debug({ source: 'knex' }, text);
+    else logger[level]({ source: 'knex' }, text);
+  });
+  const db = await getDb();
+  let server: http.Server;
+  try {
+    await prepareDatabase(db, logger);
+    // Made here rather than by createApp so the server owns (and closes) their Redis client.
+    const rateLimits = createRateLimits(config, { prefix: config.rateLimitPrefix, logger });
+    onShutdown(() => rateLimits.close());
+    if (rateLimits.store === 'redis') logger.info({ prefix: rateLimits.prefix }, 'rate limits are kept in Redis, shared with every instance using the same prefix');
+    server = http.createServer(createApp({ db, config, logger, rateLimits }).callback());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await closeDb().catch(() => {});
+    await closeAll(logger);
+    throw err;
+  }
+
+  const url = urlOf(server.address() as AddressInfo);
+  logger.info({ url }, `listening on ${url}`);
+
+  // Responses in flight, so a shutdown can tell them to close their connection when done.
+  const inFlight = new Set<http.ServerResponse>();
+  let closing = false;
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight.add(res);
+    if (closing) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      inFlight.delete(res);
+      // Its connection may now be idle: do not let it hold the shutdown open.
+      if (closing) server.closeIdleConnections();
+    });
+  });
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => {
+    resolveClosed = resolve;
+  });
+  let shuttingDown: Promise<void> | undefined;
+  let forceTimer: NodeJS.Timeout | undefined;
+
+  const forceClose = () => {
+    logger.warn({ in_flight: inFlight.size }, `closing every connection now, ${inFlight.size} request${inFlight.size === 1 ? '' : 's'} unfinished`);
+    server.closeAllConnections();
+  };
+
+  const shutdown = (reason = 'shutdown'): Promise<void> => {
+    if (shuttingDown) return shuttingDown;
+    closing = true;
+    logger.info({ reason, in_flight: inFlight.size }, `${reason}: no longer accepting connections, finishing ${inFlight.size} in-flight request${inFlight.size === 1 ? '' : 's'}`);
+    for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+    shuttingDown = (async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      forceTimer = setTimeout(forceClose, graceMs);
+      forceTimer.unref();
+      await stopped;
+      clearTimeout(forceTimer);
+      await closeDb().catch((err: unknown) => logger.error({ err }, 'closing the database pool failed'));
+      await closeAll(logger);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      logger.info('stopped');
+      resolveClosed();
+    })();
+    return shuttingDown;
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (shuttingDown) {
+      forceClose(); // a second signal: do not wait for the grace period
+      return;
+    }
+    void shutdown(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  return { server, url, port: (server.address() as AddressInfo).port, logger, shutdown, closed };
+}
+
+async function closeAll(logger: Logger): Promise<void> {
+  const all = [...closers];
+  closers.clear();
+  for (const close of all) {
+    try {
+      await close();
+    } catch (err) {
+      logger.error({ err }, 'closing a client failed');
+    }
+  }
+}

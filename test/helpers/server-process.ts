@@ -1,0 +1,204 @@
+/**
+ * The real `watchstore serve` as a child process (the compiled CLI: run `npm run build` first),
+ * with its log lines collected, and a MariaDB database for tests that need a database server
+ * whatever TEST_DB says.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import knexFactory from 'knex';
+import { parseDatabaseUrl } from '../../src/config.js';
+import { createDb, type Db } from '../../src/db/connection.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
+
+export const BIN = path.join(PROJECT_ROOT, 'bin', 'watchstore.js');
+const COMPILED = [path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js'), path.join(PROJECT_ROOT, 'dist', 'src', 'http', 'server.js')];
+
+export interface LogLine {
+  level?: number;
+  msg?: string;
+  [key: string]: unknown;
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  /** http://127.0.0.1:PORT, from the "listening on" line. */
+  url: string;
+  port: number;
+  /** Everything written to stdout so far, parsed where it is JSON. */
+  readonly lines: LogLine[];
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Resolves with the exit code (or the signal) once the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Waits (up to `ms`) for a log line that matches. */
+  waitForLine(match: (l: LogLine) => boolean, ms?: number): Promise<LogLine>;
+  /** SIGKILLs the process if it is still running. */
+  kill(): Promise<void>;
+}
+
+function assertBuilt(): void {
+  const missing = COMPILED.filter((f) => !existsSync(f));
+  if (missing.length) throw new Error(`the compiled CLI is missing (${missing.map((f) => path.relative(PROJECT_ROOT, f)).join(', ')}): run \`npm run build\` first`);
+}
+
+/** Runs `node bin/watchstore.js <args>` and collects its output; does not wait for anything. */
+export function spawnCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}) {
+  assertBuilt();
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...opts.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '', lines: [] as LogLine[] };
+  const waiters = new Set<() => void>();
+  let partial = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    out.stdout += chunk;
+    partial += chunk;
+    const parts = partial.split('\n');
+    partial = parts.pop()!;
+    for (const p of parts) {
+      if (!p.trim()) continue;
+      try {
+        out.lines.push(JSON.parse(p) as LogLine);
+      } catch {
+        out.lines.push({ msg: p });
+      }
+    }
+    for (const w of waiters) w();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    out.stderr += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      for (const w of waiters) w();
+      resolve({ code, signal });
+    });
+  });
+  let hasExited = false;
+  void exited.then(() => {
+    hasExited = true;
+  });
+
+  const waitForLine = (match: (l: LogLine) => boolean, ms = 20_000): Promise<LogLine> =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const line = out.lines.find(match);
+        if (line) return done(() => resolve(line));
+        if (hasExited || child.exitCode !== null || child.signalCode !== null) {
+          done(() => reject(new Error(`the process exited (${child.exitCode ?? child.signalCode}) before the expected line.\nstdout: ${out.stdout}\nstderr: ${out.stderr}`)));
+        }
+      };
+      const timer = setTimeout(() => done(() => reject(new Error(`no matching line within ${ms} ms.\nstdout: ${out.stdout}\nstderr: ${out.stderr}`))), ms);
+      const done = (f: () => void) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        f();
+      };
+      waiters.add(check);
+      check();
+    });
+
+  return { child, out, exited, waitForLine };
+}
+
+/** Starts `watchstore serve --port 0` and waits for its "listening on" line. */
+export async function startServerProcess(opts: { env?: Record<string, string | undefined>; cwd?: string; args?: string[] } = {}): Promise<ServerProcess> {
+  const { child, out, exited, waitForLine } = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])], opts);
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  };
+  let listening: LogLine;
+  try {
+    listening = await waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('listening on '), 30_000);
+  } catch (err) {
+    await kill();
+    throw err;
+  }
+  const url = String(listening.msg).slice('listening on '.length);
+  return {
+    child,
+    url,
+    port: Number(new URL(url).port),
+    get lines() {
+      return out.lines;
+    },
+    get stdout() {
+      return out.stdout;
+    },
+    get stderr() {
+      return out.stderr;
+    },
+    exited,
+    waitForLine,
+    kill,
+  };
+}
+
+/** Resolves with the exit of a process, or rejects after `ms`. */
+export async function exitWithin<T>(exited: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      exited,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the process did not exit within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const mariaServer = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+
+export interface MariaDatabase {
+  name: string;
+  url: string;
+  host: string;
+  port: number;
+  /** A pool on the database (direct, not through any proxy). */
+  db: Db;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh MariaDB database (migrated unless `migrate: false`), whatever TEST_DB says: for the
+ * tests that need a database server to lose (health) or a MySQL-only behaviour (refusing to
+ * start with pending migrations).
+ */
+export async function createMariaDatabase(opts: { migrate?: boolean } = {}): Promise<MariaDatabase> {
+  const server = parseDatabaseUrl(`${mariaServer.replace(/\/$/, '')}/mysql`);
+  if (server.client !== 'mysql') throw new Error('TEST_MYSQL_URL must be a mysql:// URL');
+  const name = `ws_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = () => knexFactory({ client: 'mysql2', connection: { host: server.host, port: server.port, user: server.user, password: server.password } });
+  const a = admin();
+  try {
+    await a.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  } finally {
+    await a.destroy();
+  }
+  const url = `${mariaServer.replace(/\/$/, '')}/${name}`;
+  const db = createDb(parseDatabaseUrl(url));
+  if (opts.migrate !== false) await db.migrate.latest();
+  return {
+    name,
+    url,
+    host: server.host,
+    port: server.port,
+    db,
+    async drop() {
+      await db.destroy();
+      const b = admin();
+      try {
+        await b.raw(`DROP DATABASE IF EXISTS \`${name}\``);
+      } finally {
+        await b.destroy();
+      }
+    },
+  };
+}
