@@ -175,6 +175,15 @@ export function buildProgram(): Command {
     .argument('<id>')
     .argument('<status>', 'shipped, delivered or canceled')
     .action(lazy(() => import('./commands/orders.js'), (m) => m.mark));
+  orders
+    .command('expire')
+    .description('cancel unpaid pending orders past the hold time, giving their stock back (their PaymentIntents are canceled at Stripe first)')
+    .option('--older-than <duration>', 'hold time such as 30m, 2h or 1d (default ORDER_HOLD_MINUTES, 30m)')
+    .action(lazy(() => import('./commands/orders-expire.js'), (m) => m.expire));
+  orders
+    .command('reconcile')
+    .description('ask Stripe about pending orders that have a PaymentIntent, apply what it says, and list events that changed nothing')
+    .action(lazy(() => import('./commands/orders-reconcile.js'), (m) => m.reconcile));
 
   return program;
 }
