@@ -13,13 +13,16 @@ import { healthRoutes } from './routes/health.routes.js';
 import { authRoutes } from './routes/auth.routes.js';
 import { createRateLimits } from './middleware/rate-limit.js';
 import { openapiRoutes } from './routes/openapi.routes.js';
+import { cartRoutes } from './routes/cart.routes.js';
 import { ordersRoutes } from './routes/orders.routes.js';
 import { checkoutRoutes } from './routes/checkout.routes.js';
 import { STRIPE_WEBHOOK_PATH, webhookRoutes } from './routes/webhooks.routes.js';
+import { productsRoutes } from './routes/products.routes.js';
+import { images } from './middleware/images.js';
 
 /** Every API route, in one list: the router and the OpenAPI document are both built from it. */
 export function apiRoutes(deps: AppDeps): RouteSpec[] {
-  return [...healthRoutes(deps), ...authRoutes(deps), ...ordersRoutes(deps), ...checkoutRoutes(deps), ...webhookRoutes(deps)];
+  return [...healthRoutes(deps), ...authRoutes(deps), ...productsRoutes(deps), ...cartRoutes(deps), ...ordersRoutes(deps), ...checkoutRoutes(deps), ...webhookRoutes(deps)];
 }
 
 export function createApp(deps: AppDeps): Koa<AppState> {
@@ -39,6 +42,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(securityHeaders());
   app.use(corsFor(deps.config.corsOrigins));
   app.use(errorHandler(deps.logger));
+  app.use(images(deps.config.imagesDir));
   app.use(jsonBody([STRIPE_WEBHOOK_PATH]));
   app.use(router.routes());
   app.use(router.allowedMethods());
