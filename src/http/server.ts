@@ -75,9 +75,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   try {
     await prepareDatabase(db, logger);
     // Made here rather than by createApp so the server owns (and closes) their Redis client.
-    const rateLimits = createRateLimits(config, { prefix: config.rateLimitPrefix, logger });
+    // (Their key prefix is RATE_LIMIT_PREFIX; they log where they are kept.)
+    const rateLimits = createRateLimits(config, { logger });
     onShutdown(() => rateLimits.close());
-    if (rateLimits.store === 'redis') logger.info({ prefix: rateLimits.prefix }, 'rate limits are kept in Redis, shared with every instance using the same prefix');
     server = http.createServer(createApp({ db, config, logger, rateLimits }).callback());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -10,9 +10,9 @@ import test from 'ava';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.js';
 import { createApp } from '../../src/http/app.js';
-import { createRateLimits, type RateLimits } from '../../src/http/middleware/rate-limit.js';
+import { closeRateLimitClients, createRateLimits, type RateLimits } from '../../src/http/middleware/rate-limit.js';
 import { createLogger } from '../../src/logger.js';
-import { Client } from '../helpers/app.js';
+import { Client, startApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -119,4 +119,19 @@ test('when Redis cannot be reached, then sign-in is let through (fail open) inst
     t.is(res.status, 401, res.text);
     t.is(res.body.error.code, 'INVALID_CREDENTIALS');
   }
+});
+
+test('when createApp builds the limits itself, then they live in Redis under RATE_LIMIT_PREFIX', async (t) => {
+  const prefix = `${runPrefix}:from-config`;
+  const a = await startApp({ database, env: { REDIS_URL, RATE_LIMIT_PREFIX: prefix, RATE_LIMIT_SIGNIN_PER_IP: '1', LOG_LEVEL: 'silent' } });
+  // createApp opened that Redis client itself; closing the module's clients closes it.
+  cleanups.push(async () => {
+    await a.close();
+    await closeRateLimitClients();
+  });
+  t.is((await signin(a.client(), 'cfg1')).status, 401);
+  t.is((await signin(a.client(), 'cfg2')).status, 429);
+  t.true((await redis.keys(`${prefix}:signin:ip:*`)).length > 0, 'the per-IP counter is under the configured prefix');
+  t.true((await redis.keys(`${prefix}:signin:ip-login:*`)).length > 0);
+  t.deepEqual(await redis.keys('watchstore:ratelimit:signin:*cfg*'), [], 'nothing under the default prefix');
 });

@@ -1,4 +1,6 @@
 import test from 'ava';
+import { loadConfig } from '../../src/config.js';
+import { createRateLimits, DEFAULT_RATE_LIMIT_PREFIX } from '../../src/http/middleware/rate-limit.js';
 import { startApp, type Res, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -125,4 +127,55 @@ test('when limits are hit on sign-in, then other routes are not limited', async 
   t.is((await signin(a, 'o2')).status, 429);
   t.is((await a.client().get('/api/health')).status, 200);
   t.is((await a.client().post('/api/auth/refresh')).status, 401);
+});
+
+/** The X-RateLimit-* triple of a response, as numbers (Reset in seconds since the epoch). */
+function limitHeaders(res: Res) {
+  return {
+    limit: Number(res.headers.get('x-ratelimit-limit')),
+    remaining: Number(res.headers.get('x-ratelimit-remaining')),
+    reset: Number(res.headers.get('x-ratelimit-reset')),
+  };
+}
+
+test('when sign-ins come from one address, then X-RateLimit-Limit/Remaining describe whichever of its two limits has fewer requests left', async (t) => {
+  // Defaults: 10 per IP, 5 per IP+login.
+  const a = await appWith();
+  const seen: [number, number][] = [];
+  // Three tries of one login: per IP+login has 4, 3, 2 left; per IP 9, 8, 7.
+  for (let i = 0; i < 3; i++) {
+    const res = await signin(a, 'same-login');
+    t.is(res.status, 401);
+    const h = limitHeaders(res);
+    t.true(h.reset > Date.now() / 1000, 'Reset is in the future');
+    seen.push([h.limit, h.remaining]);
+  }
+  // Fresh logins: per IP+login starts again at 4 left, while per IP runs down 6, 5, 4, 3, 2, 1, 0.
+  for (let i = 0; i < 7; i++) {
+    const res = await signin(a, `fresh-${i}`);
+    t.is(res.status, 401);
+    const h = limitHeaders(res);
+    seen.push([h.limit, h.remaining]);
+  }
+  t.deepEqual(seen, [
+    [5, 4],
+    [5, 3],
+    [5, 2],
+    [5, 4], // per IP 6 left
+    [5, 4], // per IP 5 left
+    [5, 4], // a tie (4 and 4): either is true
+    [10, 3], // from here the per-IP limit is the closer one
+    [10, 2],
+    [10, 1],
+    [10, 0],
+  ]);
+  // Remaining 0 was honest: the next sign-in, with yet another login, is refused.
+  assertLimited(t, await signin(a, 'fresh-last'), 10);
+});
+
+test('when the app builds its own limits, then their key prefix is RATE_LIMIT_PREFIX (an explicit prefix option still wins)', (t) => {
+  const configured = loadConfig({ RATE_LIMIT_PREFIX: 'shop-a:limits' });
+  t.is(createRateLimits(configured).prefix, 'shop-a:limits');
+  t.is(createRateLimits(configured, { prefix: 'explicit' }).prefix, 'explicit');
+  t.is(createRateLimits(loadConfig({})).prefix, DEFAULT_RATE_LIMIT_PREFIX);
 });

@@ -6,6 +6,14 @@
  * (or a client is handed in), so that several instances share one budget. The key is ctx.ip,
  * which is the socket address unless TRUST_PROXY made Koa read X-Forwarded-For (app.ts).
  * A limited request ends as api.md's 429 RATE_LIMITED, with Retry-After and X-RateLimit-*.
+ *
+ * Sign-in has two limits (per IP, and per IP+login). Its X-RateLimit-Limit/Remaining/Reset always
+ * describe the one with fewer requests left (on a tie, the per-IP+login one), so Remaining is
+ * never more than the client really has: a client trying many logins sees the per-IP budget run
+ * out, one retrying a single login sees that login's.
+ *
+ * The key prefix is the `prefix` option, else config.rateLimitPrefix (RATE_LIMIT_PREFIX), else
+ * DEFAULT_RATE_LIMIT_PREFIX; createApp's own limits and the server's therefore agree.
  */
 import { Redis } from 'ioredis';
 import ratelimit from 'koa-ratelimit';
@@ -122,7 +130,8 @@ export function createRateLimits(
         reportOutage(name);
         return next();
       }
-      // With two limits on one route, the headers describe whichever is closer to its end.
+      // With two limits on one route, the headers describe whichever has fewer requests left
+      // (koa-ratelimit sets them before calling on): the later limit's win only when lower.
       const before = { remaining: ctx.response.get('X-RateLimit-Remaining'), reset: ctx.response.get('X-RateLimit-Reset'), total: ctx.response.get('X-RateLimit-Limit') };
       let allowed = false;
       try {
