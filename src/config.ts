@@ -115,6 +115,9 @@ const schema = z.object({
   ORDER_HOLD_MINUTES: int(1, 100_000).optional(),
 });
 
+/** Every environment variable loadConfig reads (`.env.example` documents each one). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export function parseDatabaseUrl(url: string): DatabaseConfig {
   if (url.startsWith('sqlite:')) {
     const filename = url.slice('sqlite:'.length).replace(/^\/\//, '');

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { ConfigError, loadConfig, parseDatabaseUrl } from '../../src/config.js';
+import { CONFIG_VARIABLES, ConfigError, loadConfig, parseDatabaseUrl } from '../../src/config.js';
 
 const ACCESS = 'a'.repeat(32);
 const REFRESH = 'r'.repeat(40);
@@ -149,4 +150,39 @@ test('when CORS_ORIGINS, TRUST_PROXY and COOKIE_SECURE are set, then they are pa
   t.true(c.trustProxy);
   t.false(c.cookieSecure);
   configError(t, { TRUST_PROXY: 'maybe' }, 'TRUST_PROXY');
+});
+
+test('when .env.example is read, then it lists every variable the configuration reads, each on a commented NAME= line', (t) => {
+  const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+  const listed = new Set([...example.matchAll(/^# ([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+  t.true(CONFIG_VARIABLES.length >= 25, 'the schema is really read');
+  t.deepEqual(
+    CONFIG_VARIABLES.filter((name) => !listed.has(name)),
+    [],
+  );
+  t.true(listed.has('RATE_LIMIT_PREFIX'));
+});
+
+test('when .env.example states a default, then it is the default loadConfig uses', (t) => {
+  const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+  const value = (name: string) => new RegExp(`^# ${name}=(\\S*)`, 'm').exec(example)?.[1];
+  const c = loadConfig({});
+  t.is(Number(value('PORT')), c.port);
+  t.is(value('HOST'), c.host);
+  t.is(Number(value('BCRYPT_COST')), c.bcryptCost);
+  t.is(value('STORE_CURRENCY'), c.currency);
+  t.is(Number(value('ORDER_HOLD_MINUTES')), c.orderHoldMinutes);
+  t.is(value('TRUST_PROXY'), String(c.trustProxy));
+  t.is(value('COOKIE_SECURE'), String(c.cookieSecure));
+  t.is(value('LOG_LEVEL'), c.logLevel);
+  t.is(value('RATE_LIMIT_PREFIX'), 'watchstore:ratelimit');
+  t.is(Number(value('RATE_LIMIT_WINDOW_MS')), c.rateLimits.windowMs);
+  t.is(Number(value('RATE_LIMIT_SIGNIN_PER_IP')), c.rateLimits.signinPerIp);
+  t.is(Number(value('RATE_LIMIT_SIGNIN_PER_IP_LOGIN')), c.rateLimits.signinPerIpLogin);
+  t.is(Number(value('RATE_LIMIT_SIGNUP_PER_IP')), c.rateLimits.signupPerIp);
+  t.is(Number(value('RATE_LIMIT_REFRESH_PER_IP')), c.rateLimits.refreshPerIp);
+  t.is(value('DATABASE_URL'), 'sqlite:./data/watchstore.sqlite');
+  t.deepEqual(c.database, parseDatabaseUrl(value('DATABASE_URL')!));
+  const viaDbName = loadConfig({ DB_NAME: 'x' });
+  t.like(viaDbName.database, { host: value('DB_HOST'), port: Number(value('DB_PORT')), user: value('DB_USER'), password: value('DB_PASSWORD') });
 });
