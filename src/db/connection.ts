@@ -6,6 +6,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
+import BetterSqlite3 from 'better-sqlite3';
 import knexFactory, { type Knex } from 'knex';
 import type { DatabaseConfig } from '../config.js';
 
@@ -112,7 +113,16 @@ export function knexConfig(database: DatabaseConfig): Knex.Config {
 }
 
 export function createDb(database: DatabaseConfig): Db {
-  return knexFactory(knexConfig(database));
+  const db = knexFactory(knexConfig(database));
+  // knex.destroy() ends in client.destroy(): close the change counter's connection with the pool.
+  const client = db.client as { destroy(callback?: unknown): Promise<void> };
+  const destroyClient = client.destroy.bind(client);
+  client.destroy = (callback?: unknown) => {
+    changeCounters.get(db)?.close();
+    changeCounters.delete(db);
+    return destroyClient(callback);
+  };
+  return db;
 }
 
 export function isMysql(db: Db): boolean {
@@ -154,6 +164,30 @@ export function fromDbTime(v: string | Date | null | undefined): string | null {
 /** Escapes text for `LIKE ? ESCAPE '!'` so `%` and `_` are taken literally. */
 export function likePattern(text: string): string {
   return `%${text.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
+}
+
+type Counter = { get(): unknown; close(): void };
+const changeCounters = new WeakMap<Db, Counter>();
+
+/**
+ * A number that changes whenever anyone commits to the SQLite file: this process, the CLI,
+ * another server. It is `PRAGMA data_version` read on a connection of its own that never
+ * writes, so every commit — including this process's, made on the pool's connection — is a
+ * commit "by another connection", which is exactly what data_version counts. Synchronous and
+ * nothing is scanned. Undefined for MySQL and for in-memory SQLite (no second connection can
+ * see that database).
+ */
+export function sqliteChangeCounter(db: Db): number | undefined {
+  let counter = changeCounters.get(db);
+  if (!counter) {
+    const conn = db.client.config.connection as { filename?: string };
+    if (isMysql(db) || !conn?.filename || conn.filename === ':memory:') return undefined;
+    const sqlite = new BetterSqlite3(conn.filename, { fileMustExist: true });
+    const statement = sqlite.prepare('PRAGMA data_version').pluck();
+    counter = { get: () => statement.get(), close: () => sqlite.close() };
+    changeCounters.set(db, counter);
+  }
+  return counter.get() as number;
 }
 
 /** Checks the database answers (a trivial query through the pool). */

@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.js';
-import { insertedId, likePattern, toDbTime } from '../db/connection.js';
+import { insertedId, likePattern, sqliteChangeCounter, toDbTime } from '../db/connection.js';
 import { MAX_STOCK, type ProductQuery } from './products.schemas.js';
 
 export interface ProductRow {
@@ -82,11 +82,17 @@ export const productsRepository = {
   },
 
   /**
-   * Changes whenever any product is added, changed or removed, by this process or another:
-   * an insert raises MAX(id) (ids are never reused), a delete lowers COUNT(*), and every update
-   * raises SUM(version). Read it BEFORE reading the data it guards.
+   * Changes whenever any product is added, changed or removed, by this process or another.
+   * Read it BEFORE reading the data it guards.
+   *
+   * SQLite: the file's change counter (data_version on a connection of its own): it moves on
+   * every commit by anyone, products or not.
+   * MySQL (and in-memory SQLite): an insert raises MAX(id) (ids are never reused), a delete
+   * lowers COUNT(*), and every update raises SUM(version), which each write to a product bumps.
    */
   async fingerprint(db: Db): Promise<string> {
+    const counter = sqliteChangeCounter(db);
+    if (counter !== undefined) return `d${counter}`;
     const r = await db('products').first(db.raw('COUNT(*) as n'), db.raw('COALESCE(SUM(version), 0) as v'), db.raw('COALESCE(MAX(id), 0) as m'));
     return `${r.n}.${r.v}.${r.m}`;
   },
