@@ -1,5 +1,22 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { AppError } from '../errors.js';
+
+const keys = new Map<string, KeyObject>();
+
+/**
+ * The secret as a KeyObject, made once. Given a string, jsonwebtoken first tries to read it as
+ * a public key on every call (createPublicKey, then falls back): that was most of the cost of a
+ * signed-in request.
+ */
+export function hmacKey(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (!key) {
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+    keys.set(secret, key);
+  }
+  return key;
+}
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 
@@ -11,7 +28,7 @@ export interface AccessClaims {
 }
 
 export function signAccessToken(user: AccessClaims, secret: string): string {
-  return jwt.sign(user.sid ? { role: user.role, sid: user.sid } : { role: user.role }, secret, {
+  return jwt.sign(user.sid ? { role: user.role, sid: user.sid } : { role: user.role }, hmacKey(secret), {
     algorithm: 'HS256',
     subject: String(user.id),
     expiresIn: ACCESS_TOKEN_TTL_SECONDS,
@@ -21,7 +38,7 @@ export function signAccessToken(user: AccessClaims, secret: string): string {
 /** Verifies an access token: HS256 only (no `none`, no key confusion), signature, expiry. */
 export function verifyAccessToken(token: string, secret: string): AccessClaims {
   try {
-    const payload = jwt.verify(token, secret, { algorithms: ['HS256'] });
+    const payload = jwt.verify(token, hmacKey(secret), { algorithms: ['HS256'] });
     if (typeof payload !== 'object' || payload === null) throw new Error('bad payload');
     const id = Number(payload.sub);
     const { role, sid } = payload as { role?: unknown; sid?: unknown };

@@ -96,6 +96,8 @@ export function knexConfig(database: DatabaseConfig): Knex.Config {
       database: database.database,
       timezone: 'Z',
       dateStrings: true,
+      // Money columns are BIGINT: without bigNumberStrings, mysql2 returns them as JS numbers while
+      // they fit in 2^53 (cents never come near), as strings beyond; readers still wrap them in Number().
       supportBigNumbers: true,
       charset: 'utf8mb4',
       connectTimeout: 5000,

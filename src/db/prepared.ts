@@ -1,0 +1,52 @@
+/**
+ * Hot-path SQL with statements prepared once per connection. Knex compiles and better-sqlite3
+ * prepares every statement anew on each call, which costs more than running it; for the few
+ * statements on the busiest paths (the cart) this keeps one prepared statement per connection.
+ * The SQL must be portable (`?` placeholders, no dialect syntax). Works inside a knex
+ * transaction too: its client hands out the transaction's connection. MySQL goes through knex.
+ */
+import type { Knex } from 'knex';
+import { isMysql } from './connection.js';
+
+type Runner = Knex | Knex.Transaction;
+interface Statement {
+  all(...params: unknown[]): unknown[];
+  get(...params: unknown[]): unknown;
+  run(...params: unknown[]): { changes: number };
+}
+interface SqliteConnection {
+  prepare(sql: string): Statement;
+}
+
+const statementsOf = new WeakMap<object, Map<string, Statement>>();
+
+async function withStatement<R>(db: Runner, sql: string, use: (st: Statement) => R): Promise<R> {
+  const conn = (await db.client.acquireConnection()) as SqliteConnection;
+  try {
+    let statements = statementsOf.get(conn);
+    if (!statements) statementsOf.set(conn, (statements = new Map()));
+    let st = statements.get(sql);
+    if (!st) statements.set(sql, (st = conn.prepare(sql)));
+    return use(st);
+  } finally {
+    await db.client.releaseConnection(conn);
+  }
+}
+
+/** Rows of a SELECT. */
+export async function sqlAll<T>(db: Runner, sql: string, params: Knex.RawBinding[]): Promise<T[]> {
+  if (isMysql(db as Knex)) return ((await db.raw(sql, params)) as unknown as [T[]])[0];
+  return withStatement(db, sql, (st) => st.all(...params) as T[]);
+}
+
+/** The first row of a SELECT, or undefined. */
+export async function sqlGet<T>(db: Runner, sql: string, params: Knex.RawBinding[]): Promise<T | undefined> {
+  if (isMysql(db as Knex)) return ((await db.raw(sql, params)) as unknown as [T[]])[0][0];
+  return withStatement(db, sql, (st) => st.get(...params) as T | undefined);
+}
+
+/** Runs an INSERT/UPDATE/DELETE; the number of rows it changed. */
+export async function sqlRun(db: Runner, sql: string, params: Knex.RawBinding[]): Promise<number> {
+  if (isMysql(db as Knex)) return Number(((await db.raw(sql, params)) as unknown as [{ affectedRows: number }])[0].affectedRows);
+  return withStatement(db, sql, (st) => st.run(...params).changes);
+}
