@@ -8,7 +8,7 @@ export async function up(knex: Knex): Promise<void> {
     t.increments('id').primary();
     t.string('name', 200).notNullable();
     t.text('description');
-    t.integer('price_cents').notNullable();
+    t.bigInteger('price_cents').notNullable();
     t.integer('stock').notNullable().defaultTo(0);
     t.string('image_url', 500);
     // Bumped by every write to the row (price, stock, text): with COUNT(*) and MAX(id) it gives

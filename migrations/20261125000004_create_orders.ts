@@ -10,8 +10,8 @@ export async function up(knex: Knex): Promise<void> {
     t.string('status', 20)
       .notNullable()
       .defaultTo('pending');
-    t.integer('total_cents').notNullable();
-    t.string('currency', 3).notNullable();
+    t.bigInteger('total_cents').notNullable();
+    t.specificType('currency', 'char(3)').notNullable();
     t.string('idempotency_key', 100).nullable();
     t.string('payment_intent_id', 255).nullable().unique('orders_payment_intent_unique');
     t.datetime('created_at', { precision: 3 }).notNullable().defaultTo(nowDefault(knex));

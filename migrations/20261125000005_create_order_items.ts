@@ -9,7 +9,7 @@ export async function up(knex: Knex): Promise<void> {
     // A removed product leaves its snapshot behind in past orders.
     t.integer('product_id').unsigned().nullable().references('id').inTable('products').onDelete('SET NULL');
     t.string('name', 200).notNullable();
-    t.integer('unit_price_cents').notNullable();
+    t.bigInteger('unit_price_cents').notNullable();
     t.integer('quantity').notNullable();
     t.check('?? >= 0', ['unit_price_cents'], 'order_items_unit_price_check');
     t.check('?? > 0', ['quantity'], 'order_items_quantity_check');

@@ -90,6 +90,19 @@ test('when products add is given a name, price and stock, then the product exist
   t.false(p.in_stock);
 });
 
+test('when products add is given the top price 99,999,999.99, then it is stored to the cent and read back as a number', async (t) => {
+  const name = `Top price ${process.pid}`;
+  const r = await cli(['products', 'add', '--name', name, '--price', '99999999.99', '--stock', '2', '--json']);
+  t.is(r.code, 0, r.stderr);
+  const p = JSON.parse(r.stdout) as PublicProduct;
+  t.is(p.price_cents, 9_999_999_999);
+  t.is(p.price, 99_999_999.99);
+  t.is(Number((await byName(name)).price_cents), 9_999_999_999);
+  const listed = (await listProducts(database.db, { q: name })).items[0];
+  t.is(typeof listed?.price_cents, 'number');
+  t.is(listed?.price_cents, 9_999_999_999);
+});
+
 test('when products add is given a bad price or stock, then it exits 2 and nothing is added', async (t) => {
   for (const [price, stock] of [
     ['12.345', '1'],

@@ -87,6 +87,20 @@ test.serial('when a table is read after migrating, then it has at least the colu
   }
 });
 
+test.serial('when the money and currency columns are read after migrating, then money is a 64-bit integer and currency is CHAR(3)', async (t) => {
+  // 99,999,999.99 is 9,999,999,999 cents: more than a 32-bit INT holds.
+  for (const [table, column] of [
+    ['products', 'price_cents'],
+    ['orders', 'total_cents'],
+    ['order_items', 'unit_price_cents'],
+  ]) {
+    t.is((await db(table).columnInfo(column)).type, 'bigint', `${table}.${column}`);
+  }
+  const currency = await db('orders').columnInfo('currency');
+  t.is(currency.type, 'char');
+  t.is(Number(currency.maxLength), 3);
+});
+
 test.serial('when a row is inserted with only the required columns, then the defaults are filled in', async (t) => {
   const uid = await newUser('defaults');
   const u = await db('users').where({ id: uid }).first();

@@ -205,3 +205,30 @@ test('when a cart line’s product is removed before ordering, then its line lea
   );
   t.is(order.total_cents, 1000);
 });
+
+test('when two products at the top price (99,999,999.99) are ordered, then the total is exact and every cents value is a JS number', async (t) => {
+  const u = await user();
+  const a = await product('99999999.99', 5);
+  const b = await product('99999999.99', 5);
+  t.is(a.price_cents, 9_999_999_999);
+  await tdb.db('cart_items').insert([
+    { user_id: u.id, product_id: a.id, quantity: 1 },
+    { user_id: u.id, product_id: b.id, quantity: 1 },
+  ]);
+  const { order } = await createOrderFromCart(tdb.db, u.id);
+  t.is(order.total_cents, 19_999_999_998);
+  t.is(order.total, 199_999_999.98);
+  const again = await getOrder(tdb.db, order.id);
+  t.is(typeof again.total_cents, 'number');
+  t.is(again.total_cents, 19_999_999_998);
+  t.deepEqual(
+    again.items.map((i) => [typeof i.unit_price_cents, i.unit_price_cents, i.line_total_cents]),
+    [
+      ['number', 9_999_999_999, 9_999_999_999],
+      ['number', 9_999_999_999, 9_999_999_999],
+    ],
+  );
+  t.is(again.currency, 'usd');
+  const [listed] = (await listOrders(tdb.db, { userId: u.id })).items;
+  t.is(listed?.total_cents, 19_999_999_998);
+});
