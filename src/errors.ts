@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'TOKEN_REUSED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
   | 'USERNAME_TAKEN'
   | 'EMAIL_TAKEN'
   | 'OUT_OF_STOCK'
@@ -46,6 +47,7 @@ const KIND_OF: Record<ErrorCode, ErrorKind> = {
   TOKEN_REUSED: 'unauthenticated',
   FORBIDDEN: 'forbidden',
   NOT_FOUND: 'not_found',
+  METHOD_NOT_ALLOWED: 'invalid',
   USERNAME_TAKEN: 'conflict',
   EMAIL_TAKEN: 'conflict',
   OUT_OF_STOCK: 'conflict',

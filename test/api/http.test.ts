@@ -179,6 +179,28 @@ test('when a JSON body does not parse, then the answer is 400 INVALID_JSON', asy
   t.is(typeof res.body.error.message, 'string');
 });
 
+test('when a known path is called with a method it does not support, then 405 METHOD_NOT_ALLOWED in the JSON envelope, with Allow', async (t) => {
+  for (const [method, path, allow] of [
+    ['PUT', '/api/products', 'HEAD, GET'],
+    ['DELETE', '/api/products/1', 'HEAD, GET'],
+    ['PROPFIND', '/api/products', 'HEAD, GET'], // a method no route uses at all (the router's 501)
+  ] as const) {
+    const res = await app.client().request(method, path);
+    t.is(res.status, 405, `${method} ${path}`);
+    t.regex(res.headers.get('content-type') ?? '', /^application\/json/);
+    t.is(res.body.error?.code, 'METHOD_NOT_ALLOWED', res.text);
+    t.regex(res.body.error?.message ?? '', new RegExp(`${method}.*${path.replace(/\//g, '\\/')}`));
+    t.deepEqual((res.headers.get('allow') ?? '').split(/,\s*/).sort(), allow.split(', ').sort(), `${method} ${path}`);
+    t.truthy(res.headers.get('x-request-id'));
+  }
+  // A supported method on the same path is untouched; an unknown path stays a 404.
+  t.is((await app.client().get('/api/products')).status, 200);
+  const unknown = await app.client().request('PROPFIND', '/api/no-such-thing');
+  t.is(unknown.status, 404);
+  t.is(unknown.body.error?.code, 'NOT_FOUND');
+  t.is(unknown.headers.get('allow'), null);
+});
+
 test('when any response is sent, errors and 404s included, then it has an X-Request-Id; a sane incoming one is kept', async (t) => {
   const c = app.client();
   const answers = [await c.get('/api/health'), await c.get('/api/nope'), await c.get('/api/auth/me'), await c.get('/api/products?limit=0'), await c.get('/images/missing.svg')];

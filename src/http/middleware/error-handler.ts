@@ -37,8 +37,16 @@ export function errorHandler(logger: Logger): AppMiddleware {
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        throw new AppError('NOT_FOUND', `No route for ${ctx.method} ${ctx.path}.`);
+      if (ctx.body === undefined) {
+        // The router's allowedMethods() answers a known path's other methods with a bare 405
+        // (or 501 for a method no route uses), setting Allow; the body becomes api.md's envelope.
+        if ((ctx.status === 405 || ctx.status === 501) && ctx.response.get('Allow')) {
+          throw new AppError('METHOD_NOT_ALLOWED', `${ctx.method} is not supported on ${ctx.path}; use ${ctx.response.get('Allow')}.`);
+        }
+        if (ctx.status === 404 || ctx.status === 501) {
+          ctx.remove('Allow');
+          throw new AppError('NOT_FOUND', `No route for ${ctx.method} ${ctx.path}.`);
+        }
       }
     } catch (err) {
       const appErr = toAppError(err);
