@@ -10,6 +10,7 @@ import type { Knex } from 'knex';
 import { getConfig } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { fromDbTime, isUniqueViolation, toDbTime } from '../db/connection.js';
+import { inTransaction, retryingTransaction } from '../db/transaction.js';
 import { AppError, notFound } from '../errors.js';
 import { centsToNumber } from '../money.js';
 import { parseInput } from '../validation.js';
@@ -82,43 +83,6 @@ export function parseOrderId(id: unknown): number {
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Transactions that retry                                                                    */
-
-const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT']);
-const MAX_ATTEMPTS = 8;
-
-function isRetryable(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && RETRYABLE.has(code);
-}
-
-function isTransaction(db: Db): db is Knex.Transaction {
-  return (db as Knex.Transaction).isTransaction === true;
-}
-
-/**
- * Runs `work` in a transaction, again from the start when the database chose it as a deadlock
- * victim or a lock wait timed out (MariaDB), or the file was busy (SQLite, another process).
- * The whole transaction is retried, never a single statement, so a retry sees fresh data.
- */
-async function transaction<T>(db: Db, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.transaction(work);
-    } catch (err) {
-      if (!isRetryable(err) || attempt >= MAX_ATTEMPTS) throw err;
-      // A little jitter so the transactions that collided do not collide again in step.
-      await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10 * attempt)));
-    }
-  }
-}
-
-/** In the caller's transaction when given one (the caller owns commit and retry), else in a new one. */
-function inTransaction<T>(db: Db, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-  return isTransaction(db) ? work(db) : transaction(db, work);
-}
-
-/* ------------------------------------------------------------------------------------------ */
 /* Cart → order                                                                               */
 
 class KeyTaken extends Error {}
@@ -168,7 +132,7 @@ export async function createOrderFromCart(
 
   let orderId: number;
   try {
-    orderId = await transaction(db, async (trx) => {
+    orderId = await retryingTransaction(db, async (trx) => {
       // One attempt per user at a time, then the key: a second request with the same key waits
       // here until the first commits (its insert then fails as a duplicate) or rolls back (then
       // it goes ahead itself). Requests from different users never wait on each other here.

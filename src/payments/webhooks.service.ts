@@ -8,8 +8,8 @@
  */
 import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
+import { retryingTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
-import { retryingTransaction } from './transaction.js';
 import { findOrderForIntent, settleCanceled, settleSucceeded, type IntentFacts, type Settlement } from './settlement.js';
 import { claimEvent, recordOutcome } from './stripe-events.repository.js';
 import { constructWebhookEvent, type StripeEvent } from './stripe-client.js';
