@@ -2,8 +2,7 @@ import test from 'ava';
 import { parseDatabaseUrl } from '../../src/config.js';
 import { createDb, setDbLogSink, type Db } from '../../src/db/connection.js';
 import { startApp, type TestApp } from '../helpers/app.js';
-import type { TestDatabase } from '../helpers/db.js';
-import { createMariaDatabase } from '../helpers/server-process.js';
+import { createMariaDatabase, type TestDatabase } from '../helpers/db.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 let app: TestApp;

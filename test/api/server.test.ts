@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { MIGRATIONS_DIR } from '../../src/db/connection.js';
-import { createTestDatabase } from '../helpers/db.js';
-import { createMariaDatabase, exitWithin, spawnCli, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { createMariaDatabase, createTestDatabase } from '../helpers/db.js';
+import { exitWithin, spawnCli, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
 const MIGRATION_COUNT = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).length;
 

@@ -25,38 +25,64 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-function adminConnection() {
+/** The MariaDB server itself (TEST_MYSQL_URL without a database). */
+function mysqlServerConfig() {
   const c = parseDatabaseUrl(`${mysqlServer.replace(/\/$/, '')}/mysql`);
   if (c.client !== 'mysql') throw new Error('TEST_MYSQL_URL must be a mysql:// URL');
-  return knexFactory({ client: 'mysql2', connection: { host: c.host, port: c.port, user: c.user, password: c.password } });
+  return c;
 }
 
-/** Creates an empty database (no schema). */
-export async function createEmptyDatabase(): Promise<Omit<TestDatabase, 'db'> & { db: Db }> {
-  const name = `ws_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  if (dialect === 'sqlite') {
-    const file = path.join(os.tmpdir(), `${name}.sqlite`);
-    const url = `sqlite:${file}`;
-    const config = parseDatabaseUrl(url);
-    const db = createDb(config);
-    return {
-      url,
-      config,
-      db,
-      dialect,
-      async drop() {
-        await db.destroy();
-        for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
-      },
-    };
-  }
-  const admin = adminConnection();
+/** Runs one statement on the server with a short-lived connection of its own. */
+async function asAdmin(sql: string): Promise<void> {
+  const c = mysqlServerConfig();
+  const admin = knexFactory({ client: 'mysql2', connection: { host: c.host, port: c.port, user: c.user, password: c.password } });
   try {
-    await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    await admin.raw(sql);
   } finally {
     await admin.destroy();
   }
+}
+
+export interface MariaDatabase extends TestDatabase {
+  name: string;
+  host: string;
+  port: number;
+}
+
+/**
+ * A fresh MariaDB database (migrated unless `migrate: false`), whatever TEST_DB says: for the
+ * tests that need a database server to lose (health), a real deadlock, or a MySQL-only behaviour
+ * (refusing to start with pending migrations). Dropped by drop().
+ */
+export async function createMariaDatabase(opts: { migrate?: boolean } = {}): Promise<MariaDatabase> {
+  const server = mysqlServerConfig();
+  const name = `ws_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await asAdmin(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   const url = `${mysqlServer.replace(/\/$/, '')}/${name}`;
+  const config = parseDatabaseUrl(url);
+  const db = createDb(config);
+  if (opts.migrate !== false) await db.migrate.latest();
+  return {
+    name,
+    url,
+    host: server.host,
+    port: server.port,
+    config,
+    db,
+    dialect: 'mysql',
+    async drop() {
+      await db.destroy();
+      await asAdmin(`DROP DATABASE IF EXISTS \`${name}\``);
+    },
+  };
+}
+
+/** Creates an empty database (no schema). */
+export async function createEmptyDatabase(): Promise<TestDatabase> {
+  if (dialect === 'mysql') return createMariaDatabase({ migrate: false });
+  const name = `ws_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const file = path.join(os.tmpdir(), `${name}.sqlite`);
+  const url = `sqlite:${file}`;
   const config = parseDatabaseUrl(url);
   const db = createDb(config);
   return {
@@ -66,12 +92,7 @@ export async function createEmptyDatabase(): Promise<Omit<TestDatabase, 'db'> & 
     dialect,
     async drop() {
       await db.destroy();
-      const a = adminConnection();
-      try {
-        await a.raw(`DROP DATABASE IF EXISTS \`${name}\``);
-      } finally {
-        await a.destroy();
-      }
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
     },
   };
 }

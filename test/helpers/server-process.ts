@@ -1,15 +1,11 @@
 /**
  * The real `watchstore serve` as a child process (the compiled CLI: run `npm run build` first),
- * with its log lines collected, and a MariaDB database for tests that need a database server
- * whatever TEST_DB says.
+ * with its log lines collected. (A MariaDB database whatever TEST_DB says: createMariaDatabase in
+ * db.ts.)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import knexFactory from 'knex';
-import { parseDatabaseUrl } from '../../src/config.js';
-import { createDb, type Db } from '../../src/db/connection.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
 export const BIN = path.join(PROJECT_ROOT, 'bin', 'watchstore.js');
@@ -154,51 +150,3 @@ export async function exitWithin<T>(exited: Promise<T>, ms: number): Promise<T> 
   }
 }
 
-const mariaServer = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
-
-export interface MariaDatabase {
-  name: string;
-  url: string;
-  host: string;
-  port: number;
-  /** A pool on the database (direct, not through any proxy). */
-  db: Db;
-  drop(): Promise<void>;
-}
-
-/**
- * A fresh MariaDB database (migrated unless `migrate: false`), whatever TEST_DB says: for the
- * tests that need a database server to lose (health) or a MySQL-only behaviour (refusing to
- * start with pending migrations).
- */
-export async function createMariaDatabase(opts: { migrate?: boolean } = {}): Promise<MariaDatabase> {
-  const server = parseDatabaseUrl(`${mariaServer.replace(/\/$/, '')}/mysql`);
-  if (server.client !== 'mysql') throw new Error('TEST_MYSQL_URL must be a mysql:// URL');
-  const name = `ws_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = () => knexFactory({ client: 'mysql2', connection: { host: server.host, port: server.port, user: server.user, password: server.password } });
-  const a = admin();
-  try {
-    await a.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  } finally {
-    await a.destroy();
-  }
-  const url = `${mariaServer.replace(/\/$/, '')}/${name}`;
-  const db = createDb(parseDatabaseUrl(url));
-  if (opts.migrate !== false) await db.migrate.latest();
-  return {
-    name,
-    url,
-    host: server.host,
-    port: server.port,
-    db,
-    async drop() {
-      await db.destroy();
-      const b = admin();
-      try {
-        await b.raw(`DROP DATABASE IF EXISTS \`${name}\``);
-      } finally {
-        await b.destroy();
-      }
-    },
-  };
-}
