@@ -1,0 +1,58 @@
+/**
+ * An access token outlives its user: it stays valid for up to 15 minutes after `users remove`.
+ * Writes made for such a user must answer 401 UNAUTHENTICATED (not a 500 from the foreign key).
+ */
+import test from 'ava';
+import { signAccessToken } from '../../src/auth/access-token.js';
+import { createProduct } from '../../src/products/products.service.js';
+import { createUser, removeUser } from '../../src/users/users.service.js';
+import { startApp, type TestApp } from '../helpers/app.js';
+
+let app: TestApp;
+test.before(async () => {
+  app = await startApp();
+});
+test.after.always(async () => {
+  await app?.close();
+});
+
+let seq = 0;
+
+/** A customer removed after their access token was issued, and that token as a Bearer header. */
+async function removedCustomer() {
+  const n = ++seq;
+  const user = await createUser(app.t.db, { username: `gone_${n}`, email: `gone${n}@example.com`, password: 'correct horse 1' });
+  const headers = { authorization: `Bearer ${signAccessToken({ id: user.id, role: user.role }, app.config.accessTokenSecret)}` };
+  await removeUser(app.t.db, user.username);
+  return { id: user.id, headers };
+}
+
+const product = () => createProduct(app.t.db, { name: `Orphan watch ${++seq}`, price: '10.00', stock: 5 });
+
+test('when a removed user adds to the cart with a still-valid token, then 401 UNAUTHENTICATED and nothing is stored', async (t) => {
+  const gone = await removedCustomer();
+  const p = await product();
+  const res = await app.client().post('/api/cart', { product_id: p.id, quantity: 2 }, gone.headers);
+  t.is(res.status, 401, res.text);
+  t.is(res.body.error.code, 'UNAUTHENTICATED');
+  t.deepEqual(await app.t.db('cart_items').where({ user_id: gone.id }).select('id'), []);
+  t.is(Number((await app.t.db('products').where({ id: p.id }).first('stock')).stock), 5);
+});
+
+test('when a removed user places an order with a still-valid token, then 401 UNAUTHENTICATED and no order is made', async (t) => {
+  const gone = await removedCustomer();
+  const res = await app.client().post('/api/orders', undefined, { ...gone.headers, 'idempotency-key': `gone-${gone.id}` });
+  t.is(res.status, 401, res.text);
+  t.is(res.body.error.code, 'UNAUTHENTICATED');
+  t.deepEqual(await app.t.db('orders').where({ user_id: gone.id }).select('id'), []);
+});
+
+test('when a user who still exists adds to the cart and orders, then both work (the check only answers failures)', async (t) => {
+  const user = await createUser(app.t.db, { username: `kept_${++seq}`, email: `kept${seq}@example.com`, password: 'correct horse 1' });
+  const headers = { authorization: `Bearer ${signAccessToken({ id: user.id, role: user.role }, app.config.accessTokenSecret)}` };
+  const p = await product();
+  t.is((await app.client().post('/api/cart', { product_id: p.id }, headers)).status, 200);
+  const order = await app.client().post('/api/orders', undefined, headers);
+  t.is(order.status, 201, order.text);
+  t.is(order.body.total_cents, 1000);
+});
