@@ -15,7 +15,8 @@
  * The key prefix is the `prefix` option, else config.rateLimitPrefix (RATE_LIMIT_PREFIX), else
  * DEFAULT_RATE_LIMIT_PREFIX; createApp's own limits and the server's therefore agree.
  */
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import ratelimit from 'koa-ratelimit';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
@@ -73,7 +74,9 @@ const ownedClients = new Set<Redis>();
 export const RATE_LIMIT_REDIS_OPTIONS = { maxRetriesPerRequest: 1, commandTimeout: 1000, connectTimeout: 5000 } as const;
 
 function openRedis(url: string, logger?: Logger): Redis {
-  const client = new Redis(url, RATE_LIMIT_REDIS_OPTIONS);
+  // Loaded only when Redis is configured: ioredis is a sizeable part of the server's memory.
+  const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+  const client = new RedisClient(url, RATE_LIMIT_REDIS_OPTIONS);
   client.on('error', (err: Error) => logger?.warn({ err: err.message }, 'rate-limit store (Redis) error'));
   ownedClients.add(client);
   return client;
