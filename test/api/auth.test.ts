@@ -305,6 +305,42 @@ test('when a browser calls POST /api/logout (the refresh cookie is scoped to /ap
   t.truthy((await app.t.db('refresh_tokens').where({ token_hash: sha256(token) }).first()).revoked_at);
 });
 
+test('when POST /api/logout comes after the access token expired (only that cookie is sent), then the session is still revoked and refresh gives 401', async (t) => {
+  const c = app.client();
+  const account = newAccount('idle');
+  t.is((await c.post('/api/auth/signup', account)).status, 201);
+  const refreshToken = c.cookies.get('refresh_token')!;
+  // The same claims, signed with the same secret, but expired a minute ago (15 idle minutes later).
+  const claims = jwt.decode(c.cookies.get('access_token')!) as { sub: string; role: string; sid: string };
+  t.truthy(claims.sid);
+  const expired = jwt.sign({ role: claims.role, sid: claims.sid, exp: Math.floor(Date.now() / 1000) - 60 }, app.config.accessTokenSecret, {
+    algorithm: 'HS256',
+    subject: claims.sub,
+  });
+  t.is((await app.client().get('/api/auth/me', { authorization: `Bearer ${expired}` })).status, 401, 'the token really is expired');
+
+  const res = await app.client().request('POST', '/api/logout', { headers: { cookie: `access_token=${expired}` } });
+  t.is(res.status, 204);
+  t.truthy((await app.t.db('refresh_tokens').where({ token_hash: sha256(refreshToken) }).first()).revoked_at);
+  const again = await app.client().request('POST', '/api/auth/refresh', { headers: { cookie: `refresh_token=${refreshToken}` } });
+  t.is(again.status, 401);
+});
+
+test('when POST /api/logout gets an expired access token signed with another secret, then nothing is revoked', async (t) => {
+  const c = app.client();
+  t.is((await c.post('/api/auth/signup', newAccount('forged'))).status, 201);
+  const refreshToken = c.cookies.get('refresh_token')!;
+  const claims = jwt.decode(c.cookies.get('access_token')!) as { sub: string; role: string; sid: string };
+  const forged = jwt.sign({ role: claims.role, sid: claims.sid, exp: Math.floor(Date.now() / 1000) - 60 }, 'another-secret-0123456789abcdef0123', {
+    algorithm: 'HS256',
+    subject: claims.sub,
+  });
+  t.is((await app.client().request('POST', '/api/logout', { headers: { cookie: `access_token=${forged}` } })).status, 204);
+  t.is((await app.t.db('refresh_tokens').where({ token_hash: sha256(refreshToken) }).first()).revoked_at, null);
+  const still = await app.client().request('POST', '/api/auth/refresh', { headers: { cookie: `refresh_token=${refreshToken}` } });
+  t.is(still.status, 200);
+});
+
 test('when /api/auth/me is called without, or with a Bearer, access token, then 401 or 200', async (t) => {
   const none = await app.client().get('/api/auth/me');
   t.is(none.status, 401);
