@@ -106,7 +106,8 @@ async function main() {
         const overStock = lines.filter((l) => Number(l.quantity) > stock).length;
         const added = lines.reduce((s, l) => s + Number(l.quantity), 0);
         const ok2xx = figures.requests - figures.non2xx;
-        const consistent = duplicates === 0 && overStock === 0 && added === ok2xx;
+        // Adds still in flight when the load stops are applied but not counted: at most one per connection.
+        const consistent = duplicates === 0 && overStock === 0 && added >= ok2xx && added <= ok2xx + 50;
         rows.push({
           scenario: 'add to cart, signed in, 50 connections',
           baseline: `catalog ${catalogRps} req/s`,

@@ -5,7 +5,8 @@ import type { CatalogQuery } from './products.schemas.js';
 import { searchProducts } from './products.service.js';
 
 export interface RenderedPage {
-  json: string;
+  /** The JSON, encoded once: responses send these bytes as they are. */
+  body: Buffer;
   etag: string;
 }
 
@@ -50,7 +51,12 @@ export class CatalogCache {
   }
 
   private async render(query: CatalogQuery): Promise<RenderedPage> {
-    const json = JSON.stringify(await searchProducts(this.db, query, this.currency));
-    return { json, etag: `"${createHash('sha256').update(json).digest('base64url').slice(0, 32)}"` };
+    return renderJson(await searchProducts(this.db, query, this.currency));
   }
+}
+
+/** JSON bytes and their strong ETag (a hash of exactly those bytes). */
+export function renderJson(value: unknown): RenderedPage {
+  const body = Buffer.from(JSON.stringify(value), 'utf8');
+  return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"` };
 }

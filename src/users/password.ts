@@ -31,7 +31,9 @@ parentPort.on('message', ({ id, op, a, b }) => {
 type Job = { op: 'hash' | 'compare'; a: string; b: string | number; resolve(v: unknown): void; reject(e: Error): void };
 
 class BcryptPool {
-  private readonly size = Math.max(1, availableParallelism());
+  // One core's worth of hashing leaves the others to serving; each worker isolate also costs
+  // about 9 MB of memory.
+  private readonly size = Math.max(1, availableParallelism() - 1);
   private readonly idle: Worker[] = [];
   private readonly busy = new Map<Worker, Job>();
   private readonly queue: Job[] = [];

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { notFound } from '../../errors.js';
-import { CatalogCache, type RenderedPage } from '../../products/catalog-cache.js';
+import { CatalogCache, renderJson, type RenderedPage } from '../../products/catalog-cache.js';
 import { getProductById } from '../../products/products.service.js';
 import { catalogQuerySchema, productListSchema, publicProductSchema } from '../../products/products.schemas.js';
 import type { AppContext, AppDeps } from '../context.js';
@@ -40,12 +39,7 @@ function sendRevalidated(ctx: AppContext, page: RenderedPage): void {
     return;
   }
   ctx.type = 'application/json';
-  ctx.body = page.json;
-}
-
-function rendered(body: unknown): RenderedPage {
-  const json = JSON.stringify(body);
-  return { json, etag: `"${createHash('sha256').update(json).digest('base64url').slice(0, 32)}"` };
+  ctx.body = page.body;
 }
 
 export function productsRoutes({ db, config }: AppDeps): RouteSpec[] {
@@ -81,7 +75,7 @@ export function productsRoutes({ db, config }: AppDeps): RouteSpec[] {
       async handler(ctx) {
         const id = pathId(ctx.params.id);
         if (id === undefined) throw notFound('Product');
-        sendRevalidated(ctx, rendered(await getProductById(db, id, config.currency)));
+        sendRevalidated(ctx, renderJson(await getProductById(db, id, config.currency)));
       },
     }),
   ];
