@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { queryParam } from '../validation.js';
 
 export const ORDER_STATUSES = ['pending', 'paid', 'shipped', 'delivered', 'canceled'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
@@ -31,11 +32,11 @@ const limit = (max: number, dflt: number) =>
     .max(max, { message: `must be 1 to ${max}` })
     .default(dflt);
 
-/** GET /api/orders: the caller's own orders. */
+/** GET /api/orders: the caller's own orders. A parameter sent empty is not given. */
 export const orderQuerySchema = z.object({
-  status: orderStatusSchema.optional(),
-  limit: limit(100, 20),
-  offset: z.coerce.number({ message: 'must be a number' }).int().min(0, { message: 'must not be negative' }).max(1_000_000).default(0),
+  status: queryParam(orderStatusSchema.optional()),
+  limit: queryParam(limit(100, 20)),
+  offset: queryParam(z.coerce.number({ message: 'must be a number' }).int().min(0, { message: 'must not be negative' }).max(1_000_000).default(0)),
 });
 
 /** Midnight UTC of a YYYY-MM-DD day, or undefined when it is not a date (2026-02-30 is not). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_CENTS } from '../money.js';
+import { moneyInCents, queryParam } from '../validation.js';
 
 export const productIdSchema = z.coerce
   .number({ message: 'must be a positive whole number' })
@@ -32,24 +32,27 @@ export type ProductPatch = z.input<typeof productPatchSchema>;
 
 export const SORTS = ['newest', 'price', '-price', 'name', '-name'] as const;
 
-const majorUnits = z.coerce
-  .number({ message: 'must be a number' })
-  .min(0, { message: 'must not be negative' })
-  .max(MAX_CENTS / 100, { message: 'is out of range' });
+/** A price bound in major units (at most two decimals); it comes out in cents. */
+const priceBound = moneyInCents.meta({ description: 'In major units with at most two decimals, e.g. 199.99' });
 
-/** Catalog query, shared by the HTTP listing and `products list`. */
+/**
+ * Catalog query, shared by the HTTP listing and `products list`. A parameter sent empty is not
+ * given. `min_price`/`max_price` are read in major units and come out in integer cents.
+ */
 export const productQuerySchema = z.object({
-  q: z.string().trim().max(200, { message: 'must be at most 200 characters' }).optional(),
-  min_price: majorUnits.optional(),
-  max_price: majorUnits.optional(),
-  in_stock: z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])], { message: 'must be true or false' })
-    .transform((v) => v === true || v === 'true' || v === '1')
-    .optional(),
-  low_stock: z.coerce.number().int().min(0).optional(),
-  sort: z.enum(SORTS, { message: `must be one of ${SORTS.join(', ')}` }).default('newest'),
-  limit: z.coerce.number({ message: 'must be a number' }).int().min(1, { message: 'must be 1 to 100' }).max(100, { message: 'must be 1 to 100' }).default(20),
-  offset: z.coerce.number({ message: 'must be a number' }).int().min(0, { message: 'must not be negative' }).max(1_000_000).default(0),
+  q: queryParam(z.string().trim().max(200, { message: 'must be at most 200 characters' }).optional()),
+  min_price: queryParam(priceBound.optional()),
+  max_price: queryParam(priceBound.optional()),
+  in_stock: queryParam(
+    z
+      .union([z.boolean(), z.enum(['true', 'false', '1', '0'])], { message: 'must be true or false' })
+      .transform((v) => v === true || v === 'true' || v === '1')
+      .optional(),
+  ),
+  low_stock: queryParam(z.coerce.number().int().min(0).optional()),
+  sort: queryParam(z.enum(SORTS, { message: `must be one of ${SORTS.join(', ')}` }).default('newest')),
+  limit: queryParam(z.coerce.number({ message: 'must be a number' }).int().min(1, { message: 'must be 1 to 100' }).max(100, { message: 'must be 1 to 100' }).default(20)),
+  offset: queryParam(z.coerce.number({ message: 'must be a number' }).int().min(0, { message: 'must not be negative' }).max(1_000_000).default(0)),
 });
 export type ProductQuery = z.output<typeof productQuerySchema>;
 

@@ -16,6 +16,7 @@ import {
   type NewProduct,
   type ProductList,
   type ProductPatch,
+  type ProductQuery,
   type PublicProduct,
 } from './products.schemas.js';
 
@@ -40,19 +41,14 @@ export function parseProductId(id: unknown): number {
 }
 
 export async function listProducts(db: Db, query: Record<string, unknown> = {}) {
-  const f = parseInput(productQuerySchema, query, 'query');
-  const minCents = f.min_price === undefined ? undefined : Math.round(f.min_price * 100);
-  const maxCents = f.max_price === undefined ? undefined : Math.round(f.max_price * 100);
-  const { rows, total } = await repo.list(db, { ...f, minCents, maxCents });
-  const currency = getConfig().currency;
-  return { items: rows.map((r) => toPublicProduct(r, currency)), total, limit: f.limit, offset: f.offset };
+  return searchProducts(db, parseInput(productQuerySchema, query, 'query'));
 }
 
 /** The catalog listing for an already-validated query (the HTTP route validates with its own schema). */
-export async function searchProducts(db: Db, f: CatalogQuery, currency = getConfig().currency): Promise<ProductList> {
-  const minCents = f.min_price === undefined ? undefined : Math.round(f.min_price * 100);
-  const maxCents = f.max_price === undefined ? undefined : Math.round(f.max_price * 100);
-  const { rows, total } = await repo.list(db, { ...f, minCents, maxCents });
+export async function searchProducts(db: Db, f: CatalogQuery | ProductQuery, currency = getConfig().currency): Promise<ProductList> {
+  // The schemas read the price bounds in major units and hand them over in cents.
+  const { min_price: minCents, max_price: maxCents, ...rest } = f;
+  const { rows, total } = await repo.list(db, { ...rest, minCents, maxCents });
   return { items: rows.map((r) => toPublicProduct(r, currency)), total, limit: f.limit, offset: f.offset };
 }
 

@@ -415,6 +415,12 @@ test('when a buyer lists orders, then only their own come, newest first, filtere
   t.like(page2.body, { total: 3, limit: 2, offset: 2 });
   t.deepEqual(page2.body.items.map((o: { id: number }) => o.id), [ids[0]]);
 
+  // Empty parameters mean "not given".
+  const blank = await client.get('/api/orders?status=&limit=&offset=', b.auth);
+  t.is(blank.status, 200, blank.text);
+  t.like(blank.body, { total: 3, limit: 20, offset: 0 });
+  t.deepEqual(blank.body.items.map((o: { id: number }) => o.id), [...ids].reverse());
+
   for (const q of ['status=lost', 'limit=0', 'limit=101', 'offset=-1']) {
     const res = await client.get(`/api/orders?${q}`, b.auth);
     t.is(res.status, 400, q);

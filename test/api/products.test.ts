@@ -127,6 +127,33 @@ test('when the query is invalid, then the answer is 400 VALIDATION_FAILED naming
   t.deepEqual(two.body.error.details.map((d: { path: string }) => d.path).sort(), ['limit', 'sort']);
 });
 
+test('when query parameters are sent empty (?q=&min_price=&sort=&limit=…), then they mean "not given"', async (t) => {
+  const plain = await get('/api/products');
+  const empty = await get('/api/products?q=&min_price=&max_price=&in_stock=&sort=&limit=&offset=');
+  t.is(empty.status, 200, empty.text);
+  t.like(empty.body, { total: 5, limit: 20, offset: 0 });
+  t.deepEqual(names(empty.body), names(plain.body));
+  // Empty ones next to given ones: only the given ones count.
+  const mixed = await get('/api/products?q=&sort=price&limit=&min_price=100&max_price=');
+  t.is(mixed.status, 200, mixed.text);
+  t.deepEqual(names(mixed.body), ['Alpha 100% Steel', 'Beta_Diver', 'Zeta Betax Diver', 'Omega 1000 Chrono']);
+  t.is(mixed.body.limit, 20);
+});
+
+test('when min_price or max_price is not an amount with at most two decimals, then 400 VALIDATION_FAILED; two decimals are exact', async (t) => {
+  for (const query of ['min_price=10.005', 'max_price=250.501', 'min_price=1e3', 'max_price=100000000', 'min_price=0x10']) {
+    const res = await get(`/api/products?${query}`);
+    t.is(res.status, 400, query);
+    t.is(res.body.error.code, 'VALIDATION_FAILED', query);
+    const param = query.split('=')[0];
+    t.true(res.body.error.details.some((d: { path: string }) => d.path === param), `${query}: ${JSON.stringify(res.body.error.details)}`);
+  }
+  // 250.50 as cents, not as a float: the bound meets the price exactly from both sides.
+  t.deepEqual(names((await get('/api/products?min_price=250.50&max_price=250.50')).body), ['Beta_Diver']);
+  t.deepEqual(names((await get('/api/products?min_price=250.51&max_price=299.99')).body), []);
+  t.deepEqual(names((await get('/api/products?min_price=75.25&max_price=75.25')).body), ['Gamma Pilot']);
+});
+
 test('when low_stock (a CLI-only filter) is sent, then the listing ignores it', async (t) => {
   const res = await get('/api/products?low_stock=0');
   t.is(res.status, 200);
