@@ -166,7 +166,8 @@ export function stableHeaders(res: Response): Record<string, string> {
 export type CannonOptions = Parameters<typeof autocannon>[0];
 
 export async function cannon(opts: CannonOptions): Promise<Figures> {
-  const result = await autocannon({ connections: 50, duration: 10, ...opts });
+  const defaults = opts.amount ? { connections: 50 } : { connections: 50, duration: 10 };
+  const result = await autocannon({ ...defaults, ...opts });
   return {
     rps: Math.round(result.requests.average),
     p50: result.latency.p50,

@@ -39,7 +39,7 @@ async function makeUsers(store: Store, db: Knex, n: number, prefix: string): Pro
   const hash = '$2b$04$C6UzMDM.H6dfI/f/IKcEeO6Ul0cYgFfNHUGMo3q0Q8g6rFMY0N0uK'; // not a usable password
   const rowsToInsert = Array.from({ length: n }, (_, i) => ({ username: `${prefix}${i}`, email: `${prefix}${i}@bench.test`, password_hash: hash, role: 'customer' }));
   for (let i = 0; i < rowsToInsert.length; i += 500) await db('users').insert(rowsToInsert.slice(i, i + 500));
-  const users = await db('users').whereLike('username', `${prefix}%`).orderBy('id').select('id');
+  const users = await db('users').where('username', 'like', `${prefix}%`).orderBy('id').select('id');
   const ids = users.map((u) => Number(u.id));
   return { ids, tokens: ids.map((id) => signAccessToken({ id, role: 'customer' }, store.env.ACCESS_TOKEN_SECRET)) };
 }
@@ -194,7 +194,6 @@ async function ordersScenario(): Promise<Row> {
       method: 'POST',
       connections: 50,
       amount: USERS,
-      duration: undefined,
       requests: [
         {
           setupRequest(req) {
