@@ -127,9 +127,10 @@ export function buildProgram(): Command {
   products
     .command('add')
     .description('add a product')
-    .requiredOption('--name <name>', 'product name')
-    .requiredOption('--price <amount>', 'price such as 199.99')
-    .requiredOption('--stock <n>', 'units in stock')
+    // Not requiredOption: in a terminal the missing ones are asked for (cli.md).
+    .option('--name <name>', 'product name (asked for in a terminal)')
+    .option('--price <amount>', 'price such as 199.99 (asked for in a terminal)')
+    .option('--stock <n>', 'units in stock (asked for in a terminal)')
     .option('--description <text>', 'description')
     .option('--image <file>', 'an image file, copied into the images directory')
     .action(lazy(() => import('./commands/products.js'), (m) => m.add));

@@ -119,6 +119,50 @@ test('when products add is given a bad price or stock, then it exits 2 and nothi
   }
 });
 
+test('when products add misses --name, --price or --stock without a terminal, then it exits 2 naming them and nothing is added', async (t) => {
+  const name = `Half given ${process.pid}`;
+  const some = await cli(['products', 'add', '--name', name]);
+  t.is(some.code, 2);
+  t.regex(some.stderr, /^watchstore: products add needs --price and --stock when not run interactively/);
+  t.regex(some.stderr, /usage: watchstore products add --name N --price 199\.99 --stock 5/);
+  t.is(some.stdout, '');
+  t.falsy(await byName(name));
+  const none = await cli(['products', 'add']);
+  t.is(none.code, 2);
+  t.regex(none.stderr, /products add needs --name, --price and --stock/);
+});
+
+test('when products add runs in a terminal without flags, then it asks for name, price and stock and adds the product', async (t) => {
+  const name = `Asked for ${process.pid}`;
+  const r = await runCliInTerminal(['products', 'add', '--description', 'Typed in.'], {
+    env: { DATABASE_URL: database.url, IMAGES_DIR: imagesDir },
+    answers: [
+      { when: /Name:/, type: `${name}\r` },
+      { when: /Price/, type: '1,234.50\r' },
+      { when: /Stock/, type: '7\r' },
+    ],
+  });
+  t.is(r.code, 0, r.stdout);
+  t.regex(r.stdout, /Added #\d+ .*\$1,234\.50, 7 in stock/);
+  const saved = await byName(name);
+  t.is(Number(saved?.price_cents), 123450);
+  t.is(Number(saved?.stock), 7);
+  t.is(saved?.description, 'Typed in.');
+});
+
+test('when products add runs in a terminal with some flags, then it asks only for the missing ones', async (t) => {
+  const name = `Partly asked ${process.pid}`;
+  const r = await runCliInTerminal(['products', 'add', '--name', name, '--price', '99.99'], {
+    env: { DATABASE_URL: database.url, IMAGES_DIR: imagesDir },
+    answers: [{ when: /Stock/, type: '3\r' }],
+  });
+  t.is(r.code, 0, r.stdout);
+  t.notRegex(r.stdout, /Name:|Price/);
+  const saved = await byName(name);
+  t.is(Number(saved?.price_cents), 9999);
+  t.is(Number(saved?.stock), 3);
+});
+
 test('when products add is given --image FILE, then the file is copied into the images directory under a safe name', async (t) => {
   const source = path.join(filesDir, 'My Watch (front).SVG');
   writeFileSync(source, '<svg xmlns="http://www.w3.org/2000/svg"/>');

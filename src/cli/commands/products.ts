@@ -1,8 +1,10 @@
 /** `watchstore products list|add|update|stock|remove`: the catalog, through the products service. */
 import { getConfig } from '../../config.js';
 import { openDb } from '../db.js';
-import { formatMoney } from '../../money.js';
-import type { PublicProduct } from '../../products/products.schemas.js';
+import { isAppError } from '../../errors.js';
+import { formatMoney, parseMoney } from '../../money.js';
+import { stockSchema, type PublicProduct } from '../../products/products.schemas.js';
+import { parseInput } from '../../validation.js';
 import { changeStock, createProduct, getProduct, listProducts, removeProduct, updateProduct } from '../../products/products.service.js';
 import { installImage, type InstalledImage } from '../product-image.js';
 import { ui, usageError } from '../ui.js';
@@ -50,18 +52,37 @@ async function withImage<T>(file: string | undefined, write: (imageUrl: string |
 }
 
 export interface AddOptions {
-  name: string;
-  price: string;
-  stock: string;
+  name?: string;
+  price?: string;
+  stock?: string;
   description?: string;
   image?: string;
 }
 
+/** The prompt's check: true, or what to fix (the service checks the answer again anyway). */
+function checkWith(check: (v: string) => unknown): (v: string) => true | string {
+  return (v) => {
+    try {
+      check(v);
+      return true;
+    } catch (err) {
+      return isAppError(err) ? err.message : String(err);
+    }
+  };
+}
+
 export async function add(_args: string[], opts: AddOptions): Promise<void> {
+  const missing = (['name', 'price', 'stock'] as const).filter((k) => opts[k] === undefined).map((k) => `--${k}`);
+  if (missing.length > 0 && !ui.interactive()) {
+    throw usageError(
+      `products add needs ${joinAnd(missing)} when not run interactively; usage: watchstore products add --name N --price 199.99 --stock 5 [--description D] [--image FILE]`,
+    );
+  }
+  const name = opts.name ?? (await ui.ask('Name:', (v) => (v.trim() ? true : 'A name is required.')));
+  const price = opts.price ?? (await ui.ask('Price (such as 199.99):', checkWith((v) => parseMoney(v))));
+  const stock = opts.stock ?? (await ui.ask('Stock (units):', checkWith((v) => parseInput(stockSchema, v.trim() === '' ? undefined : v, 'stock'))));
   const db = await openDb();
-  const product = await withImage(opts.image, (image_url) =>
-    createProduct(db, { name: opts.name, price: opts.price, stock: opts.stock, description: opts.description, image_url }),
-  );
+  const product = await withImage(opts.image, (image_url) => createProduct(db, { name, price, stock, description: opts.description, image_url }));
   await ui.result(product, () => ui.print(`Added ${summary(product)}.`));
 }
 
@@ -106,4 +127,8 @@ export async function remove([id]: string[], opts: RemoveOptions): Promise<numbe
   }
   const product = await removeProduct(db, id);
   await ui.result(product, () => ui.print(`Removed ${summary(product)}.`));
+}
+
+function joinAnd(items: string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
