@@ -197,6 +197,20 @@ export async function pingDb(db: Db): Promise<void> {
   await db.raw('select 1');
 }
 
+/**
+ * Checks the database answers on a brand-new connection of its own, outside the pool and closed
+ * right after: whether it accepts connections now, whatever dead connections the pool still holds.
+ */
+export async function pingFreshConnection(db: Db): Promise<void> {
+  const client = db.client as { acquireRawConnection(): Promise<unknown>; destroyRawConnection(connection: unknown): Promise<void> };
+  const connection = await client.acquireRawConnection();
+  try {
+    await db.select(db.raw('1 as ok')).connection(connection);
+  } finally {
+    await client.destroyRawConnection(connection).catch(() => {});
+  }
+}
+
 /** True when a write failed on a unique key (either dialect). */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
