@@ -3,10 +3,10 @@
  * SQLite (better-sqlite3) is the embedded default; MySQL/MariaDB goes through one mysql2 pool.
  */
 import { mkdirSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
-import BetterSqlite3 from 'better-sqlite3';
 import knexFactory, { type Knex } from 'knex';
 import type { DatabaseConfig } from '../config.js';
 
@@ -184,6 +184,7 @@ export function sqliteChangeCounter(db: Db): number | undefined {
   if (!counter) {
     const conn = db.client.config.connection as { filename?: string };
     if (isMysql(db) || !conn?.filename || conn.filename === ':memory:') return undefined;
+    const BetterSqlite3 = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
     const sqlite = new BetterSqlite3(conn.filename, { fileMustExist: true });
     const statement = sqlite.prepare('PRAGMA data_version').pluck();
     counter = { get: () => statement.get(), close: () => sqlite.close() };
