@@ -5,11 +5,17 @@
  * Refresh tokens are opaque (256 random bits); only their SHA-256 is stored. Every sign-in starts
  * a family; each refresh revokes the presented token and issues its successor in the same family.
  * A revoked token presented again means it was copied: the whole family is revoked.
+ *
+ * Rows do not pile up: every sign-in, sign-up and refresh deletes that user's tokens that have
+ * expired (a short indexed read that finds nothing most of the time). Revoked tokens are kept
+ * until they expire (at most 7 days), because they are what detects a stolen token's reuse;
+ * an expired token is refused anyway, revoked or not.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { fromDbTime } from '../db/connection.js';
+import { isRetryableLockError } from '../db/transaction.js';
 import { AppError } from '../errors.js';
 import { createUser, verifyCredentials } from '../users/users.service.js';
 import { toPublicUser, usersRepository } from '../users/users.repository.js';
@@ -55,12 +61,25 @@ function sessionOf(user: PublicUser, familyId: string, refresh: { token: string;
   };
 }
 
+/**
+ * Deletes the user's expired refresh tokens. Housekeeping only: a lock conflict with a
+ * concurrent request is left for the next sign-in or refresh to finish, never a failed request.
+ */
+async function pruneExpired(db: Db, userId: number, now: Date): Promise<void> {
+  try {
+    await tokens.deleteExpired(db, userId, now);
+  } catch (err) {
+    if (!isRetryableLockError(err)) throw err;
+  }
+}
+
 /** Starts a new session (token family) for a user who just proved who they are. */
 async function startSession(db: Db, user: PublicUser, config: TokenSecrets): Promise<Session> {
   const now = new Date();
   const familyId = randomUUID();
   const refresh = newRefreshToken(now);
   await tokens.insert(db, { user_id: user.id, token_hash: refresh.hash, family_id: familyId, expires_at: refresh.expiresAt });
+  await pruneExpired(db, user.id, now);
   return sessionOf(user, familyId, refresh, config, now);
 }
 
@@ -114,6 +133,7 @@ export async function refresh(db: Db, token: string | undefined, config: TokenSe
     await tokens.revokeFamily(db, row.family_id, now);
     throw reused();
   }
+  await pruneExpired(db, row.user_id, now);
   return sessionOf(toPublicUser(userRow), row.family_id, next, config, now);
 }
 

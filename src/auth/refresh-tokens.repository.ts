@@ -41,6 +41,19 @@ export const refreshTokensRepository = {
       .update({ revoked_at: toDbTime(at), replaced_by_id: replacedById });
   },
 
+  /**
+   * Deletes up to `limit` of a user's tokens that expired before `now` (revoked or not). Their
+   * ids are read first and deleted by primary key, so on MariaDB only those rows are locked:
+   * a range delete would take gap locks on the user's index entries and make concurrent
+   * sign-ins of one user deadlock on their inserts.
+   */
+  async deleteExpired(db: Db, userId: number, now: Date, limit = 500): Promise<number> {
+    const at = toDbTime(now);
+    const ids = await db('refresh_tokens').where('user_id', userId).where('expires_at', '<', at).limit(limit).pluck('id');
+    if (ids.length === 0) return 0;
+    return db('refresh_tokens').whereIn('id', ids).where('expires_at', '<', at).delete();
+  },
+
   /** Revokes every still-active token of a family (a sign-in session). */
   revokeFamily(db: Db, familyId: string, at: Date): Promise<number> {
     return db('refresh_tokens').where({ family_id: familyId }).whereNull('revoked_at').update({ revoked_at: toDbTime(at) });
