@@ -38,6 +38,8 @@ export interface Session {
 }
 
 type TokenSecrets = Pick<Config, 'accessTokenSecret'>;
+/** What sign-up and sign-in need of the app's configuration (bcryptCost: else the process's). */
+type AuthConfig = TokenSecrets & Partial<Pick<Config, 'bcryptCost'>>;
 
 export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -89,14 +91,14 @@ async function startSession(db: Db, user: PublicUser, config: TokenSecrets): Pro
  * transaction held open across it would stall SQLite's single connection for everyone.
  * If the token insert failed, the account exists and signing in works.
  */
-export async function signup(db: Db, input: SignupInput, config: TokenSecrets): Promise<Session> {
-  const user = await createUser(db, { username: input.username, email: input.email, password: input.password, role: 'customer' });
+export async function signup(db: Db, input: SignupInput, config: AuthConfig): Promise<Session> {
+  const user = await createUser(db, { username: input.username, email: input.email, password: input.password, role: 'customer' }, { bcryptCost: config.bcryptCost });
   return startSession(db, user, config);
 }
 
 /** Unknown user and wrong password fail alike (INVALID_CREDENTIALS), after the same bcrypt work. */
-export async function signin(db: Db, input: SigninInput, config: TokenSecrets): Promise<Session> {
-  const user = await verifyCredentials(db, input.login, input.password);
+export async function signin(db: Db, input: SigninInput, config: AuthConfig): Promise<Session> {
+  const user = await verifyCredentials(db, input.login, input.password, { bcryptCost: config.bcryptCost });
   return startSession(db, user, config);
 }
 

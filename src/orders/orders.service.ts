@@ -125,10 +125,10 @@ async function orderWithKey(db: Db, userId: number, key: string): Promise<OrderR
 export async function createOrderFromCart(
   db: Db,
   userId: number,
-  opts: { idempotencyKey?: string } = {},
+  opts: { idempotencyKey?: string; /** The store currency (the app's config); else the process's. */ currency?: string } = {},
 ): Promise<{ order: PublicOrder; created: boolean }> {
   const key = opts.idempotencyKey === undefined ? null : parseInput(idempotencyKeySchema, opts.idempotencyKey, 'Idempotency-Key');
-  const currency = getConfig().currency;
+  const currency = opts.currency ?? getConfig().currency;
 
   let orderId: number;
   try {

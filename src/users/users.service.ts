@@ -29,7 +29,13 @@ function takenError(err: unknown): AppError | undefined {
   return new AppError('USERNAME_TAKEN', 'That username is already taken.');
 }
 
-export async function createUser(db: Db, input: NewUser): Promise<PublicUser> {
+/** bcrypt's cost factor: the app's configuration when given, else the process's. */
+export interface PasswordOptions {
+  bcryptCost?: number;
+}
+const costOf = (opts: PasswordOptions) => opts.bcryptCost ?? getConfig().bcryptCost;
+
+export async function createUser(db: Db, input: NewUser, opts: PasswordOptions = {}): Promise<PublicUser> {
   const data = parseInput(newUserSchema, input, 'user');
   // Cheap friendly check first; the unique keys are what actually guarantee it under concurrency.
   const clash = await db('users')
@@ -44,7 +50,7 @@ export async function createUser(db: Db, input: NewUser): Promise<PublicUser> {
       ? new AppError('USERNAME_TAKEN', 'That username is already taken.')
       : new AppError('EMAIL_TAKEN', 'That e-mail address is already registered.');
   }
-  const password_hash = await hashPassword(data.password, getConfig().bcryptCost);
+  const password_hash = await hashPassword(data.password, costOf(opts));
   try {
     const id = await repo.insert(db, { username: data.username, email: data.email, password_hash, role: data.role });
     return toPublicUser((await repo.findById(db, id))!);
@@ -81,10 +87,10 @@ export async function setRole(db: Db, username: string, role: string): Promise<P
   return toPublicUser({ ...row, role: r });
 }
 
-export async function setPassword(db: Db, username: string, password: string): Promise<PublicUser> {
+export async function setPassword(db: Db, username: string, password: string, opts: PasswordOptions = {}): Promise<PublicUser> {
   const p = parseInput(passwordSchema, password, 'password');
   const row = await requireByUsername(db, username);
-  await repo.update(db, row.id, { password_hash: await hashPassword(p, getConfig().bcryptCost) });
+  await repo.update(db, row.id, { password_hash: await hashPassword(p, costOf(opts)) });
   return toPublicUser(row);
 }
 
@@ -102,9 +108,10 @@ export async function removeUser(db: Db, username: string): Promise<PublicUser> 
  * Checks a login (username or e-mail) and password. Unknown users and wrong passwords fail the
  * same way after the same bcrypt work. The login is only ever a bound parameter.
  */
-export async function verifyCredentials(db: Db, login: string, password: string): Promise<PublicUser> {
+export async function verifyCredentials(db: Db, login: string, password: string, opts: PasswordOptions = {}): Promise<PublicUser> {
   const fail = () => new AppError('INVALID_CREDENTIALS', 'Invalid login or password.');
-  const cost = getConfig().bcryptCost;
+  // The cost of the dummy hash an unknown login is compared with: the same as real hashes.
+  const cost = costOf(opts);
   if (typeof login !== 'string' || typeof password !== 'string' || login.length > 255 || Buffer.byteLength(password) > 72) {
     await verifyPassword(String(password).slice(0, 72), await dummyHash(cost));
     throw fail();

@@ -16,7 +16,7 @@ function orderIdOf(ctx: AppContext): number {
   return parsed.data;
 }
 
-export function ordersRoutes({ db }: AppDeps): RouteSpec[] {
+export function ordersRoutes({ db, config }: AppDeps): RouteSpec[] {
   return [
     route({
       method: 'post',
@@ -42,7 +42,7 @@ export function ordersRoutes({ db }: AppDeps): RouteSpec[] {
         // caller's cart and the catalog only.
         const raw = ctx.headers['idempotency-key'];
         const idempotencyKey = Array.isArray(raw) ? raw.join(', ') : raw;
-        const { order, created } = await createOrderFromCart(db, userId(ctx), { idempotencyKey });
+        const { order, created } = await createOrderFromCart(db, userId(ctx), { idempotencyKey, currency: config.currency });
         if (!created) ctx.set('Idempotent-Replayed', 'true');
         ctx.status = created ? 201 : 200;
         ctx.body = toHttpOrder(order);
