@@ -17,6 +17,8 @@ export interface OrderRow {
   created_at: string;
   updated_at: string;
   paid_at: string | null;
+  /** Canceled without Stripe confirming its PaymentIntent was canceled (reconcile follows up). */
+  intent_cancel_unconfirmed_at: string | null;
 }
 
 export interface OrderItemRow {
@@ -154,11 +156,26 @@ export const ordersRepository = {
    * The guarded state move: `UPDATE orders SET status = to WHERE id = ? AND status IN (from)`.
    * Rows changed: 1 when this call made the move, 0 when the order was elsewhere (or missing).
    */
-  moveStatus(db: Db, orderId: number, from: readonly OrderStatus[], to: OrderStatus, extra: { paid_at?: string } = {}): Promise<number> {
+  moveStatus(
+    db: Db,
+    orderId: number,
+    from: readonly OrderStatus[],
+    to: OrderStatus,
+    extra: { paid_at?: string; intent_cancel_unconfirmed_at?: string } = {},
+  ): Promise<number> {
     return db('orders')
       .where('id', orderId)
       .whereIn('status', from as OrderStatus[])
       .update({ status: to, ...extra, updated_at: toDbTime(new Date()) });
+  },
+
+  /** Canceled orders whose PaymentIntent Stripe has not confirmed canceled, oldest first. */
+  listIntentCancelUnconfirmed(db: Db): Promise<OrderRow[]> {
+    return db<OrderRow>('orders').whereNotNull('intent_cancel_unconfirmed_at').orderBy('intent_cancel_unconfirmed_at', 'asc').orderBy('id', 'asc');
+  },
+
+  clearIntentCancelUnconfirmed(db: Db, orderId: number): Promise<number> {
+    return db('orders').where('id', orderId).whereNotNull('intent_cancel_unconfirmed_at').update({ intent_cancel_unconfirmed_at: null });
   },
 
   /** Sets the intent when none is set (or the same one is): rows changed. */

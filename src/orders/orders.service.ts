@@ -228,6 +228,19 @@ export async function listPendingOlderThan(db: Db, cutoff: Date): Promise<Public
   return withItems(db, await repo.listPendingBefore(db, cutoff));
 }
 
+/**
+ * Canceled orders whose PaymentIntent Stripe never confirmed canceled (customer cancels while
+ * Stripe was unreachable or not configured), oldest first: `orders reconcile` follows them up.
+ */
+export async function listIntentCancelUnconfirmed(db: Db): Promise<PublicOrder[]> {
+  return withItems(db, await repo.listIntentCancelUnconfirmed(db));
+}
+
+/** Stripe's final word on such an order's intent is known: it needs no more following up. */
+export async function clearIntentCancelUnconfirmed(db: Db, orderId: number): Promise<void> {
+  await repo.clearIntentCancelUnconfirmed(db, orderId);
+}
+
 /** Parses the CLI's `orders list` options (status, since YYYY-MM-DD, limit). */
 export function parseOrderFilter(input: { status?: string; since?: string; limit?: string | number }) {
   return parseInput(orderFilterSchema, input, 'filter');
@@ -269,10 +282,14 @@ export async function markPaid(db: Db | Knex.Transaction, orderId: number, paidA
  * pending → canceled, and the stock comes back: the guarded status update and the stock return
  * are one transaction, and only the call whose update moved the order returns stock, so however
  * many cancels (customer, webhook, expiry) race, stock comes back exactly once.
+ *
+ * `intentCancelUnconfirmed`: the order has a PaymentIntent that Stripe could not be asked to
+ * cancel; the order is marked for `orders reconcile` in the same statement.
  */
-export async function cancelOrder(db: Db | Knex.Transaction, orderId: number): Promise<boolean> {
+export async function cancelOrder(db: Db | Knex.Transaction, orderId: number, opts: { intentCancelUnconfirmed?: boolean } = {}): Promise<boolean> {
+  const mark = opts.intentCancelUnconfirmed ? { intent_cancel_unconfirmed_at: toDbTime(new Date()) } : {};
   return inTransaction(db, async (trx) => {
-    if ((await repo.moveStatus(trx, orderId, ['pending'], 'canceled')) === 0) return false;
+    if ((await repo.moveStatus(trx, orderId, ['pending'], 'canceled', mark)) === 0) return false;
     const items = (await repo.itemsOf(trx, [orderId])).filter((i) => i.product_id !== null);
     // Product id order, the same lock order as order creation.
     items.sort((a, b) => Number(a.product_id) - Number(b.product_id));

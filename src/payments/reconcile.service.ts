@@ -8,17 +8,28 @@
  * them blind could leave a customer charged for a canceled order.
  *
  * reconcile: asks Stripe about every pending order that has a PaymentIntent and applies what
- * Stripe says (a missed webhook), then lists the recorded events that changed nothing.
+ * Stripe says (a missed webhook), then lists the recorded events that changed nothing. It also
+ * follows up the orders customers canceled while Stripe could not be asked to cancel their
+ * intent (cancel.service.ts): the intent is canceled now, or, if it was paid in between, the
+ * order is reported as needing a refund (it stays canceled: its stock went back long ago).
  */
 import type { Db } from '../db/connection.js';
 import { AppError, isAppError } from '../errors.js';
-import { cancelOrder, getOrder, listPendingOlderThan, type PublicOrder } from '../orders/orders.service.js';
+import { formatMoney } from '../money.js';
+import {
+  cancelOrder,
+  clearIntentCancelUnconfirmed,
+  getOrder,
+  listIntentCancelUnconfirmed,
+  listPendingOlderThan,
+  type PublicOrder,
+} from '../orders/orders.service.js';
 import type { StripeEventRecord } from './payments.schemas.js';
-import { settleCanceled, settleFromIntent, type Settlement } from './settlement.js';
+import { receivedAmount, settleCanceled, settleFromIntent, type Settlement } from './settlement.js';
 import { countEvents, listEvents } from './stripe-events.repository.js';
-import { callStripe, getStripe, paymentsConfigured, stripeErrorInfo, type PaymentIntent, type StripeConfig } from './stripe-client.js';
+import { callStripe, cancelPaymentIntent, getStripe, isStripeUnreachable, paymentsConfigured, stripeCause, type PaymentIntent, type StripeConfig } from './stripe-client.js';
 
-export type ActionKind = 'paid' | 'canceled' | 'left' | 'skipped' | 'error';
+export type ActionKind = 'paid' | 'canceled' | 'left' | 'skipped' | 'error' | 'refund';
 
 /** What happened to one order. */
 export interface OrderAction {
@@ -48,6 +59,8 @@ export interface ExpireReport {
 export interface ReconcileReport {
   orders: OrderAction[];
   failed: number;
+  /** Canceled orders whose PaymentIntent was paid after all: a person must refund them. */
+  refunds_needed: number;
   /** Recorded events that changed nothing and may need a person (newest first). */
   ignored_events: StripeEventRecord[];
   ignored_events_total: number;
@@ -79,26 +92,6 @@ function fromSettlement(before: PublicOrder, s: Settlement, intentStatus: string
   return { ...action(after, kind, s.outcome, intentStatus), payment_intent_id: after.payment_intent_id ?? before.payment_intent_id };
 }
 
-/** The Stripe error behind a PAYMENT_PROVIDER_ERROR, if any. */
-function stripeCause(err: unknown) {
-  return isAppError(err) ? stripeErrorInfo((err as { cause?: unknown }).cause) : undefined;
-}
-
-const unreachable = (err: unknown) => stripeCause(err)?.type === 'StripeConnectionError';
-
-/** Cancels the intent at Stripe, or learns that it can no longer be canceled (and why). */
-async function cancelAtStripe(config: StripeConfig, intentId: string): Promise<PaymentIntent> {
-  try {
-    return await callStripe(config, 'cancel the payment', (stripe) => stripe.paymentIntents.cancel(intentId, { cancellation_reason: 'abandoned' }));
-  } catch (err) {
-    // Already succeeded, processing or canceled: what it is now decides.
-    if (stripeCause(err)?.code === 'payment_intent_unexpected_state') {
-      return callStripe(config, 'retrieve the payment', (stripe) => stripe.paymentIntents.retrieve(intentId));
-    }
-    throw err;
-  }
-}
-
 /** Cancels pending orders created more than `olderThanMs` ago (see the module comment). */
 export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { olderThanMs: number; now?: Date }): Promise<ExpireReport> {
   const cutoff = new Date((opts.now ?? new Date()).getTime() - opts.olderThanMs);
@@ -128,22 +121,55 @@ export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { 
       continue;
     }
     try {
-      const intent = await cancelAtStripe(config, intentId);
+      const intent = await cancelPaymentIntent(config, intentId);
       const settled = intent.status === 'canceled' ? await settleCanceled(db, order) : await settleFromIntent(db, order, intent);
       orders.push(fromSettlement(order, settled, intent.status));
     } catch (err) {
       if (!isAppError(err) || err.code !== 'PAYMENT_PROVIDER_ERROR') throw err;
-      if (unreachable(err)) stripeDown = err.message;
+      if (isStripeUnreachable(err)) stripeDown = err.message;
       orders.push(action(order, 'error', `left pending: ${err.message}`));
     }
   }
   return { cutoff: cutoff.toISOString(), orders, failed: orders.filter((o) => o.action === 'error' || o.action === 'skipped').length };
 }
 
+/** Asks Stripe about a PaymentIntent; PAYMENT_PROVIDER_ERROR for the whole run when Stripe cannot be reached. */
+function stopWhenUnreachable(err: unknown): void {
+  if (!isAppError(err) || err.code !== 'PAYMENT_PROVIDER_ERROR') throw err;
+  if (isStripeUnreachable(err)) throw new AppError('PAYMENT_PROVIDER_ERROR', `Stripe cannot be reached: ${stripeCause(err)?.message ?? err.message}`, undefined, { cause: err });
+}
+
 /**
- * Applies Stripe's view of every pending order that has a PaymentIntent, then lists the events
- * that changed nothing. PAYMENTS_UNAVAILABLE without a key; PAYMENT_PROVIDER_ERROR as soon as
- * Stripe cannot be reached at all.
+ * A canceled order whose intent Stripe never confirmed canceled: cancel it now. Once Stripe's
+ * answer is final (canceled, or paid after all) the order needs no more following up.
+ */
+async function followUpCanceled(db: Db, config: StripeConfig, order: PublicOrder): Promise<OrderAction> {
+  const intentId = order.payment_intent_id as string;
+  let intent: PaymentIntent;
+  try {
+    intent = await cancelPaymentIntent(config, intentId);
+  } catch (err) {
+    stopWhenUnreachable(err);
+    return action(order, 'error', `left for the next run: ${(err as Error).message}`);
+  }
+  if (intent.status === 'canceled') {
+    await clearIntentCancelUnconfirmed(db, order.id);
+    return action(order, 'canceled', 'applied: PaymentIntent canceled at Stripe (the customer canceled the order while Stripe could not be asked)', intent.status);
+  }
+  if (intent.status === 'succeeded') {
+    await clearIntentCancelUnconfirmed(db, order.id);
+    const taken = receivedAmount(intent);
+    const amount = taken === undefined ? 'a payment' : formatMoney(taken, intent.currency ?? order.currency);
+    return action(order, 'refund', `needs a refund: Stripe took ${amount} after the customer canceled the order`, intent.status);
+  }
+  return action(order, 'left', `ignored: payment ${intent.status} at Stripe; checked again next run`, intent.status);
+}
+
+/**
+ * Applies Stripe's view of every pending order that has a PaymentIntent, follows up canceled
+ * orders whose intent was never confirmed canceled, then lists the events that changed nothing.
+ * PAYMENTS_UNAVAILABLE without a key; PAYMENT_PROVIDER_ERROR as soon as Stripe cannot be reached
+ * at all.
  */
 export async function reconcilePayments(db: Db, config: StripeConfig, opts: { now?: Date } = {}): Promise<ReconcileReport> {
   await getStripe(config);
@@ -155,19 +181,20 @@ export async function reconcilePayments(db: Db, config: StripeConfig, opts: { no
     try {
       intent = await callStripe(config, 'retrieve the payment', (stripe) => stripe.paymentIntents.retrieve(intentId));
     } catch (err) {
-      if (!isAppError(err) || err.code !== 'PAYMENT_PROVIDER_ERROR') throw err;
-      if (unreachable(err)) throw new AppError('PAYMENT_PROVIDER_ERROR', `Stripe cannot be reached: ${stripeCause(err)?.message ?? err.message}`, undefined, { cause: err });
-      orders.push(action(order, 'error', err.message));
+      stopWhenUnreachable(err);
+      orders.push(action(order, 'error', (err as Error).message));
       continue;
     }
     const current = await getOrder(db, order.id);
     orders.push(fromSettlement(current, await settleFromIntent(db, current, intent), intent.status));
   }
+  for (const order of await listIntentCancelUnconfirmed(db)) orders.push(await followUpCanceled(db, config, order));
 
   const worthALook = { outcomePrefix: 'ignored', excludePrefix: BENIGN_PREFIX };
   return {
     orders,
     failed: orders.filter((o) => o.action === 'error').length,
+    refunds_needed: orders.filter((o) => o.action === 'refund').length,
     ignored_events: await listEvents(db, { ...worthALook, limit: IGNORED_LIST_LIMIT }),
     ignored_events_total: await countEvents(db, worthALook),
   };

@@ -8,7 +8,7 @@
  */
 import type Stripe from 'stripe';
 import type { Config } from '../config.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 
 export type StripeClient = Stripe;
 export type PaymentIntent = Stripe.PaymentIntent;
@@ -81,6 +81,32 @@ export async function callStripe<T>(config: StripeConfig, what: string, call: (s
     const info = stripeErrorInfo(err);
     const reason = info?.message ?? (err as Error)?.message ?? String(err);
     throw new AppError('PAYMENT_PROVIDER_ERROR', `The payment provider could not ${what}: ${reason}`, undefined, { cause: err });
+  }
+}
+
+/** The Stripe error behind a PAYMENT_PROVIDER_ERROR from callStripe, if any. */
+export function stripeCause(err: unknown): StripeErrorInfo | undefined {
+  return isAppError(err) ? stripeErrorInfo((err as { cause?: unknown }).cause) : undefined;
+}
+
+/** True when the PAYMENT_PROVIDER_ERROR means Stripe could not be reached at all. */
+export function isStripeUnreachable(err: unknown): boolean {
+  return stripeCause(err)?.type === 'StripeConnectionError';
+}
+
+/**
+ * Cancels a PaymentIntent at Stripe, or learns that it can no longer be canceled: when Stripe
+ * refuses because of the intent's state (already succeeded, processing, or canceled), the
+ * intent as it is now is returned, and its status decides. PAYMENT_PROVIDER_ERROR otherwise.
+ */
+export async function cancelPaymentIntent(config: StripeConfig, intentId: string): Promise<PaymentIntent> {
+  try {
+    return await callStripe(config, 'cancel the payment', (stripe) => stripe.paymentIntents.cancel(intentId, { cancellation_reason: 'abandoned' }));
+  } catch (err) {
+    if (stripeCause(err)?.code === 'payment_intent_unexpected_state') {
+      return callStripe(config, 'retrieve the payment', (stripe) => stripe.paymentIntents.retrieve(intentId));
+    }
+    throw err;
   }
 }
 

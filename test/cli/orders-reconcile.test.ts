@@ -1,14 +1,15 @@
 /**
  * `watchstore orders reconcile` as a child process (the compiled CLI), on SQLite or MariaDB,
  * against the fake Stripe: pending orders whose webhook never arrived are settled from what
- * Stripe says, and the recorded events that changed nothing are listed.
+ * Stripe says, the recorded events that changed nothing are listed, and orders a customer
+ * canceled while Stripe could not be asked to cancel their PaymentIntent are followed up.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import type { Db } from '../../src/db/connection.js';
-import { attachPaymentIntent, createOrderFromCart, type PublicOrder } from '../../src/orders/orders.service.js';
+import { attachPaymentIntent, cancelOrder, createOrderFromCart, type PublicOrder } from '../../src/orders/orders.service.js';
 import { createProduct } from '../../src/products/products.service.js';
 import { createUser } from '../../src/users/users.service.js';
 import { cliFor, type CliResult } from '../helpers/cli.js';
@@ -148,4 +149,44 @@ test.serial('when STRIPE_SECRET_KEY is not set or Stripe cannot be reached, then
 
   t.is(await statusOf(f.order.id), 'pending');
   t.is(await stockOf(f.productId), 3);
+});
+
+/** A checked-out order the customer canceled while Stripe could not be asked (stock back, 4). */
+async function canceledUnconfirmed(): Promise<Fixture> {
+  const f = await checkedOutOrder();
+  if (!(await cancelOrder(db, f.order.id, { intentCancelUnconfirmed: true }))) throw new Error('cancel failed');
+  return f;
+}
+const unconfirmedSince = async (orderId: number) => (await db('orders').where({ id: orderId }).first()).intent_cancel_unconfirmed_at;
+
+test.serial('when a canceled order’s intent is still payable at Stripe, then reconcile cancels it there and exits 0', async (t) => {
+  const f = await canceledUnconfirmed();
+  t.truthy(await unconfirmedSince(f.order.id));
+  const r = await cli(['--json']);
+  t.is(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as Report & { refunds_needed: number };
+  t.like(
+    report.orders.find((o) => o.order_id === f.order.id),
+    { action: 'canceled', status: 'canceled', intent_status: 'canceled' },
+  );
+  t.is(report.refunds_needed, 0);
+  t.is(stripe.intents.get(f.intent.id)?.status, 'canceled');
+  t.is(await unconfirmedSince(f.order.id), null);
+  t.is(await stockOf(f.productId), 4);
+});
+
+test.serial('when a canceled order’s intent was paid after all, then reconcile lists it as needing a refund, once, and exits 1 saying so', async (t) => {
+  const f = await canceledUnconfirmed();
+  stripe.setStatus(f.intent.id, 'succeeded');
+  const r = await cli(['--no-color']);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /1 canceled order was paid at Stripe after all; refund it in Stripe/);
+  t.regex(r.stdout, /needs a refund: Stripe took \$250\.00 after the customer canceled the order/);
+  t.regex(r.stdout, new RegExp(`\\b${f.order.id}\\b`));
+  t.is(await statusOf(f.order.id), 'canceled');
+  t.is(await unconfirmedSince(f.order.id), null);
+
+  const again = await cli(['--json']);
+  t.is(again.code, 0, again.stderr);
+  t.false((JSON.parse(again.stdout) as Report).orders.some((o) => o.order_id === f.order.id));
 });

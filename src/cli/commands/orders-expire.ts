@@ -19,6 +19,7 @@ const ACTION_STYLE: Record<OrderAction['action'], (s: string) => string> = {
   left: (s) => s,
   skipped: (s) => ui.style.red(s),
   error: (s) => ui.style.red(s),
+  refund: (s) => ui.style.red(s),
 };
 
 /** The table of what was done to each order (shared with `orders reconcile`). */

@@ -1,6 +1,7 @@
 /**
  * `watchstore orders reconcile`: ask Stripe about every pending order that has a PaymentIntent,
- * apply what Stripe says, and list the recorded Stripe events that changed nothing.
+ * apply what Stripe says, follow up orders canceled while Stripe could not cancel their intent,
+ * and list the recorded Stripe events that changed nothing.
  */
 import { getConfig } from '../../config.js';
 import { reconcilePayments } from '../../payments/reconcile.service.js';
@@ -17,7 +18,7 @@ export async function reconcile(): Promise<number> {
     else {
       await actionsTable(db, report.orders);
       const changed = report.orders.filter((a) => a.action === 'paid' || a.action === 'canceled').length;
-      ui.print(`${report.orders.length} pending order${report.orders.length === 1 ? '' : 's'} checked with Stripe, ${changed} updated.`);
+      ui.print(`${report.orders.length} order${report.orders.length === 1 ? '' : 's'} checked with Stripe, ${changed} updated.`);
     }
     ui.print();
     if (report.ignored_events.length === 0) return ui.print('No Stripe events were ignored.');
@@ -30,9 +31,12 @@ export async function reconcile(): Promise<number> {
       ui.print(`${report.ignored_events.length} of ${report.ignored_events_total} shown.`);
     }
   });
+  if (report.refunds_needed > 0) {
+    const n = report.refunds_needed;
+    ui.message(`watchstore: ${n} canceled order${n === 1 ? ' was' : 's were'} paid at Stripe after all; refund ${n === 1 ? 'it' : 'them'} in Stripe.`);
+  }
   if (report.failed > 0) {
     ui.message(`watchstore: ${report.failed} order${report.failed === 1 ? '' : 's'} could not be checked with Stripe.`);
-    return 1;
   }
-  return 0;
+  return report.failed > 0 || report.refunds_needed > 0 ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 import { AppError } from '../../errors.js';
 import { orderIdSchema, httpOrderSchema, orderListSchema, orderQuerySchema } from '../../orders/orders.schemas.js';
-import { cancelOrder, createOrderFromCart, getOrder, invalidTransition, listOrders, toHttpOrder } from '../../orders/orders.service.js';
+import { createOrderFromCart, getOrder, listOrders, toHttpOrder } from '../../orders/orders.service.js';
+import { cancelOrderForCustomer } from '../../payments/cancel.service.js';
 import type { AppContext, AppDeps } from '../context.js';
 import { route, type RouteSpec } from '../route.js';
 
@@ -16,7 +17,7 @@ function orderIdOf(ctx: AppContext): number {
   return parsed.data;
 }
 
-export function ordersRoutes({ db, config }: AppDeps): RouteSpec[] {
+export function ordersRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
   return [
     route({
       method: 'post',
@@ -86,22 +87,24 @@ export function ordersRoutes({ db, config }: AppDeps): RouteSpec[] {
     route({
       method: 'post',
       path: '/api/orders/:id/cancel',
-      summary: 'Cancel a pending order; its stock comes back',
+      summary: 'Cancel a pending order; its stock comes back (its PaymentIntent, if any, is canceled at Stripe first)',
       tag: 'Orders',
       auth: true,
       responses: {
         200: { description: 'The canceled order', schema: httpOrderSchema },
         401: errorBody('UNAUTHENTICATED'),
         404: errorBody("NOT_FOUND (also for another user's order)"),
-        409: errorBody('INVALID_TRANSITION: the order is no longer pending'),
+        409: errorBody('INVALID_TRANSITION: the order is no longer pending, or Stripe says its payment went through (the order is then paid) or is processing'),
       },
       async handler(ctx) {
-        const id = orderIdOf(ctx);
-        await getOrder(db, id, { userId: userId(ctx) });
-        const canceled = await cancelOrder(db, id);
-        const order = await getOrder(db, id);
-        if (!canceled) throw invalidTransition(order, 'canceled');
-        ctx.body = toHttpOrder(order);
+        const result = await cancelOrderForCustomer(db, config, { orderId: orderIdOf(ctx), userId: userId(ctx) });
+        if (result.stripe === 'unconfirmed') {
+          logger.warn(
+            { req_id: ctx.state.requestId, order_id: result.order.id, payment_intent_id: result.order.payment_intent_id, reason: result.reason },
+            'order canceled, but its PaymentIntent could not be canceled at Stripe; `watchstore orders reconcile` will follow it up',
+          );
+        }
+        ctx.body = toHttpOrder(result.order);
       },
     }),
   ];

@@ -1,0 +1,74 @@
+/**
+ * A customer cancels their pending order (POST /api/orders/:id/cancel).
+ *
+ * An order without a PaymentIntent is simply canceled and its stock comes back. One with an
+ * intent is canceled at Stripe first, the way `orders expire` does it, so the customer cannot pay
+ * for an order that is gone afterwards; what Stripe then says decides (settlement.ts):
+ *   - the intent is canceled → the order is canceled, stock back;
+ *   - the payment already succeeded → the payment is applied (the order is paid) and the cancel
+ *     is refused (INVALID_TRANSITION), since the customer has paid for it;
+ *   - the payment is processing → nothing changes, INVALID_TRANSITION (it cannot be taken back).
+ * Best effort: when Stripe cannot be asked (unreachable, an error, or no STRIPE_SECRET_KEY) the
+ * customer's cancel still goes through, and the order is marked (intent_cancel_unconfirmed_at)
+ * so that `watchstore orders reconcile` cancels the intent later, or reports a payment taken in
+ * between as needing a refund. The caller logs that case (the result says so).
+ */
+import type { Db } from '../db/connection.js';
+import { AppError, isAppError } from '../errors.js';
+import { cancelOrder, getOrder, invalidTransition, type PublicOrder } from '../orders/orders.service.js';
+import { settleCanceled, settleFromIntent } from './settlement.js';
+import { cancelPaymentIntent, paymentsConfigured, type StripeConfig } from './stripe-client.js';
+
+export interface CustomerCancel {
+  order: PublicOrder;
+  /**
+   * What happened at Stripe: `none` (no PaymentIntent), `canceled` (Stripe canceled it), or
+   * `unconfirmed` (Stripe could not be asked; `reason` says why, and reconcile follows up).
+   */
+  stripe: 'none' | 'canceled' | 'unconfirmed';
+  reason?: string;
+}
+
+/** Cancels the order in the database; INVALID_TRANSITION when a racing request moved it first. */
+async function cancelHere(db: Db, order: PublicOrder, opts: { intentCancelUnconfirmed?: boolean } = {}): Promise<PublicOrder> {
+  const moved = await cancelOrder(db, order.id, opts);
+  const after = await getOrder(db, order.id);
+  if (!moved) throw invalidTransition(after, 'canceled');
+  return after;
+}
+
+/** The user's pending order, canceled (see the module comment). NOT_FOUND for anyone else's. */
+export async function cancelOrderForCustomer(db: Db, config: StripeConfig, input: { orderId: number; userId: number }): Promise<CustomerCancel> {
+  const order = await getOrder(db, input.orderId, { userId: input.userId });
+  if (order.status !== 'pending') throw invalidTransition(order, 'canceled');
+
+  const intentId = order.payment_intent_id;
+  if (!intentId) return { order: await cancelHere(db, order), stripe: 'none' };
+
+  const unconfirmed = async (reason: string): Promise<CustomerCancel> => ({
+    order: await cancelHere(db, order, { intentCancelUnconfirmed: true }),
+    stripe: 'unconfirmed',
+    reason,
+  });
+  if (!paymentsConfigured(config)) return unconfirmed('STRIPE_SECRET_KEY is not configured');
+
+  let intent;
+  try {
+    intent = await cancelPaymentIntent(config, intentId);
+  } catch (err) {
+    if (!isAppError(err) || err.code !== 'PAYMENT_PROVIDER_ERROR') throw err;
+    return unconfirmed(err.message);
+  }
+
+  const settled = intent.status === 'canceled' ? await settleCanceled(db, order) : await settleFromIntent(db, order, intent);
+  const after = settled.order ?? (await getOrder(db, order.id));
+  // Canceled, by this request or by the webhook that Stripe's cancel set off.
+  if (after.status === 'canceled') return { order: after, stripe: 'canceled' };
+  if (after.status !== 'pending') {
+    throw new AppError('INVALID_TRANSITION', `Order ${order.id} is ${after.status}: its payment went through before it could be canceled.`);
+  }
+  throw new AppError(
+    'INVALID_TRANSITION',
+    `Order ${order.id} cannot be canceled now: the payment provider reports its payment as ${intent.status ?? 'in an unknown state'}.`,
+  );
+}
