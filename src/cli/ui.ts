@@ -35,6 +35,11 @@ export function usageError(message: string): AppError {
   return new AppError('VALIDATION_FAILED', message);
 }
 
+/** `a`, `a and b`, `a, b and c`. */
+export function joinAnd(items: string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
 export const ui = {
   get json(): boolean {
     return state.json;
@@ -103,6 +108,19 @@ export const ui = {
   async confirm(message: string): Promise<boolean> {
     const { ok } = await prompt<{ ok: boolean }>({ type: 'confirm', name: 'ok', message, default: false });
     return ok;
+  },
+
+  /**
+   * The rule of every `remove` command: with --yes it goes ahead; without, it asks "Remove …?" on
+   * a terminal (`what` names the thing), and is a usage error anywhere else. False, after saying
+   * so, when the answer is no.
+   */
+  async confirmRemoval(command: string, yes: boolean | undefined, what: () => Promise<string>): Promise<boolean> {
+    if (yes) return true;
+    if (!ui.interactive()) throw usageError(`${command} needs --yes when not run interactively.`);
+    if (await ui.confirm(`Remove ${await what()}?`)) return true;
+    ui.message('Nothing removed.');
+    return false;
   },
 
   /** Everything on stdin (for --password-stdin), minus one trailing newline. */

@@ -7,7 +7,7 @@ import { stockSchema, type PublicProduct } from '../../products/products.schemas
 import { parseInput } from '../../validation.js';
 import { changeStock, createProduct, getProduct, listProducts, removeProduct, updateProduct } from '../../products/products.service.js';
 import { installImage, type InstalledImage } from '../product-image.js';
-import { ui, usageError } from '../ui.js';
+import { joinAnd, ui, usageError } from '../ui.js';
 
 const price = (p: PublicProduct) => formatMoney(p.price_cents, p.currency);
 
@@ -116,19 +116,8 @@ export interface RemoveOptions {
 }
 
 export async function remove([id]: string[], opts: RemoveOptions): Promise<number | void> {
-  if (!opts.yes && !ui.interactive()) throw usageError('products remove needs --yes when not run interactively.');
   const db = await openDb();
-  if (!opts.yes) {
-    const p = await getProduct(db, id);
-    if (!(await ui.confirm(`Remove ${summary(p)}?`))) {
-      ui.message('Nothing removed.');
-      return 1;
-    }
-  }
+  if (!(await ui.confirmRemoval('products remove', opts.yes, async () => summary(await getProduct(db, id))))) return 1;
   const product = await removeProduct(db, id);
   await ui.result(product, () => ui.print(`Removed ${summary(product)}.`));
-}
-
-function joinAnd(items: string[]): string {
-  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }

@@ -2,7 +2,7 @@
 import { openDb } from '../db.js';
 import type { PublicUser } from '../../users/users.schemas.js';
 import { createUser, getUserByUsername, listUsers, removeUser, setPassword, setRole } from '../../users/users.service.js';
-import { ui, usageError } from '../ui.js';
+import { joinAnd, ui, usageError } from '../ui.js';
 
 export interface ListOptions {
   role?: string;
@@ -64,19 +64,12 @@ export interface RemoveOptions {
 }
 
 export async function remove([username]: string[], opts: RemoveOptions): Promise<number | void> {
-  if (!opts.yes && !ui.interactive()) throw usageError('users remove needs --yes when not run interactively.');
   const db = await openDb();
-  if (!opts.yes) {
-    const user = await getUserByUsername(db, username);
-    if (!(await ui.confirm(`Remove ${user.role} ${user.username} <${user.email}>?`))) {
-      ui.message('Nothing removed.');
-      return 1;
-    }
-  }
+  const named = async () => {
+    const u = await getUserByUsername(db, username);
+    return `${u.role} ${u.username} <${u.email}>`;
+  };
+  if (!(await ui.confirmRemoval('users remove', opts.yes, named))) return 1;
   const user = await removeUser(db, username);
   await ui.result(user, () => ui.print(`Removed ${user.role} ${ui.style.bold(user.username)} <${user.email}>.`));
-}
-
-function joinAnd(items: string[]): string {
-  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
