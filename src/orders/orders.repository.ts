@@ -97,24 +97,30 @@ export const ordersRepository = {
       .update({ stock: db.raw('stock + ?', [quantity]), version: db.raw('version + 1'), updated_at: toDbTime(new Date()) });
   },
 
-  /** Names, prices and stock as they are now (current rows, locked on MySQL). */
+  /**
+   * Names, prices and stock as the transaction sees them. Not a locking read: the stock itself is
+   * only ever changed by the guarded take, and locking popular rows here would make every buyer
+   * of the same watch queue for the whole order.
+   */
   productSnapshots(db: Db, ids: number[]): Promise<ProductSnapshot[]> {
     const q = db('products').select('id', 'name', 'price_cents', 'stock').whereIn('id', ids);
-    if (isMysql(db)) q.forUpdate();
     return q.then((rows: ProductSnapshot[]) =>
       rows.map((r) => ({ id: Number(r.id), name: r.name, price_cents: Number(r.price_cents), stock: Number(r.stock) })),
     );
   },
 
-  async insertOrder(db: Db, o: { user_id: number; currency: string; idempotency_key: string | null; total_cents: number }): Promise<number> {
-    const now = toDbTime(new Date());
+  /** Stock as last committed (a locking read on MySQL, past the transaction's snapshot). */
+  async currentStock(db: Db, ids: number[]): Promise<Map<number, number>> {
+    const q = db('products').select('id', 'stock').whereIn('id', ids);
+    if (isMysql(db)) q.forShare();
+    return new Map((await q).map((r: { id: number; stock: number }) => [Number(r.id), Number(r.stock)]));
+  },
+
+  async insertOrder(db: Db, o: { user_id: number; currency: string; idempotency_key: string | null; total_cents: number }, createdAt = new Date()): Promise<number> {
+    const now = toDbTime(createdAt);
     const row = { ...o, status: 'pending', created_at: now, updated_at: now };
     // MySQL reports the new id without RETURNING (and warns when asked for it).
     return insertedId(await (isMysql(db) ? db('orders').insert(row) : db('orders').insert(row, ['id'])));
-  },
-
-  setTotal(db: Db, orderId: number, totalCents: number): Promise<number> {
-    return db('orders').where('id', orderId).update({ total_cents: totalCents });
   },
 
   async insertItems(db: Db, orderId: number, items: Omit<OrderItemRow, 'id' | 'order_id'>[]): Promise<void> {

@@ -130,57 +130,81 @@ export async function createOrderFromCart(
   const key = opts.idempotencyKey === undefined ? null : parseInput(idempotencyKeySchema, opts.idempotencyKey, 'Idempotency-Key');
   const currency = opts.currency ?? getConfig().currency;
 
-  let orderId: number;
+  let order: PublicOrder;
   try {
-    orderId = await retryingTransaction(db, async (trx) => {
-      // One attempt per user at a time, then the key: a second request with the same key waits
-      // here until the first commits (its insert then fails as a duplicate) or rolls back (then
-      // it goes ahead itself). Requests from different users never wait on each other here.
+    order = await retryingTransaction(db, async (trx) => {
+      // One attempt per user at a time: a second request with the same key waits here until the
+      // first commits (its insert then fails as a duplicate) or rolls back (then it goes ahead).
+      // Requests from different users never wait on each other here.
       await repo.lockUser(trx, userId);
+      const lines = await repo.cartLines(trx, userId);
+      if (lines.length === 0) {
+        // A retry normally finds the cart emptied by the first request: that is a replay.
+        if (key !== null && (await repo.findByIdempotencyKey(trx, userId, key))) throw new KeyTaken();
+        throw new AppError('EMPTY_CART', 'Your cart is empty.');
+      }
+
+      // Names and prices as they are now: the snapshot the order keeps (never the client's).
+      const products = new Map((await repo.productSnapshots(trx, lines.map((l) => l.product_id))).map((p) => [p.id, p]));
+      const items = lines.map((l) => {
+        const p = products.get(l.product_id);
+        return { product_id: l.product_id, name: p?.name ?? '', unit_price_cents: p?.price_cents ?? 0, quantity: l.quantity };
+      });
+      const totalCents = items.reduce((sum, i) => sum + i.unit_price_cents * i.quantity, 0);
+
+      const createdAt = new Date();
       let id: number;
       try {
-        id = await repo.insertOrder(trx, { user_id: userId, currency, idempotency_key: key, total_cents: 0 });
+        id = await repo.insertOrder(trx, { user_id: userId, currency, idempotency_key: key, total_cents: totalCents }, createdAt);
       } catch (err) {
         if (key !== null && isUniqueViolation(err)) throw new KeyTaken();
         throw err;
       }
-
-      const lines = await repo.cartLines(trx, userId);
-      if (lines.length === 0) throw new AppError('EMPTY_CART', 'Your cart is empty.');
-
+      // Stock as late as it can be, in product id order: a popular watch's row stays locked only
+      // from its guarded take to the commit. It must still come before the order lines, whose
+      // foreign-key check takes a shared lock on the product row: shared-then-exclusive from two
+      // buyers of one watch is a deadlock.
       const short: CartLine[] = [];
       for (const line of lines) {
-        if ((await repo.takeStock(trx, line.product_id, line.quantity)) === 0) short.push(line);
+        if (!products.has(line.product_id) || (await repo.takeStock(trx, line.product_id, line.quantity)) === 0) short.push(line);
       }
-      const products = new Map((await repo.productSnapshots(trx, lines.map((l) => l.product_id))).map((p) => [p.id, p]));
       if (short.length > 0) {
-        const details = short.map((l) => ({ product_id: l.product_id, requested: l.quantity, available: products.get(l.product_id)?.stock ?? 0 }));
+        const stockNow = await repo.currentStock(
+          trx,
+          short.map((l) => l.product_id),
+        );
+        const details = short.map((l) => ({ product_id: l.product_id, requested: l.quantity, available: stockNow.get(l.product_id) ?? 0 }));
         const what = details.map((d) => `product ${d.product_id} has ${d.available} left, ${d.requested} requested`).join('; ');
         throw new AppError('OUT_OF_STOCK', `Not enough stock: ${what}.`, details);
       }
-
-      const items = lines.map((l) => {
-        const p = products.get(l.product_id)!;
-        return { product_id: l.product_id, name: p.name, unit_price_cents: p.price_cents, quantity: l.quantity };
-      });
       await repo.insertItems(trx, id, items);
-      await repo.setTotal(
-        trx,
-        id,
-        items.reduce((sum, i) => sum + i.unit_price_cents * i.quantity, 0),
-      );
       await repo.removeCartLines(
         trx,
         userId,
         lines.map((l) => l.product_id),
       );
-      return id;
+
+      const at = toDbTime(createdAt);
+      const row: OrderRow = {
+        id,
+        user_id: userId,
+        status: 'pending',
+        total_cents: totalCents,
+        currency,
+        idempotency_key: key,
+        payment_intent_id: null,
+        created_at: at,
+        updated_at: at,
+        paid_at: null,
+        intent_cancel_unconfirmed_at: null,
+      };
+      return toPublicOrder(row, items.map((i, n) => ({ ...i, id: n + 1, order_id: id })));
     });
   } catch (err) {
     if (!(err instanceof KeyTaken)) throw err;
     return { order: await replay(db, userId, key!), created: false };
   }
-  return { order: await getOrder(db, orderId), created: true };
+  return { order, created: true };
 }
 
 async function replay(db: Db, userId: number, key: string): Promise<PublicOrder> {
