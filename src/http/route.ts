@@ -54,3 +54,12 @@ export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware): Ro
   }
   return router;
 }
+
+const MAX_ID = 2_147_483_647;
+
+/** A path id: a positive integer written plainly ("7", not "07", "7.0", "1e1" or "0x7"). */
+export function pathId(raw: string | undefined): number | undefined {
+  if (!raw || !/^[1-9]\d{0,9}$/.test(raw)) return undefined;
+  const id = Number(raw);
+  return id <= MAX_ID ? id : undefined;
+}

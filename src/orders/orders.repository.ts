@@ -168,11 +168,11 @@ export const ordersRepository = {
     from: readonly OrderStatus[],
     to: OrderStatus,
     extra: { paid_at?: string; intent_cancel_unconfirmed_at?: string } = {},
+    guard: { withoutIntent?: boolean } = {},
   ): Promise<number> {
-    return db('orders')
-      .where('id', orderId)
-      .whereIn('status', from as OrderStatus[])
-      .update({ status: to, ...extra, updated_at: toDbTime(new Date()) });
+    const q = db('orders').where('id', orderId).whereIn('status', from as OrderStatus[]);
+    if (guard.withoutIntent) q.whereNull('payment_intent_id');
+    return q.update({ status: to, ...extra, updated_at: toDbTime(new Date()) });
   },
 
   /** Canceled orders whose PaymentIntent Stripe has not confirmed canceled, oldest first. */

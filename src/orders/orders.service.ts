@@ -310,10 +310,16 @@ export async function markPaid(db: Db | Knex.Transaction, orderId: number, paidA
  * `intentCancelUnconfirmed`: the order has a PaymentIntent that Stripe could not be asked to
  * cancel; the order is marked for `orders reconcile` in the same statement.
  */
-export async function cancelOrder(db: Db | Knex.Transaction, orderId: number, opts: { intentCancelUnconfirmed?: boolean } = {}): Promise<boolean> {
+export async function cancelOrder(
+  db: Db | Knex.Transaction,
+  orderId: number,
+  opts: { intentCancelUnconfirmed?: boolean; onlyWithoutIntent?: boolean } = {},
+): Promise<boolean> {
   const mark = opts.intentCancelUnconfirmed ? { intent_cancel_unconfirmed_at: toDbTime(new Date()) } : {};
   return inTransaction(db, async (trx) => {
-    if ((await repo.moveStatus(trx, orderId, ['pending'], 'canceled', mark)) === 0) return false;
+    // onlyWithoutIntent: the caller saw no PaymentIntent; a checkout that attached one since must
+    // not be left payable for a canceled order, so then nothing moves and the caller looks again.
+    if ((await repo.moveStatus(trx, orderId, ['pending'], 'canceled', mark, { withoutIntent: opts.onlyWithoutIntent })) === 0) return false;
     const items = (await repo.itemsOf(trx, [orderId])).filter((i) => i.product_id !== null);
     // Product id order, the same lock order as order creation.
     items.sort((a, b) => Number(a.product_id) - Number(b.product_id));

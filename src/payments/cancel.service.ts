@@ -30,7 +30,7 @@ export interface CustomerCancel {
 }
 
 /** Cancels the order in the database; INVALID_TRANSITION when a racing request moved it first. */
-async function cancelHere(db: Db, order: PublicOrder, opts: { intentCancelUnconfirmed?: boolean } = {}): Promise<PublicOrder> {
+async function cancelHere(db: Db, order: PublicOrder, opts: { intentCancelUnconfirmed?: boolean; onlyWithoutIntent?: boolean } = {}): Promise<PublicOrder> {
   const moved = await cancelOrder(db, order.id, opts);
   const after = await getOrder(db, order.id);
   if (!moved) throw invalidTransition(after, 'canceled');
@@ -38,12 +38,26 @@ async function cancelHere(db: Db, order: PublicOrder, opts: { intentCancelUnconf
 }
 
 /** The user's pending order, canceled (see the module comment). NOT_FOUND for anyone else's. */
-export async function cancelOrderForCustomer(db: Db, config: StripeConfig, input: { orderId: number; userId: number }): Promise<CustomerCancel> {
-  const order = await getOrder(db, input.orderId, { userId: input.userId });
+export function cancelOrderForCustomer(db: Db, config: StripeConfig, input: { orderId: number; userId: number }): Promise<CustomerCancel> {
+  return cancelPendingOrder(db, config, input);
+}
+
+/**
+ * A pending order canceled with its PaymentIntent (see the module comment): the customer's
+ * cancel (with `userId`, NOT_FOUND for anyone else's order) and the shop owner's
+ * `orders mark <id> canceled` alike.
+ */
+export async function cancelPendingOrder(db: Db, config: StripeConfig, input: { orderId: number; userId?: number }): Promise<CustomerCancel> {
+  let order = await getOrder(db, input.orderId, { userId: input.userId });
   if (order.status !== 'pending') throw invalidTransition(order, 'canceled');
 
-  const intentId = order.payment_intent_id;
-  if (!intentId) return { order: await cancelHere(db, order), stripe: 'none' };
+  if (!order.payment_intent_id) {
+    if (await cancelOrder(db, order.id, { onlyWithoutIntent: true })) return { order: await getOrder(db, order.id), stripe: 'none' };
+    // Moved on, or a checkout gave it an intent just now: look again.
+    order = await getOrder(db, order.id);
+    if (order.status !== 'pending' || !order.payment_intent_id) throw invalidTransition(order, 'canceled');
+  }
+  const intentId = order.payment_intent_id!;
 
   const unconfirmed = async (reason: string): Promise<CustomerCancel> => ({
     order: await cancelHere(db, order, { intentCancelUnconfirmed: true }),

@@ -107,9 +107,10 @@ export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { 
     }
     const intentId = order.payment_intent_id;
     if (!intentId) {
-      const moved = await cancelOrder(db, order.id);
+      const moved = await cancelOrder(db, order.id, { onlyWithoutIntent: true });
       const after = await getOrder(db, order.id);
-      orders.push(action(after, moved ? 'canceled' : 'left', moved ? 'applied: canceled, stock returned' : `ignored: order ${after.status}`));
+      const why = after.payment_intent_id ? 'ignored: a checkout gave it a PaymentIntent meanwhile (the next run settles it with Stripe)' : `ignored: order ${after.status}`;
+      orders.push(action(after, moved ? 'canceled' : 'left', moved ? 'applied: canceled, stock returned' : why));
       continue;
     }
     if (!paymentsConfigured(config)) {

@@ -380,6 +380,13 @@ test("when a buyer asks for another user's order or a bad id, then 404", async (
     t.is(res.status, 404, path);
     t.is(res.body.error.code, 'NOT_FOUND');
   }
+  // Even the owner's own order is only found by its id written plainly.
+  const id = placed.body.id;
+  for (const path of [`/api/orders/${id}.0`, `/api/orders/0${id}`, `/api/orders/0x${id.toString(16)}`, `/api/orders/${id}e0`, `/api/orders/%20${id}`]) {
+    const res = await client.get(path, owner.auth);
+    t.is(res.status, 404, path);
+  }
+  t.is((await client.get(`/api/orders/${id}`, owner.auth)).status, 200);
   const cancel = await client.post(`/api/orders/${placed.body.id}/cancel`, undefined, stranger.auth);
   t.is(cancel.status, 404);
   t.is(await stockOf(watch.id), 4, "a stranger's cancel gives nothing back");

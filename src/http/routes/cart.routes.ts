@@ -3,7 +3,7 @@ import { addToCart, clearCart, decrementLine, getCart, incrementLine, removeFrom
 import { notFound } from '../../errors.js';
 import type { AppContext, AppDeps } from '../context.js';
 import { route, type RouteSpec } from '../route.js';
-import { pathId } from './products.routes.js';
+import { pathId } from '../route.js';
 
 const cartOk = { description: 'The cart (count = sum of quantities)', schema: cartSchema };
 const unauthenticated = { description: 'Not signed in (UNAUTHENTICATED)' };

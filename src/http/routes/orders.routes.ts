@@ -1,9 +1,9 @@
 import { AppError } from '../../errors.js';
-import { orderIdSchema, httpOrderSchema, orderListSchema, orderQuerySchema } from '../../orders/orders.schemas.js';
+import { httpOrderSchema, orderListSchema, orderQuerySchema } from '../../orders/orders.schemas.js';
 import { createOrderFromCart, getOrder, listOrders, toHttpOrder } from '../../orders/orders.service.js';
 import { cancelOrderForCustomer } from '../../payments/cancel.service.js';
 import type { AppContext, AppDeps } from '../context.js';
-import { route, type RouteSpec } from '../route.js';
+import { pathId, route, type RouteSpec } from '../route.js';
 
 const errorBody = (what: string) => ({ description: what });
 
@@ -11,10 +11,11 @@ const errorBody = (what: string) => ({ description: what });
 const userId = (ctx: AppContext) => ctx.state.user!.id;
 
 /** Path ids are positive integers; anything else is simply not an order (404). */
+/** The order id in the path: a plain positive integer, else 404 (api.md). */
 function orderIdOf(ctx: AppContext): number {
-  const parsed = orderIdSchema.safeParse(ctx.params.id);
-  if (!parsed.success) throw new AppError('NOT_FOUND', `Order ${ctx.params.id} not found.`);
-  return parsed.data;
+  const id = pathId(ctx.params.id);
+  if (id === undefined) throw new AppError('NOT_FOUND', 'Order not found.');
+  return id;
 }
 
 export function ordersRoutes({ db, config, logger }: AppDeps): RouteSpec[] {

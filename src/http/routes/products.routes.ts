@@ -3,16 +3,7 @@ import { CatalogCache, renderJson, type RenderedPage } from '../../products/cata
 import { getProductById } from '../../products/products.service.js';
 import { catalogQuerySchema, productListSchema, publicProductSchema } from '../../products/products.schemas.js';
 import type { AppContext, AppDeps } from '../context.js';
-import { route, type RouteSpec } from '../route.js';
-
-const MAX_ID = 2_147_483_647;
-
-/** A path id: a positive integer written plainly ("7", not "07", "7.0", "1e1" or "0x7"). */
-export function pathId(raw: string | undefined): number | undefined {
-  if (!raw || !/^[1-9]\d{0,9}$/.test(raw)) return undefined;
-  const id = Number(raw);
-  return id <= MAX_ID ? id : undefined;
-}
+import { pathId, route, type RouteSpec } from '../route.js';
 
 /**
  * If-None-Match against our ETag (RFC 9110 §13.1.2: weak comparison, `*`, lists). Unlike Koa's
