@@ -12,6 +12,8 @@ export const checkoutResultSchema = z.object({
   payment_intent_id: z.string(),
   client_secret: z.string(),
   amount: z.number(),
+  /** The charged amount in minor units: the order's total_cents, as stored. */
+  amount_cents: z.number().int(),
   currency: z.string(),
 });
 export type CheckoutResult = z.infer<typeof checkoutResultSchema>;

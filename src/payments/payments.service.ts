@@ -37,6 +37,7 @@ function result(order: PublicOrder, intent: PaymentIntent): CheckoutResult {
     payment_intent_id: intent.id,
     client_secret: intent.client_secret,
     amount: centsToNumber(order.total_cents),
+    amount_cents: order.total_cents,
     currency: order.currency,
   };
 }

@@ -45,6 +45,11 @@ export const usersRepository = {
       .first();
   },
 
+  /** A user holding this username or this (lower-cased) e-mail, if any. */
+  findClash(db: Db, username: string, email: string): Promise<Pick<UserRow, 'username' | 'email'> | undefined> {
+    return db<UserRow>('users').where('username', username).orWhere('email', email).first('username', 'email');
+  },
+
   list(db: Db, f: { role?: Role; search?: string; limit: number; offset: number }): Promise<UserRow[]> {
     const q = db<UserRow>('users').select('*');
     if (f.role) q.where('role', f.role);

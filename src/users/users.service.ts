@@ -1,6 +1,6 @@
 import { getConfig } from '../config.js';
 import type { Db } from '../db/connection.js';
-import { isUniqueViolation } from '../db/connection.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/connection.js';
 import { AppError, notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
@@ -38,10 +38,7 @@ const costOf = (opts: PasswordOptions) => opts.bcryptCost ?? getConfig().bcryptC
 export async function createUser(db: Db, input: NewUser, opts: PasswordOptions = {}): Promise<PublicUser> {
   const data = parseInput(newUserSchema, input, 'user');
   // Cheap friendly check first; the unique keys are what actually guarantee it under concurrency.
-  const clash = await db('users')
-    .where('username', data.username)
-    .orWhere('email', data.email)
-    .first<{ username: string; email: string } | undefined>('username', 'email');
+  const clash = await repo.findClash(db, data.username, data.email);
   if (clash) {
     // Emails are stored lower-cased, so an exact compare is reliable on both dialects; usernames
     // are not (MySQL's collation matches 'Nina' to 'nina'), so a clash on anything but the
@@ -96,11 +93,18 @@ export async function setPassword(db: Db, username: string, password: string, op
 
 export async function removeUser(db: Db, username: string): Promise<PublicUser> {
   const row = await requireByUsername(db, username);
+  const hasOrders = () => new AppError('CONFLICT', `User "${username}" has orders and cannot be removed.`);
   // Orders are the shop's records: a customer with orders is kept (demote or leave them instead).
-  if ((await repo.countOrders(db, row.id)) > 0) {
-    throw new AppError('CONFLICT', `User "${username}" has orders and cannot be removed.`);
+  // The check and the delete are one transaction, and an order placed in between still cannot
+  // slip through: the orders foreign key refuses the delete, reported the same way.
+  try {
+    await db.transaction(async (trx) => {
+      if ((await repo.countOrders(trx, row.id)) > 0) throw hasOrders();
+      await repo.remove(trx, row.id);
+    });
+  } catch (err) {
+    throw isForeignKeyViolation(err) ? hasOrders() : err;
   }
-  await repo.remove(db, row.id);
   return toPublicUser(row);
 }
 

@@ -74,6 +74,7 @@ test('when a pending order is checked out, then the PaymentIntent is for its dat
   t.is(res.status, 200, res.text);
   t.is(res.body.order_id, order.id);
   t.is(res.body.amount, 300.99);
+  t.is(res.body.amount_cents, 30099, "the charged amount in cents, as Stripe takes it");
   t.is(res.body.currency, 'usd');
   t.regex(res.body.payment_intent_id, /^pi_/);
 
@@ -127,6 +128,7 @@ test("when a product's price changes after the order, then checkout charges the 
   const res = await client.post('/api/checkout', { order_id: order.id }, b.auth);
   t.is(res.status, 200, res.text);
   t.is(res.body.amount, 500);
+  t.is(res.body.amount_cents, 50000);
   t.is(stripe.intents.get(res.body.payment_intent_id)!.amount, 50000);
   t.is(Number((await orderRow(order.id)).total_cents), 50000);
 });
