@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { getConfig } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { isUniqueViolation } from '../db/connection.js';
+import { isRetryableLockError } from '../db/transaction.js';
 import { AppError, notFound } from '../errors.js';
 import { centsToNumber } from '../money.js';
 import { parseInput } from '../validation.js';
@@ -19,12 +20,6 @@ import { cartRepository as repo, type CartLineRow } from './cart.repository.js';
 import { addToCartSchema, cartProductSchema, type AddToCart, type Cart } from './cart.schemas.js';
 
 const MAX_ATTEMPTS = 8;
-
-/** MySQL/MariaDB lock conflicts that are safe to retry as a whole statement. */
-function isLockConflict(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
-}
 
 /**
  * Runs `attempt` until it settles: it returns a result, or `undefined` to be tried again because
@@ -36,7 +31,7 @@ async function settle<T>(attempt: () => Promise<T | undefined>): Promise<T> {
       const result = await attempt();
       if (result !== undefined) return result;
     } catch (err) {
-      if (isLockConflict(err)) {
+      if (isRetryableLockError(err)) {
         await sleep(Math.floor(Math.random() * 5 * i));
         continue;
       }

@@ -22,11 +22,13 @@ const state = { json: false, color: false };
  * Otherwise chalk is set to level 0 so not a single escape code is written.
  */
 export function configureUi(opts: UiOptions): void {
-  // NO_COLOR (no-color.org) is a terminal convention, not application configuration.
-  const noColorEnv = Boolean(process.env.NO_COLOR);
+  // NO_COLOR (no-color.org) and TERM=dumb are terminal conventions, not application configuration.
+  const noColorEnv = Boolean(process.env.NO_COLOR) || process.env.TERM === 'dumb';
   state.json = opts.json === true;
-  state.color = opts.color !== false && !noColorEnv && process.stdout.isTTY === true && detectedLevel > 0;
-  chalk.level = state.color ? detectedLevel : 0;
+  state.color = opts.color !== false && !noColorEnv && process.stdout.isTTY === true;
+  // On a terminal, at least basic colour: chalk's own guess says none under CI=true or without
+  // TERM, but cli.md's rule is the terminal itself.
+  chalk.level = state.color ? Math.max(detectedLevel, 1) as 1 | 2 | 3 : 0;
 }
 configureUi({});
 

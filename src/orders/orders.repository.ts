@@ -60,12 +60,15 @@ function filtered(db: Db, f: OrderFilter) {
 
 export const ordersRepository = {
   /**
-   * Takes the buyer's row lock (MySQL; SQLite runs one writer at a time anyway), so one user's
+   * Whether the buyer still exists, taking their row lock (MySQL; SQLite runs one writer at a
+   * time anyway), so one user's
    * order attempts queue one behind the other instead of meeting on the idempotency key, where
    * InnoDB's duplicate-key locking would make the waiters deadlock when the first rolls back.
    */
-  async lockUser(db: Db, userId: number): Promise<void> {
-    if (isMysql(db)) await db('users').select('id').where('id', userId).forUpdate();
+  async lockUser(db: Db, userId: number): Promise<boolean> {
+    const q = db('users').select('id').where('id', userId);
+    if (isMysql(db)) q.forUpdate();
+    return (await q).length > 0;
   },
 
   /**

@@ -136,7 +136,8 @@ export async function createOrderFromCart(
       // One attempt per user at a time: a second request with the same key waits here until the
       // first commits (its insert then fails as a duplicate) or rolls back (then it goes ahead).
       // Requests from different users never wait on each other here.
-      await repo.lockUser(trx, userId);
+      // A token can outlive its user (removed meanwhile): that is signing in again, not an empty cart.
+      if (!(await repo.lockUser(trx, userId))) throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
       const lines = await repo.cartLines(trx, userId);
       if (lines.length === 0) {
         // A retry normally finds the cart emptied by the first request: that is a replay.
