@@ -83,7 +83,7 @@ async function main() {
       try {
         const product = await db('products').orderBy('id').first('id');
         const productId = Number(product.id);
-        await db('products').where({ id: productId }).update({ stock: 1_000_000 });
+        await db('products').where({ id: productId }).update({ stock: 1_000_000, version: db.raw('version + 1') });
         const { ids, tokens } = await makeUsers(store, db, 50, 'cartbench');
         let next = 0;
         const figures = await cannon({
@@ -183,7 +183,7 @@ async function ordersScenario(): Promise<Row> {
     const USERS = 3000;
     const products = await db('products').orderBy('id').select('id');
     const stockEach = 100;
-    await db('products').update({ stock: stockEach });
+    await db('products').update({ stock: stockEach, version: db.raw('version + 1') });
     const initialStock = products.length * stockEach;
     const { ids, tokens } = await makeUsers(store, db, USERS, 'orderbench');
     const lines = ids.map((user_id, i) => ({ user_id, product_id: Number(products[i % products.length].id), quantity: 1 }));

@@ -1,5 +1,6 @@
 import type { Db } from '../db/connection.js';
 import { insertedId, likePattern, sqliteChangeCounter, toDbTime } from '../db/connection.js';
+import { inTransaction } from '../db/transaction.js';
 import { MAX_STOCK, type ProductQuery } from './products.schemas.js';
 
 export interface ProductRow {
@@ -35,6 +36,12 @@ function filtered(db: Db, f: Filter) {
   if (f.in_stock === false) q.where('stock', '=', 0);
   if (f.low_stock !== undefined) q.where('stock', '<=', f.low_stock);
   return q;
+}
+
+function countDeletion(trx: Db): Promise<number> {
+  return trx('catalog_changes')
+    .where({ id: 1 })
+    .update({ deletes: trx.raw('deletes + 1') });
 }
 
 export const productsRepository = {
@@ -87,22 +94,37 @@ export const productsRepository = {
    *
    * SQLite: the file's change counter (data_version on a connection of its own): it moves on
    * every commit by anyone, products or not.
-   * MySQL (and in-memory SQLite): an insert raises MAX(id) (ids are never reused), a delete
-   * lowers COUNT(*), and every update raises SUM(version), which each write to a product bumps.
+   * MySQL (and in-memory SQLite): every update bumps the row's `version` (SUM rises), an insert
+   * raises COUNT(*), and every delete bumps catalog_changes.deletes in its own transaction: all
+   * four only ever grow, so an equal fingerprint means nothing changed.
    */
   async fingerprint(db: Db): Promise<string> {
     const counter = sqliteChangeCounter(db);
     if (counter !== undefined) return `d${counter}`;
-    const r = await db('products').first(db.raw('COUNT(*) as n'), db.raw('COALESCE(SUM(version), 0) as v'), db.raw('COALESCE(MAX(id), 0) as m'));
-    return `${r.n}.${r.v}.${r.m}`;
+    const r = await db('products').first(
+      db.raw('COUNT(*) as n'),
+      db.raw('COALESCE(SUM(version), 0) as v'),
+      db.raw('COALESCE(MAX(id), 0) as m'),
+      db.raw('(SELECT deletes FROM catalog_changes WHERE id = 1) as d'),
+    );
+    return `${r.n}.${r.v}.${r.m}.${r.d}`;
   },
 
+  /** Deletes a product and counts the deletion (see fingerprint), in one transaction. */
   remove(db: Db, id: number): Promise<number> {
-    return db('products').where({ id }).delete();
+    return inTransaction(db, async (trx) => {
+      const n = await trx('products').where({ id }).delete();
+      if (n > 0) await countDeletion(trx);
+      return n;
+    });
   },
 
   removeAll(db: Db): Promise<number> {
-    return db('products').delete();
+    return inTransaction(db, async (trx) => {
+      const n = await trx('products').delete();
+      if (n > 0) await countDeletion(trx);
+      return n;
+    });
   },
 
   count(db: Db): Promise<number> {
