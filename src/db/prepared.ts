@@ -9,6 +9,14 @@ import type { Knex } from 'knex';
 import { isMysql } from './connection.js';
 
 type Runner = Knex | Knex.Transaction;
+
+/**
+ * What a parameter may be: the values both drivers bind the same way. better-sqlite3 refuses
+ * booleans and Dates (mysql2 would bind them), so they are kept out at compile time: pass 0/1,
+ * and toDbTime(date).
+ */
+export type SqlBinding = string | number | bigint | null | Buffer;
+// (knex's RawBinding type has no bigint, but mysql2 binds one as the integer it is.)
 interface Statement {
   all(...params: unknown[]): unknown[];
   get(...params: unknown[]): unknown;
@@ -19,6 +27,19 @@ interface SqliteConnection {
 }
 
 const statementsOf = new WeakMap<object, Map<string, Statement>>();
+
+/**
+ * Knex refuses a query on a transaction that has committed or rolled back; the SQLite path below
+ * takes the connection without knex's query runner, so it checks here (on both dialects, for one
+ * behaviour). Otherwise the statement would run outside the transaction — with SQLite's single
+ * connection, possibly inside whichever transaction holds it now.
+ */
+function assertUsable(db: Runner): void {
+  const trx = db as Knex.Transaction;
+  if (trx.isTransaction && trx.isCompleted()) {
+    throw new Error('Transaction query already complete: a prepared statement cannot run on a transaction that has committed or rolled back');
+  }
+}
 
 async function withStatement<R>(db: Runner, sql: string, use: (st: Statement) => R): Promise<R> {
   const conn = (await db.client.acquireConnection()) as SqliteConnection;
@@ -34,19 +55,22 @@ async function withStatement<R>(db: Runner, sql: string, use: (st: Statement) =>
 }
 
 /** Rows of a SELECT. */
-export async function sqlAll<T>(db: Runner, sql: string, params: Knex.RawBinding[]): Promise<T[]> {
-  if (isMysql(db as Knex)) return ((await db.raw(sql, params)) as unknown as [T[]])[0];
+export async function sqlAll<T>(db: Runner, sql: string, params: readonly SqlBinding[]): Promise<T[]> {
+  assertUsable(db);
+  if (isMysql(db as Knex)) return ((await db.raw(sql, params as Knex.RawBinding[])) as unknown as [T[]])[0];
   return withStatement(db, sql, (st) => st.all(...params) as T[]);
 }
 
 /** The first row of a SELECT, or undefined. */
-export async function sqlGet<T>(db: Runner, sql: string, params: Knex.RawBinding[]): Promise<T | undefined> {
-  if (isMysql(db as Knex)) return ((await db.raw(sql, params)) as unknown as [T[]])[0][0];
+export async function sqlGet<T>(db: Runner, sql: string, params: readonly SqlBinding[]): Promise<T | undefined> {
+  assertUsable(db);
+  if (isMysql(db as Knex)) return ((await db.raw(sql, params as Knex.RawBinding[])) as unknown as [T[]])[0][0];
   return withStatement(db, sql, (st) => st.get(...params) as T | undefined);
 }
 
 /** Runs an INSERT/UPDATE/DELETE; the number of rows it changed. */
-export async function sqlRun(db: Runner, sql: string, params: Knex.RawBinding[]): Promise<number> {
-  if (isMysql(db as Knex)) return Number(((await db.raw(sql, params)) as unknown as [{ affectedRows: number }])[0].affectedRows);
+export async function sqlRun(db: Runner, sql: string, params: readonly SqlBinding[]): Promise<number> {
+  assertUsable(db);
+  if (isMysql(db as Knex)) return Number(((await db.raw(sql, params as Knex.RawBinding[])) as unknown as [{ affectedRows: number }])[0].affectedRows);
   return withStatement(db, sql, (st) => st.run(...params).changes);
 }
