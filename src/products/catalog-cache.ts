@@ -10,6 +10,22 @@ export interface RenderedPage {
   etag: string;
 }
 
+export interface CatalogCacheLimits {
+  /** Pages kept at most (each distinct query is one page). */
+  maxPages?: number;
+  /**
+   * Bytes of page bodies kept at most, all pages together: the oldest go first. A page larger
+   * than this on its own is served but not kept.
+   */
+  maxBytes?: number;
+}
+
+interface Entry {
+  page: Promise<RenderedPage>;
+  /** The body's size once rendered; 0 while rendering. */
+  bytes: number;
+}
+
 /**
  * Serialised catalog pages, reused only while the catalog is provably unchanged.
  *
@@ -19,35 +35,76 @@ export interface RenderedPage {
  * change committed before the request arrived — whoever made it: this process, another server,
  * or the CLI. A stale page would need a write that leaves all three figures unchanged, which no
  * insert, update or delete does.
+ *
+ * Memory is bounded twice: by the number of pages and by their total size (an anonymous client
+ * can ask for every offset, and a page of 100 long descriptions can weigh megabytes).
  */
 export class CatalogCache {
   private fingerprint = '';
-  private pages = new Map<string, Promise<RenderedPage>>();
+  private entries = new Map<string, Entry>();
+  private bytes = 0;
+  private readonly maxPages: number;
+  private readonly maxBytes: number;
 
   constructor(
     private readonly db: Db,
     private readonly currency: string,
-    private readonly maxPages = 256,
-  ) {}
+    { maxPages = 256, maxBytes = 8 * 1024 * 1024 }: CatalogCacheLimits = {},
+  ) {
+    this.maxPages = maxPages;
+    this.maxBytes = maxBytes;
+  }
+
+  /** Bytes of the page bodies held now (never above maxBytes). */
+  get cachedBytes(): number {
+    return this.bytes;
+  }
 
   async page(query: CatalogQuery): Promise<RenderedPage> {
     const fp = await repo.fingerprint(this.db);
     if (fp !== this.fingerprint) {
       this.fingerprint = fp;
-      this.pages = new Map();
+      this.entries = new Map();
+      this.bytes = 0;
     }
     const key = JSON.stringify(query, Object.keys(query).sort());
-    let page = this.pages.get(key);
-    if (!page) {
-      if (this.pages.size >= this.maxPages) this.pages.delete(this.pages.keys().next().value!);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      if (this.entries.size >= this.maxPages) this.drop(this.entries.keys().next().value!);
       // Concurrent requests for the same page under the same fingerprint share one rendering.
-      page = this.render(query);
-      this.pages.set(key, page);
-      page.catch(() => {
-        if (this.pages.get(key) === page) this.pages.delete(key);
-      });
+      const made: Entry = { page: this.render(query), bytes: 0 };
+      this.entries.set(key, made);
+      made.page.then(
+        (page) => this.rendered(key, made, page.body.length),
+        () => {
+          if (this.entries.get(key) === made) this.entries.delete(key);
+        },
+      );
+      entry = made;
     }
-    return page;
+    return entry.page;
+  }
+
+  /** Counts a page once its size is known, then evicts the oldest pages until the total fits. */
+  private rendered(key: string, entry: Entry, bytes: number): void {
+    if (this.entries.get(key) !== entry) return; // evicted meanwhile, or the catalog changed
+    if (bytes > this.maxBytes) {
+      this.entries.delete(key); // served to whoever asked, but too big to keep
+      return;
+    }
+    entry.bytes = bytes;
+    this.bytes += bytes;
+    for (const oldest of this.entries.keys()) {
+      if (this.bytes <= this.maxBytes) break;
+      if (oldest !== key) this.drop(oldest);
+    }
+  }
+
+  private drop(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.bytes -= entry.bytes;
   }
 
   private async render(query: CatalogQuery): Promise<RenderedPage> {
