@@ -120,6 +120,7 @@ export function createDb(database: DatabaseConfig): Db {
   const client = db.client as { destroy(callback?: unknown): Promise<void> };
   const destroyClient = client.destroy.bind(client);
   client.destroy = (callback?: unknown) => {
+    destroyedDbs.add(db);
     changeCounters.get(db)?.close();
     changeCounters.delete(db);
     return destroyClient(callback);
@@ -170,6 +171,8 @@ export function likePattern(text: string): string {
 
 type Counter = { get(): unknown; close(): void };
 const changeCounters = new WeakMap<Db, Counter>();
+/** Instances whose pool was destroyed: a counter opened for one of them would never be closed. */
+const destroyedDbs = new WeakSet<Db>();
 
 /**
  * A number that changes whenever anyone commits to the SQLite file: this process, the CLI,
@@ -177,11 +180,13 @@ const changeCounters = new WeakMap<Db, Counter>();
  * writes, so every commit — including this process's, made on the pool's connection — is a
  * commit "by another connection", which is exactly what data_version counts. Synchronous and
  * nothing is scanned. Undefined for MySQL and for in-memory SQLite (no second connection can
- * see that database).
+ * see that database). Throws once the instance was destroyed: its pool is gone, and the
+ * connection opened here would be left open, as nothing would ever close it.
  */
 export function sqliteChangeCounter(db: Db): number | undefined {
   let counter = changeCounters.get(db);
   if (!counter) {
+    if (destroyedDbs.has(db)) throw new Error('The database connection was closed (db.destroy()); no change counter can be opened on it');
     const conn = db.client.config.connection as { filename?: string };
     if (isMysql(db) || !conn?.filename || conn.filename === ':memory:') return undefined;
     const BetterSqlite3 = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');

@@ -3,7 +3,10 @@
  * what it keeps is bounded by bytes as well as by pages. A page served from memory is the very
  * object rendered before; a page rendered again is a new one.
  */
+import { readdirSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
 import test from 'ava';
+import { sqliteChangeCounter } from '../../src/db/connection.js';
 import { CatalogCache } from '../../src/products/catalog-cache.js';
 import { catalogQuerySchema } from '../../src/products/products.schemas.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -86,4 +89,38 @@ test('when the page count cap is the tighter one, then it still applies and the 
   t.is(cache.cachedBytes, b.body.length + c.body.length);
   t.is(await cache.page(pageAt(2)), c);
   t.not(await cache.page(pageAt(0)), a);
+});
+
+/** Descriptors this process holds open on the SQLite file (or its -wal and -shm), Linux only. */
+function openHandlesOn(file: string): number {
+  const target = path.resolve(file);
+  return readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(target);
+    } catch {
+      return false; // closed since the listing
+    }
+  }).length;
+}
+
+test('when a catalog request arrives after the database was destroyed, then it is refused and opens nothing', async (t) => {
+  const own = await createTestDatabase();
+  try {
+    const cache = new CatalogCache(own.db, 'EUR');
+    await cache.page(pageAt(0)); // opens the pool and, on SQLite, the change counter's connection
+    const file = own.config.client === 'sqlite' ? own.config.filename : undefined;
+    const countHandles = file && process.platform === 'linux' ? () => openHandlesOn(file) : undefined;
+    if (countHandles) t.true(countHandles() > 0, 'the file is open while the database is in use');
+
+    await own.db.destroy();
+    if (countHandles) t.is(countHandles(), 0, 'destroy closed every connection');
+
+    const late = cache.page(pageAt(0));
+    await late.catch(() => {});
+    if (countHandles) t.is(countHandles(), 0, 'no connection was opened again, to be left open');
+    await t.throwsAsync(late, { message: /database connection was closed/ });
+    t.throws(() => sqliteChangeCounter(own.db), { message: /database connection was closed/ });
+  } finally {
+    await own.drop();
+  }
 });
