@@ -60,15 +60,16 @@ function filtered(db: Db, f: OrderFilter) {
 
 export const ordersRepository = {
   /**
-   * Whether the buyer still exists, taking their row lock (MySQL; SQLite runs one writer at a
-   * time anyway), so one user's
-   * order attempts queue one behind the other instead of meeting on the idempotency key, where
-   * InnoDB's duplicate-key locking would make the waiters deadlock when the first rolls back.
+   * Whether the buyer still exists, taking their row lock, so one user's order attempts queue
+   * one behind the other instead of meeting on the idempotency key, where InnoDB's duplicate-key
+   * locking would make the waiters deadlock when the first rolls back.
    */
   async lockUser(db: Db, userId: number): Promise<boolean> {
-    const q = db('users').select('id').where('id', userId);
-    if (isMysql(db)) q.forUpdate();
-    return (await q).length > 0;
+    if (isMysql(db)) return (await db('users').select('id').where('id', userId).forUpdate()).length > 0;
+    // SQLite: a write as the transaction's first statement takes the write lock at once, where
+    // busy_timeout applies; a transaction that reads first and writes later gets SQLITE_BUSY
+    // without waiting when another process (the CLI) holds the lock.
+    return (await db('users').where('id', userId).update({ id: db.raw('id') })) > 0;
   },
 
   /**
@@ -101,12 +102,12 @@ export const ordersRepository = {
   },
 
   /**
-   * Names, prices and stock as the transaction sees them. Not a locking read: the stock itself is
-   * only ever changed by the guarded take, and locking popular rows here would make every buyer
-   * of the same watch queue for the whole order.
+   * Names, prices and stock as last committed. Called once the order holds these rows (its stock
+   * takes), so on MySQL the locking read costs no wait and sees past the transaction's snapshot.
    */
   productSnapshots(db: Db, ids: number[]): Promise<ProductSnapshot[]> {
     const q = db('products').select('id', 'name', 'price_cents', 'stock').whereIn('id', ids);
+    if (isMysql(db)) q.forShare();
     return q.then((rows: ProductSnapshot[]) =>
       rows.map((r) => ({ id: Number(r.id), name: r.name, price_cents: Number(r.price_cents), stock: Number(r.stock) })),
     );

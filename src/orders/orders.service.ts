@@ -138,18 +138,31 @@ export async function createOrderFromCart(
       // Requests from different users never wait on each other here.
       // A token can outlive its user (removed meanwhile): that is signing in again, not an empty cart.
       if (!(await repo.lockUser(trx, userId))) throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
+      // Under the user's lock a used key can only belong to a finished request: this is a replay.
+      if (key !== null && (await repo.findByIdempotencyKey(trx, userId, key))) throw new KeyTaken();
       const lines = await repo.cartLines(trx, userId);
-      if (lines.length === 0) {
-        // A retry normally finds the cart emptied by the first request: that is a replay.
-        if (key !== null && (await repo.findByIdempotencyKey(trx, userId, key))) throw new KeyTaken();
-        throw new AppError('EMPTY_CART', 'Your cart is empty.');
-      }
+      if (lines.length === 0) throw new AppError('EMPTY_CART', 'Your cart is empty.');
 
-      // Names and prices as they are now: the snapshot the order keeps (never the client's).
+      // Stock first, one guarded take per line in product id order (the lock order every writer
+      // of these rows keeps). Holding the rows, the names and prices read next are the latest
+      // committed ones: the snapshot the order keeps, never the client's.
+      const short: CartLine[] = [];
+      for (const line of lines) {
+        if ((await repo.takeStock(trx, line.product_id, line.quantity)) === 0) short.push(line);
+      }
+      if (short.length > 0) {
+        const stockNow = await repo.currentStock(
+          trx,
+          short.map((l) => l.product_id),
+        );
+        const details = short.map((l) => ({ product_id: l.product_id, requested: l.quantity, available: stockNow.get(l.product_id) ?? 0 }));
+        const what = details.map((d) => `product ${d.product_id} has ${d.available} left, ${d.requested} requested`).join('; ');
+        throw new AppError('OUT_OF_STOCK', `Not enough stock: ${what}.`, details);
+      }
       const products = new Map((await repo.productSnapshots(trx, lines.map((l) => l.product_id))).map((p) => [p.id, p]));
       const items = lines.map((l) => {
-        const p = products.get(l.product_id);
-        return { product_id: l.product_id, name: p?.name ?? '', unit_price_cents: p?.price_cents ?? 0, quantity: l.quantity };
+        const p = products.get(l.product_id)!;
+        return { product_id: l.product_id, name: p.name, unit_price_cents: p.price_cents, quantity: l.quantity };
       });
       const totalCents = items.reduce((sum, i) => sum + i.unit_price_cents * i.quantity, 0);
 
@@ -160,23 +173,6 @@ export async function createOrderFromCart(
       } catch (err) {
         if (key !== null && isUniqueViolation(err)) throw new KeyTaken();
         throw err;
-      }
-      // Stock as late as it can be, in product id order: a popular watch's row stays locked only
-      // from its guarded take to the commit. It must still come before the order lines, whose
-      // foreign-key check takes a shared lock on the product row: shared-then-exclusive from two
-      // buyers of one watch is a deadlock.
-      const short: CartLine[] = [];
-      for (const line of lines) {
-        if (!products.has(line.product_id) || (await repo.takeStock(trx, line.product_id, line.quantity)) === 0) short.push(line);
-      }
-      if (short.length > 0) {
-        const stockNow = await repo.currentStock(
-          trx,
-          short.map((l) => l.product_id),
-        );
-        const details = short.map((l) => ({ product_id: l.product_id, requested: l.quantity, available: stockNow.get(l.product_id) ?? 0 }));
-        const what = details.map((d) => `product ${d.product_id} has ${d.available} left, ${d.requested} requested`).join('; ');
-        throw new AppError('OUT_OF_STOCK', `Not enough stock: ${what}.`, details);
       }
       await repo.insertItems(trx, id, items);
       await repo.removeCartLines(
