@@ -180,6 +180,14 @@ export const ordersRepository = {
   },
 
   /** Canceled orders whose PaymentIntent Stripe has not confirmed canceled, oldest first. */
+  markIntentCancelUnconfirmed(db: Db, orderId: number): Promise<number> {
+    return db('orders')
+      .where({ id: orderId, status: 'canceled' })
+      .whereNotNull('payment_intent_id')
+      .whereNull('intent_cancel_unconfirmed_at')
+      .update({ intent_cancel_unconfirmed_at: toDbTime(new Date()) });
+  },
+
   listIntentCancelUnconfirmed(db: Db): Promise<OrderRow[]> {
     return db<OrderRow>('orders').whereNotNull('intent_cancel_unconfirmed_at').orderBy('intent_cancel_unconfirmed_at', 'asc').orderBy('id', 'asc');
   },

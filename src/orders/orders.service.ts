@@ -337,10 +337,23 @@ const MOVES_FROM: Record<'shipped' | 'delivered', OrderStatus[]> = {
  */
 export async function markStatus(db: Db, orderId: number, to: 'shipped' | 'delivered' | 'canceled'): Promise<PublicOrder> {
   const target = parseInput(markableStatusSchema, to, 'status');
-  const moved = target === 'canceled' ? await cancelOrder(db, orderId) : (await repo.moveStatus(db, orderId, MOVES_FROM[target], target)) === 1;
+  // Canceling here never touches Stripe, so it is only for orders without a PaymentIntent;
+  // one with an intent is canceled through payments/cancel.service.ts (as the CLI does).
+  const moved =
+    target === 'canceled' ? await cancelOrder(db, orderId, { onlyWithoutIntent: true }) : (await repo.moveStatus(db, orderId, MOVES_FROM[target], target)) === 1;
   const order = await getOrder(db, orderId);
-  if (!moved) throw invalidTransition(order, target);
+  if (!moved) {
+    if (target === 'canceled' && order.status === 'pending' && order.payment_intent_id) {
+      throw new AppError('INVALID_TRANSITION', `Order ${order.id} has a PaymentIntent: cancel it through the payments service so the intent is canceled too.`);
+    }
+    throw invalidTransition(order, target);
+  }
   return order;
+}
+
+/** A canceled order whose PaymentIntent Stripe could not be told to cancel: reconcile follows up. */
+export async function markIntentCancelUnconfirmed(db: Db, orderId: number): Promise<void> {
+  await repo.markIntentCancelUnconfirmed(db, orderId);
 }
 
 export function invalidTransition(order: PublicOrder, to: OrderStatus): AppError {

@@ -9,7 +9,7 @@
 import type { Db } from '../db/connection.js';
 import { AppError, isAppError } from '../errors.js';
 import { centsToNumber } from '../money.js';
-import { attachPaymentIntent, createOrderFromCart, getOrder, type PublicOrder } from '../orders/orders.service.js';
+import { attachPaymentIntent, markIntentCancelUnconfirmed, createOrderFromCart, getOrder, type PublicOrder } from '../orders/orders.service.js';
 import type { CheckoutResult } from './payments.schemas.js';
 import { callStripe, getStripe, type PaymentIntent, type StripeConfig } from './stripe-client.js';
 
@@ -86,7 +86,11 @@ export async function checkout(db: Db, config: StripeConfig & { currency?: strin
   // then the fresh intent must not stay payable.
   const after = await getOrder(db, order.id);
   if (after.status !== 'pending') {
-    await callStripe(config, 'cancel the payment', (stripe) => stripe.paymentIntents.cancel(intent.id)).catch(() => {});
+    await callStripe(config, 'cancel the payment', (stripe) => stripe.paymentIntents.cancel(intent.id)).catch(async () => {
+      // Stripe could not be told: mark it, so `orders reconcile` cancels the intent later (or
+      // reports a payment taken in between as needing a refund).
+      if (after.status === 'canceled') await markIntentCancelUnconfirmed(db, after.id);
+    });
     throw notPayable(after);
   }
   return result(after, intent);

@@ -232,3 +232,11 @@ test('when two products at the top price (99,999,999.99) are ordered, then the t
   const [listed] = (await listOrders(tdb.db, { userId: u.id })).items;
   t.is(listed?.total_cents, 19_999_999_998);
 });
+
+test('when a pending order that has a PaymentIntent is marked canceled here, then it is refused (that cancel goes through Stripe) and nothing changes', async (t) => {
+  const { order, product: p } = await pendingOrder(1);
+  await attachPaymentIntent(tdb.db, order.id, `pi_mark_${order.id}`);
+  await rejects(t, markStatus(tdb.db, order.id, 'canceled'), 'INVALID_TRANSITION');
+  t.is((await getOrder(tdb.db, order.id)).status, 'pending');
+  t.is(await stockOf(p.id), 9);
+});
