@@ -73,6 +73,24 @@ export const ordersRepository = {
   },
 
   /**
+   * The buyer's row and cart lines (product id order), locked, in one statement on MySQL; on
+   * SQLite the buyer's row is written first (see lockUser). Undefined when the user is gone.
+   */
+  async lockBuyerAndCart(db: Db, userId: number): Promise<CartLine[] | undefined> {
+    if (!isMysql(db)) return (await this.lockUser(db, userId)) ? this.cartLines(db, userId) : undefined;
+    const [rows] = (await db.raw(
+      `SELECT u.id AS user_id, c.product_id, c.quantity
+         FROM users u LEFT JOIN cart_items c ON c.user_id = u.id
+        WHERE u.id = ?
+        ORDER BY c.product_id
+          FOR UPDATE`,
+      [userId],
+    )) as unknown as [{ user_id: number; product_id: number | null; quantity: number | null }[]];
+    if (rows.length === 0) return undefined;
+    return rows.filter((r) => r.product_id !== null).map((r) => ({ product_id: Number(r.product_id), quantity: Number(r.quantity) }));
+  },
+
+  /**
    * The buyer's cart lines in product id order (the order in which stock rows get locked, so two
    * orders never wait on each other in a circle). On MySQL the lines are locked for the rest of
    * the transaction, so a concurrent change to the same cart waits instead of being lost.

@@ -137,10 +137,10 @@ export async function createOrderFromCart(
       // first commits (its insert then fails as a duplicate) or rolls back (then it goes ahead).
       // Requests from different users never wait on each other here.
       // A token can outlive its user (removed meanwhile): that is signing in again, not an empty cart.
-      if (!(await repo.lockUser(trx, userId))) throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
+      const lines = await repo.lockBuyerAndCart(trx, userId);
+      if (!lines) throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
       // Under the user's lock a used key can only belong to a finished request: this is a replay.
       if (key !== null && (await repo.findByIdempotencyKey(trx, userId, key))) throw new KeyTaken();
-      const lines = await repo.cartLines(trx, userId);
       if (lines.length === 0) throw new AppError('EMPTY_CART', 'Your cart is empty.');
 
       // Stock first, one guarded take per line in product id order (the lock order every writer
