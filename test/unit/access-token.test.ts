@@ -1,0 +1,33 @@
+import test from 'ava';
+import jwt from 'jsonwebtoken';
+import { ACCESS_TOKEN_TTL_SECONDS, signAccessToken, verifyAccessToken } from '../../src/auth/access-token.js';
+import { AppError } from '../../src/errors.js';
+
+const SECRET = 'unit-test-secret-0123456789abcdef0123456789';
+const unauthenticated = (t: import('ava').ExecutionContext, f: () => unknown) => {
+  const err = t.throws(f);
+  t.true(err instanceof AppError && err.code === 'UNAUTHENTICATED', String(err));
+};
+
+test('when a token was verified before and has since expired, then it is refused (the memory of it does not outlive it)', (t) => {
+  const token = signAccessToken({ id: 7, role: 'customer' }, SECRET);
+  const now = Date.now();
+  t.deepEqual(verifyAccessToken(token, SECRET, now), { id: 7, role: 'customer' });
+  t.deepEqual(verifyAccessToken(token, SECRET, now + 1000), { id: 7, role: 'customer' }, 'answered again while valid');
+  unauthenticated(t, () => verifyAccessToken(token, SECRET, now + (ACCESS_TOKEN_TTL_SECONDS + 5) * 1000));
+});
+
+test('when a token verified under one secret is presented to an app with another, then it is refused', (t) => {
+  const token = signAccessToken({ id: 8, role: 'admin' }, SECRET);
+  t.is(verifyAccessToken(token, SECRET).role, 'admin');
+  unauthenticated(t, () => verifyAccessToken(token, `${SECRET}-other`));
+});
+
+test('when a verified token is altered by one character, then the altered one is verified anew and refused', (t) => {
+  const token = signAccessToken({ id: 9, role: 'customer' }, SECRET);
+  verifyAccessToken(token, SECRET);
+  const [h, p, s] = token.split('.');
+  const forgedPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), role: 'admin' })).toString('base64url');
+  unauthenticated(t, () => verifyAccessToken(`${h}.${forgedPayload}.${s}`, SECRET));
+  unauthenticated(t, () => verifyAccessToken(jwt.sign({ role: 'admin' }, 'x', { algorithm: 'none' as never, subject: '9' }), SECRET));
+});
