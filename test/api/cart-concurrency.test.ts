@@ -3,10 +3,9 @@
  * These fire real concurrent HTTP requests at the real app, on SQLite and on MariaDB.
  */
 import test from 'ava';
-import { signAccessToken } from '../../src/auth/access-token.js';
 import { createProduct } from '../../src/products/products.service.js';
-import { createUser } from '../../src/users/users.service.js';
 import { startApp, type Res, type TestApp } from '../helpers/app.js';
+import { signedInCustomer } from '../helpers/customers.js';
 
 let app: TestApp;
 test.before(async () => {
@@ -19,10 +18,8 @@ test.after.always(async () => {
 let seq = 0;
 
 async function customer() {
-  const n = ++seq;
-  const user = await createUser(app.t.db, { username: `busy_user_${n}`, email: `busy${n}@example.com`, password: 'correct horse 1' });
-  const headers = { authorization: `Bearer ${signAccessToken({ id: user.id, role: user.role }, app.config.accessTokenSecret)}` };
-  return { id: user.id, post: (path: string, json: unknown) => app.client().post(path, json, headers) };
+  const user = await signedInCustomer(app.t.db, app.config.accessTokenSecret, 'busy');
+  return { id: user.id, post: (path: string, json: unknown) => app.client().post(path, json, user.auth) };
 }
 
 async function product(stock: number) {

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { signAccessToken } from '../../src/auth/access-token.js';
 import { createProduct, updateProduct } from '../../src/products/products.service.js';
-import { createUser } from '../../src/users/users.service.js';
 import { startApp, type TestApp } from '../helpers/app.js';
+import { signedInCustomer } from '../helpers/customers.js';
 
 let app: TestApp;
 test.before(async () => {
@@ -16,13 +16,10 @@ let seq = 0;
 
 /** A fresh customer and the Bearer header that signs them in (the auth routes are not needed). */
 async function customer() {
-  const n = ++seq;
-  const user = await createUser(app.t.db, { username: `cart_user_${n}`, email: `cart${n}@example.com`, password: 'correct horse 1' });
-  const token = signAccessToken({ id: user.id, role: user.role }, app.config.accessTokenSecret);
-  const headers = { authorization: `Bearer ${token}` };
+  const { id, auth: headers } = await signedInCustomer(app.t.db, app.config.accessTokenSecret, 'cart');
   const c = app.client();
   return {
-    id: user.id,
+    id,
     get: (path: string) => c.get(path, headers),
     post: (path: string, json?: unknown) => c.post(path, json, headers),
     delete: (path: string) => c.delete(path, headers),

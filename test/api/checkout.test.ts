@@ -4,12 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { signAccessToken } from '../../src/auth/access-token.js';
 import type { Db } from '../../src/db/connection.js';
 import { cancelOrder, createOrderFromCart, markPaid, type PublicOrder } from '../../src/orders/orders.service.js';
 import { createProduct, updateProduct } from '../../src/products/products.service.js';
-import { createUser } from '../../src/users/users.service.js';
 import { startApp, type Client, type TestApp } from '../helpers/app.js';
+import { signedInCustomer } from '../helpers/customers.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
 
 let app: TestApp;
@@ -37,9 +36,7 @@ interface Buyer {
 }
 
 async function buyer(): Promise<Buyer> {
-  const n = ++seq;
-  const u = await createUser(db, { username: `c${run}_${n}`, email: `c${run}_${n}@example.com`, password: 'correct horse' });
-  return { id: u.id, auth: { authorization: `Bearer ${signAccessToken({ id: u.id, role: u.role }, app.config.accessTokenSecret)}` } };
+  return signedInCustomer(db, app.config.accessTokenSecret, 'c');
 }
 
 async function product(price: string, stock = 10) {

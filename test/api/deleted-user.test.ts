@@ -3,10 +3,10 @@
  * Writes made for such a user must answer 401 UNAUTHENTICATED (not a 500 from the foreign key).
  */
 import test from 'ava';
-import { signAccessToken } from '../../src/auth/access-token.js';
 import { createProduct } from '../../src/products/products.service.js';
-import { createUser, removeUser } from '../../src/users/users.service.js';
+import { removeUser } from '../../src/users/users.service.js';
 import { startApp, type TestApp } from '../helpers/app.js';
+import { signedInCustomer } from '../helpers/customers.js';
 
 let app: TestApp;
 test.before(async () => {
@@ -20,11 +20,9 @@ let seq = 0;
 
 /** A customer removed after their access token was issued, and that token as a Bearer header. */
 async function removedCustomer() {
-  const n = ++seq;
-  const user = await createUser(app.t.db, { username: `gone_${n}`, email: `gone${n}@example.com`, password: 'correct horse 1' });
-  const headers = { authorization: `Bearer ${signAccessToken({ id: user.id, role: user.role }, app.config.accessTokenSecret)}` };
+  const user = await signedInCustomer(app.t.db, app.config.accessTokenSecret, 'gone');
   await removeUser(app.t.db, user.username);
-  return { id: user.id, headers };
+  return { id: user.id, headers: user.auth };
 }
 
 const product = () => createProduct(app.t.db, { name: `Orphan watch ${++seq}`, price: '10.00', stock: 5 });
@@ -48,8 +46,7 @@ test('when a removed user places an order with a still-valid token, then 401 UNA
 });
 
 test('when a user who still exists adds to the cart and orders, then both work (the check only answers failures)', async (t) => {
-  const user = await createUser(app.t.db, { username: `kept_${++seq}`, email: `kept${seq}@example.com`, password: 'correct horse 1' });
-  const headers = { authorization: `Bearer ${signAccessToken({ id: user.id, role: user.role }, app.config.accessTokenSecret)}` };
+  const { auth: headers } = await signedInCustomer(app.t.db, app.config.accessTokenSecret, 'kept');
   const p = await product();
   t.is((await app.client().post('/api/cart', { product_id: p.id }, headers)).status, 200);
   const order = await app.client().post('/api/orders', undefined, headers);

@@ -8,12 +8,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { signAccessToken } from '../../src/auth/access-token.js';
 import type { Db } from '../../src/db/connection.js';
 import { markPaid } from '../../src/orders/orders.service.js';
 import { createProduct, updateProduct } from '../../src/products/products.service.js';
-import { createUser } from '../../src/users/users.service.js';
 import { startApp, type Client, type Res, type TestApp } from '../helpers/app.js';
+import { signedInCustomer } from '../helpers/customers.js';
 
 let app: TestApp;
 let db: Db;
@@ -39,9 +38,7 @@ interface Buyer {
 }
 
 async function buyer(): Promise<Buyer> {
-  const n = ++seq;
-  const u = await createUser(db, { username: `b${run}_${n}`, email: `b${run}_${n}@example.com`, password: 'correct horse' });
-  return { id: u.id, auth: { authorization: `Bearer ${signAccessToken({ id: u.id, role: u.role }, app.config.accessTokenSecret)}` } };
+  return signedInCustomer(db, app.config.accessTokenSecret, 'b');
 }
 
 async function buyers(count: number): Promise<Buyer[]> {

@@ -5,12 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { signAccessToken } from '../../src/auth/access-token.js';
 import type { Db } from '../../src/db/connection.js';
 import { cancelOrder, createOrderFromCart, type PublicOrder } from '../../src/orders/orders.service.js';
 import { createProduct } from '../../src/products/products.service.js';
-import { createUser } from '../../src/users/users.service.js';
 import { startApp, type Client, type Res, type TestApp } from '../helpers/app.js';
+import { signedInCustomer } from '../helpers/customers.js';
 import { FakeStripe, paymentIntentEvent, signPayload, type FakeIntent } from '../helpers/fake-stripe.js';
 
 const SECRET = 'whsec_test_webhooks';
@@ -44,11 +43,11 @@ interface Fixture {
 /** A buyer's pending order of 3 × 45.00 (stock 10 → 7), checked out over HTTP. */
 async function checkedOutOrder(): Promise<Fixture> {
   const n = ++seq;
-  const u = await createUser(db, { username: `w${run}_${n}`, email: `w${run}_${n}@example.com`, password: 'correct horse' });
+  const u = await signedInCustomer(db, app.config.accessTokenSecret, 'w');
   const p = await createProduct(db, { name: `Webhook watch ${run} ${n}`, price: '45.00', stock: 10 });
   await db('cart_items').insert({ user_id: u.id, product_id: p.id, quantity: 3 });
   const { order } = await createOrderFromCart(db, u.id);
-  const auth = { authorization: `Bearer ${signAccessToken({ id: u.id, role: u.role }, app.config.accessTokenSecret)}` };
+  const auth = u.auth;
   const res = await client.post('/api/checkout', { order_id: order.id }, auth);
   if (res.status !== 200) throw new Error(`checkout failed: ${res.text}`);
   return { userId: u.id, productId: p.id, order, intent: stripe.intents.get(res.body.payment_intent_id)! };
@@ -216,7 +215,7 @@ test('when an event names an unknown payment intent, then 200 and it is recorded
 
 test("when the intent was never stored on the order, then the order is found by the intent's metadata (same user only)", async (t) => {
   const n = ++seq;
-  const u = await createUser(db, { username: `m${run}_${n}`, email: `m${run}_${n}@example.com`, password: 'correct horse' });
+  const u = await signedInCustomer(db, app.config.accessTokenSecret, 'm');
   const p = await createProduct(db, { name: `Metadata watch ${run} ${n}`, price: '12.34', stock: 5 });
   await db('cart_items').insert({ user_id: u.id, product_id: p.id, quantity: 1 });
   const { order } = await createOrderFromCart(db, u.id);
