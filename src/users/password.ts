@@ -19,18 +19,18 @@ try {
   require('node:os').setPriority(tid, 19);
 } catch {}
 const bcrypt = require(workerData.bcryptPath);
-parentPort.on('message', ({ id, op, a, b }) => {
+parentPort.on('message', ({ op, a, b }) => {
   try {
-    parentPort.postMessage({ id, result: op === 'hash' ? bcrypt.hashSync(a, b) : bcrypt.compareSync(a, b) });
+    parentPort.postMessage({ result: op === 'hash' ? bcrypt.hashSync(a, b) : bcrypt.compareSync(a, b) });
   } catch (err) {
-    parentPort.postMessage({ id, error: String(err && err.message || err) });
+    parentPort.postMessage({ error: String(err && err.message || err) });
   }
 });
 `;
 
 type Job = { op: 'hash' | 'compare'; a: string; b: string | number; resolve(v: unknown): void; reject(e: Error): void };
 
-/** Starts one worker thread that answers `{ id, op, a, b }` messages with `{ id, result }` or `{ id, error }`. */
+/** Starts one worker thread that answers `{ op, a, b }` messages with `{ result }` or `{ error }` (one job at a time, so replies need no id). */
 export type StartWorker = () => Worker;
 
 /** The pool's bookkeeping, for tests and diagnostics. */
@@ -53,7 +53,6 @@ class WorkerPool implements BcryptPool {
   private readonly queue: Job[] = [];
   /** Workers started and not yet exited: incremented once a Worker exists, decremented on its 'exit'. */
   private created = 0;
-  private nextId = 0;
 
   constructor(
     private readonly size: number,
@@ -89,7 +88,7 @@ class WorkerPool implements BcryptPool {
       const job = this.queue.shift()!;
       this.busy.set(worker, job);
       worker.ref(); // keep the process alive while a hash is owed (a CLI command, say)
-      worker.postMessage({ id: this.nextId++, op: job.op, a: job.a, b: job.b });
+      worker.postMessage({ op: job.op, a: job.a, b: job.b });
     }
   }
 
