@@ -39,7 +39,6 @@ export interface ProductSnapshot {
   id: number;
   name: string;
   price_cents: number;
-  stock: number;
 }
 
 export interface OrderFilter {
@@ -120,14 +119,14 @@ export const ordersRepository = {
   },
 
   /**
-   * Names, prices and stock as last committed. Called once the order holds these rows (its stock
+   * Names and prices as last committed. Called once the order holds these rows (its stock
    * takes), so on MySQL the locking read costs no wait and sees past the transaction's snapshot.
    */
   productSnapshots(db: Db, ids: number[]): Promise<ProductSnapshot[]> {
-    const q = db('products').select('id', 'name', 'price_cents', 'stock').whereIn('id', ids);
+    const q = db('products').select('id', 'name', 'price_cents').whereIn('id', ids);
     if (isMysql(db)) q.forShare();
     return q.then((rows: ProductSnapshot[]) =>
-      rows.map((r) => ({ id: Number(r.id), name: r.name, price_cents: Number(r.price_cents), stock: Number(r.stock) })),
+      rows.map((r) => ({ id: Number(r.id), name: r.name, price_cents: Number(r.price_cents) })),
     );
   },
 
@@ -141,8 +140,7 @@ export const ordersRepository = {
   async insertOrder(db: Db, o: { user_id: number; currency: string; idempotency_key: string | null; total_cents: number }, createdAt = new Date()): Promise<number> {
     const now = toDbTime(createdAt);
     const row = { ...o, status: 'pending', created_at: now, updated_at: now };
-    // MySQL reports the new id without RETURNING (and warns when asked for it).
-    return insertedId(await (isMysql(db) ? db('orders').insert(row) : db('orders').insert(row, ['id'])));
+    return insertedId(await db('orders').insert(row));
   },
 
   async insertItems(db: Db, orderId: number, items: Omit<OrderItemRow, 'id' | 'order_id'>[]): Promise<void> {
