@@ -57,12 +57,43 @@ export function migrationName(file: string): string {
   return file.replace(/\.(ts|js)$/, '');
 }
 
+type KnexClientClass = new (config: Knex.Config) => object;
+let immediateSqlite: KnexClientClass | undefined;
+
+/**
+ * knex's better-sqlite3 client, except that every transaction starts with `BEGIN IMMEDIATE`.
+ * knex opens them with a plain (deferred) `BEGIN`: such a transaction takes the write lock only
+ * at its first write, and if another process (the CLI, a second server) holds it by then, SQLite
+ * answers SQLITE_BUSY at once, without waiting out busy_timeout, because a reader that waited for
+ * the lock could deadlock. Taken at BEGIN, the lock is waited for like any other. Within one
+ * process nothing changes: its one connection runs one transaction at a time anyway.
+ */
+function immediateSqliteClient(): KnexClientClass {
+  if (!immediateSqlite) {
+    const require = createRequire(import.meta.url);
+    const BetterSqlite3Client = require('knex/lib/dialects/better-sqlite3/index.js') as KnexClientClass;
+    type TransactionClass = new (...args: unknown[]) => { query(conn: unknown, sql: string): Promise<unknown> };
+    const SqliteTransaction = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction.js') as TransactionClass;
+    class ImmediateTransaction extends SqliteTransaction {
+      begin(conn: unknown): Promise<unknown> {
+        return this.query(conn, 'BEGIN IMMEDIATE;');
+      }
+    }
+    immediateSqlite = class ImmediateSqliteClient extends BetterSqlite3Client {
+      transaction(...args: unknown[]) {
+        return new ImmediateTransaction(this, ...args);
+      }
+    };
+  }
+  return immediateSqlite;
+}
+
 export function knexConfig(database: DatabaseConfig): Knex.Config {
   const migrations: Knex.MigratorConfig = { migrationSource: new MigrationSource(), tableName: 'knex_migrations' };
   if (database.client === 'sqlite') {
     if (database.filename !== ':memory:') mkdirSync(path.dirname(path.resolve(database.filename)), { recursive: true });
     return {
-      client: 'better-sqlite3',
+      client: immediateSqliteClient() as unknown as Knex.Config['client'],
       log,
       connection: { filename: database.filename },
       useNullAsDefault: true,
@@ -73,9 +104,10 @@ export function knexConfig(database: DatabaseConfig): Knex.Config {
         max: 1,
         afterCreate(conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
           try {
+            // busy_timeout first: switching a new file to WAL needs the lock too.
+            conn.pragma('busy_timeout = 5000');
             conn.pragma('foreign_keys = ON');
             conn.pragma('journal_mode = WAL');
-            conn.pragma('busy_timeout = 5000');
             conn.pragma('synchronous = NORMAL');
             done(null, conn);
           } catch (err) {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Db } from '../db/connection.js';
+import { inTransaction } from '../db/transaction.js';
 import { AppError, validationError } from '../errors.js';
 import { parseMoney } from '../money.js';
 import { DEFAULT_CATALOG } from '../paths.js';
@@ -50,7 +51,7 @@ export async function seedCatalog(db: Db, opts: { file?: string; reset?: boolean
     if (names.has(e.name)) throw validationError(`Catalog lists "${e.name}" twice.`);
     names.add(e.name);
   }
-  return db.transaction(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const removed = opts.reset ? await repo.removeAll(trx) : 0;
     let added = 0;
     let skipped = 0;

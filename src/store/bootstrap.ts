@@ -42,14 +42,16 @@ export async function prepareDatabase(db: Db, logger: Logger): Promise<Bootstrap
     return { migrated: [], seeded: 0 };
   }
 
-  const [, applied] = (await db.migrate.latest()) as [number, string[]];
-  const migrated = applied.map(migrationName);
+  // One transaction (BEGIN IMMEDIATE on SQLite, see connection.ts): two servers started at once
+  // on a new file take turns, so the second finds the schema and the catalog already there
+  // instead of racing the first to create knex's bookkeeping tables or to seed.
+  const result = await db.transaction(async (trx) => {
+    const [, applied] = (await trx.migrate.latest()) as [number, string[]];
+    const seeded = (await productsRepository.count(trx)) === 0 ? (await seedCatalog(trx)).added : 0;
+    return { migrated: applied.map(migrationName), seeded };
+  });
+  const { migrated, seeded } = result;
   if (migrated.length) logger.info({ migrations: migrated }, `applied ${migrated.length} migration${migrated.length === 1 ? '' : 's'} to the embedded database`);
-
-  let seeded = 0;
-  if ((await productsRepository.count(db)) === 0) {
-    seeded = (await seedCatalog(db)).added;
-    logger.info({ products: seeded }, `the catalog was empty: loaded ${seeded} sample products`);
-  }
-  return { migrated, seeded };
+  if (seeded) logger.info({ products: seeded }, `the catalog was empty: loaded ${seeded} sample products`);
+  return result;
 }
