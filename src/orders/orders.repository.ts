@@ -65,15 +65,14 @@ export const ordersRepository = {
    */
   async lockUser(db: Db, userId: number): Promise<boolean> {
     if (isMysql(db)) return (await db('users').select('id').where('id', userId).forUpdate()).length > 0;
-    // SQLite: a write as the transaction's first statement takes the write lock at once, where
-    // busy_timeout applies; a transaction that reads first and writes later gets SQLITE_BUSY
-    // without waiting when another process (the CLI) holds the lock.
-    return (await db('users').where('id', userId).update({ id: db.raw('id') })) > 0;
+    // SQLite: the transaction already holds the database's write lock (BEGIN IMMEDIATE, see
+    // connection.ts), so nobody else can be ordering meanwhile.
+    return (await db('users').where('id', userId).first('id')) !== undefined;
   },
 
   /**
    * The buyer's row and cart lines (product id order), locked, in one statement on MySQL; on
-   * SQLite the buyer's row is written first (see lockUser). Undefined when the user is gone.
+   * SQLite the transaction holds the write lock already (see lockUser). Undefined when the user is gone.
    */
   async lockBuyerAndCart(db: Db, userId: number): Promise<CartLine[] | undefined> {
     if (!isMysql(db)) return (await this.lockUser(db, userId)) ? this.cartLines(db, userId) : undefined;
