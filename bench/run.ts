@@ -68,7 +68,7 @@ async function main() {
   let catalogRps: number | undefined;
   let catalogP99: number | undefined;
   const needsStore = wants('catalog') || wants('cart') || wants('signin') || wants('memory');
-  const store = needsStore ? await startStore({ mysql: useMysql }) : undefined;
+  const store = needsStore ? await startStore({ mysql: useMysql, nodeArgs: process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) }) : undefined;
   try {
     if (store && (wants('catalog') || wants('cart') || wants('signin'))) {
       const { app, bare } = await catalogFigures(store);

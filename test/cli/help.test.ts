@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import test from 'ava';
 import { ANSI, ROOT, lines, runCli } from '../helpers/cli.js';
 
@@ -35,6 +37,21 @@ test('when --version is run, then it prints the version from package.json', asyn
   const r = await runCli(['--version'], { env: unreachable });
   t.is(r.code, 0);
   t.is(r.stdout.trim(), version);
+});
+
+test('when the bin is executed itself (its #! line, as `npx watchstore` does), then it runs with the young-generation cap that `npm start` also passes', async (t) => {
+  const bin = path.join(ROOT, 'bin', 'watchstore.js');
+  const { stdout } = await promisify(execFile)(bin, ['--version'], { env: { ...process.env, ...unreachable } });
+  t.regex(stdout.trim(), /^\d+\.\d+\.\d+/);
+  const flags = /^#!\/usr\/bin\/env -S node (.+)$/m.exec(readFileSync(bin, 'utf8'))?.[1];
+  t.is(flags, '--max-semi-space-size=8');
+  const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  t.is(scripts.start, `node ${flags} bin/watchstore.js serve`);
+  // The flag really reaches V8: the young generation tops out at 2 × 8 MB instead of 2 × 16 MB.
+  const probe = await promisify(execFile)(process.execPath, [flags!, '-e', `
+    let keep = []; for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 20000) keep = []; }
+    process.stdout.write(String(require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 2 ** 20));`]);
+  t.true(Number(probe.stdout) <= 16, `new space ${probe.stdout} MB`);
 });
 
 test('when the command is unknown, then it exits 2 with one line on stderr', async (t) => {
