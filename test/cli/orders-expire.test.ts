@@ -5,15 +5,12 @@
  * Serial: expire acts on every old pending order in the database, so each case runs alone and
  * asserts on its own orders.
  */
-import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { toDbTime, type Db } from '../../src/db/connection.js';
-import { attachPaymentIntent, createOrderFromCart, type PublicOrder } from '../../src/orders/orders.service.js';
-import { createProduct } from '../../src/products/products.service.js';
-import { createUser } from '../../src/users/users.service.js';
+import type { Db } from '../../src/db/connection.js';
 import { cliFor, type CliResult } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { FakeStripe, type FakeIntent } from '../helpers/fake-stripe.js';
+import { FakeStripe } from '../helpers/fake-stripe.js';
+import { placePendingOrder, type PendingOrder } from '../helpers/orders.js';
 
 let tdb: TestDatabase;
 let db: Db;
@@ -29,30 +26,12 @@ test.after.always(async () => {
   await stripe?.close();
 });
 
-const run = randomBytes(3).toString('hex');
-let seq = 0;
 const HOUR = 3_600_000;
 
-interface Fixture {
-  order: PublicOrder;
-  productId: number;
-  intent?: FakeIntent;
-}
-
 /** A pending order of 2 × 80.00 (stock 5 → 3), created `ageMs` ago, optionally with a PaymentIntent. */
-async function pendingOrder(ageMs: number, withIntent = false): Promise<Fixture> {
-  const n = ++seq;
-  const u = await createUser(db, { username: `e${run}_${n}`, email: `e${run}_${n}@example.com`, password: 'correct horse' });
-  const p = await createProduct(db, { name: `Expiring watch ${run} ${n}`, price: '80.00', stock: 5 });
-  await db('cart_items').insert({ user_id: u.id, product_id: p.id, quantity: 2 });
-  const { order } = await createOrderFromCart(db, u.id);
-  await db('orders').where({ id: order.id }).update({ created_at: toDbTime(new Date(Date.now() - ageMs)) });
-  let intent: FakeIntent | undefined;
-  if (withIntent) {
-    intent = stripe.addIntent({ amount: order.total_cents, metadata: { order_id: String(order.id), user_id: String(u.id) } });
-    await attachPaymentIntent(db, order.id, intent.id);
-  }
-  return { order, productId: p.id, intent };
+function pendingOrder(ageMs: number, withIntent = false): Promise<PendingOrder> {
+  const spec = { label: 'Expiring', price: '80.00', stock: 5, quantity: 2, ageMs };
+  return withIntent ? placePendingOrder(db, spec, stripe) : placePendingOrder(db, spec);
 }
 
 async function statusOf(orderId: number): Promise<string> {

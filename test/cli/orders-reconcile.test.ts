@@ -9,12 +9,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import type { Db } from '../../src/db/connection.js';
-import { attachPaymentIntent, cancelOrder, createOrderFromCart, type PublicOrder } from '../../src/orders/orders.service.js';
-import { createProduct } from '../../src/products/products.service.js';
-import { createUser } from '../../src/users/users.service.js';
+import { cancelOrder } from '../../src/orders/orders.service.js';
 import { cliFor, type CliResult } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { FakeStripe, type FakeIntent } from '../helpers/fake-stripe.js';
+import { placePendingOrder, type PendingOrder } from '../helpers/orders.js';
 
 let tdb: TestDatabase;
 let db: Db;
@@ -31,24 +30,12 @@ test.after.always(async () => {
 });
 
 const run = randomBytes(3).toString('hex');
-let seq = 0;
 
-interface Fixture {
-  order: PublicOrder;
-  productId: number;
-  intent: FakeIntent;
-}
+type Fixture = PendingOrder<FakeIntent>;
 
 /** A pending order of 1 × 250.00 (stock 4 → 3) whose PaymentIntent is stored on it. */
-async function checkedOutOrder(): Promise<Fixture> {
-  const n = ++seq;
-  const u = await createUser(db, { username: `r${run}_${n}`, email: `r${run}_${n}@example.com`, password: 'correct horse' });
-  const p = await createProduct(db, { name: `Reconciled watch ${run} ${n}`, price: '250.00', stock: 4 });
-  await db('cart_items').insert({ user_id: u.id, product_id: p.id, quantity: 1 });
-  const { order } = await createOrderFromCart(db, u.id);
-  const intent = stripe.addIntent({ amount: order.total_cents, metadata: { order_id: String(order.id), user_id: String(u.id) } });
-  await attachPaymentIntent(db, order.id, intent.id);
-  return { order, productId: p.id, intent };
+function checkedOutOrder(): Promise<Fixture> {
+  return placePendingOrder(db, { label: 'Reconciled', price: '250.00', stock: 4, quantity: 1 }, stripe);
 }
 
 async function statusOf(orderId: number): Promise<string> {
