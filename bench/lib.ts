@@ -14,8 +14,13 @@ import knexFactory from 'knex';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'watchstore.js');
-/** The Node flags on the bin's `#!/usr/bin/env -S node …` line: the server runs as `watchstore serve` would. */
-const BIN_NODE_FLAGS = (/^#!.*\bnode\b(.*)$/m.exec(readFileSync(BIN, 'utf8').split('\n')[0])?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+/** The Node flags `npm start` gives the server (package.json): the bench runs what a shop runs. */
+const START_NODE_FLAGS = (() => {
+  const start = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const m = /^node((?:\s+--\S+)*)\s+bin\/watchstore\.js serve$/.exec(start);
+  if (!m) throw new Error(`package.json's start script is not "node [--flags] bin/watchstore.js serve": ${start}`);
+  return m[1].trim().split(/\s+/).filter(Boolean);
+})();
 const MYSQL_SERVER = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 
 export type Figures = {
@@ -106,7 +111,7 @@ export async function startStore(opts: { mysql?: boolean; extraEnv?: Record<stri
     const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`watchstore ${args.join(' ')} failed: ${r.stderr}`);
   }
-  const server = spawn(process.execPath, [...BIN_NODE_FLAGS, ...(opts.nodeArgs ?? []), BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+  const server = spawn(process.execPath, [...START_NODE_FLAGS, ...(opts.nodeArgs ?? []), BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
   });

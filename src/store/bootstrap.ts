@@ -42,16 +42,46 @@ export async function prepareDatabase(db: Db, logger: Logger): Promise<Bootstrap
     return { migrated: [], seeded: 0 };
   }
 
-  // One transaction (BEGIN IMMEDIATE on SQLite, see connection.ts): two servers started at once
-  // on a new file take turns, so the second finds the schema and the catalog already there
-  // instead of racing the first to create knex's bookkeeping tables or to seed.
-  const result = await db.transaction(async (trx) => {
-    const [, applied] = (await trx.migrate.latest()) as [number, string[]];
-    const seeded = (await productsRepository.count(trx)) === 0 ? (await seedCatalog(trx)).added : 0;
-    return { migrated: applied.map(migrationName), seeded };
-  });
-  const { migrated, seeded } = result;
+  const migrated = (await migrateEmbedded(db)).map(migrationName);
+  // Seeded in one transaction (BEGIN IMMEDIATE on SQLite, see connection.ts) that checks for
+  // products first: of several servers starting together, one loads the catalog.
+  const seeded = await db.transaction(async (trx) => ((await productsRepository.count(trx)) === 0 ? (await seedCatalog(trx)).added : 0));
+  const result = { migrated, seeded };
   if (migrated.length) logger.info({ migrations: migrated }, `applied ${migrated.length} migration${migrated.length === 1 ? '' : 's'} to the embedded database`);
   if (seeded) logger.info({ products: seeded }, `the catalog was empty: loaded ${seeded} sample products`);
   return result;
+}
+
+const MIGRATION_LOCK_WAIT_MS = 30_000;
+
+/**
+ * Migrates the embedded store, safely when several servers start at once.
+ *
+ * A new file gets its whole schema in one transaction: whoever takes the write lock first creates
+ * everything, the others find it there. (Left to itself, knex creates its bookkeeping tables
+ * outside any transaction, and two processes racing there could even insert two lock rows, after
+ * which it would report the migrations locked forever.) In there, a migration that rebuilds a
+ * table cannot switch foreign keys off, but a new file has no rows for a rebuild to lose.
+ *
+ * A store that already exists is migrated as `watchstore migrate` does it: one migration at a
+ * time outside any transaction, so rebuilds keep their rows, under knex's own lock, which a
+ * second server waits for.
+ */
+async function migrateEmbedded(db: Db): Promise<string[]> {
+  const config = db.client.config.migrations as Knex.MigratorConfig;
+  const table = config.tableName ?? 'knex_migrations';
+  const fresh = await db.transaction(async (trx) => {
+    if (await trx.schema.hasTable(table)) return undefined;
+    return ((await trx.migrate.latest()) as [number, string[]])[1];
+  });
+  if (fresh) return fresh;
+  const deadline = Date.now() + MIGRATION_LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      return ((await db.migrate.latest()) as [number, string[]])[1];
+    } catch (err) {
+      if ((err as Error)?.name !== 'MigrationLocked' || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }

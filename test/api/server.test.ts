@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { MIGRATIONS_DIR } from '../../src/db/connection.js';
+import { createDb, MIGRATIONS_DIR } from '../../src/db/connection.js';
 import { createMariaDatabase, createTestDatabase } from '../helpers/db.js';
 import { exitWithin, spawnCli, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
@@ -78,8 +78,15 @@ test('when six `serve` start at the same moment in an empty directory, then all 
   // first one's write lock mid-seed with SQLITE_BUSY (seen in CI with two).
   const dir = mkdtempSync(path.join(os.tmpdir(), 'watchstore-race-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const servers = await Promise.all([0, 1, 2, 3, 4, 5].map(() => startServerProcess({ cwd: dir, env: BARE })));
-  t.teardown(() => Promise.all(servers.map((p) => p.kill())).then(() => undefined));
+  const started: ServerProcess[] = [];
+  t.teardown(() => Promise.all(started.map((p) => p.kill())).then(() => undefined));
+  const servers = await Promise.all(
+    [0, 1, 2, 3, 4, 5].map(async () => {
+      const p = await startServerProcess({ cwd: dir, env: BARE });
+      started.push(p); // killed by the teardown even when another one fails to start
+      return p;
+    }),
+  );
 
   const said = (text: string) => servers.filter((p) => messages(p).includes(text)).length;
   t.is(said(`applied ${MIGRATION_COUNT} migrations to the embedded database`), 1);
@@ -94,6 +101,35 @@ test('when six `serve` start at the same moment in an empty directory, then all 
 
   for (const p of servers) p.child.kill('SIGTERM');
   for (const p of servers) t.deepEqual(await exitWithin(p.exited, 15_000), { code: 0, signal: null });
+});
+
+test('when `serve` starts on an existing SQLite store with a migration pending while another process holds the migration lock, then it waits, applies it and keeps every row', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'watchstore-upgrade-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const filename = path.join(dir, 'store.sqlite');
+  const db = createDb({ client: 'sqlite', filename });
+  t.teardown(() => db.destroy());
+  await db.migrate.latest();
+  const [productId] = await db('products').insert({ name: 'Upgrade watch', price_cents: 10_000, stock: 3 });
+  const [userId] = await db('users').insert({ username: 'upgrader', email: 'upgrader@example.com', password_hash: 'x', role: 'customer' });
+  await db('cart_items').insert({ user_id: userId, product_id: productId, quantity: 2 });
+  await db.migrate.down(); // the newest migration is pending again
+  await db('knex_migrations_lock').update({ is_locked: 1 }); // as if `watchstore migrate` were running elsewhere
+
+  const starting = startServerProcess({ env: { ...BARE, DATABASE_URL: `sqlite:${filename}` } });
+  await new Promise((r) => setTimeout(r, 1000));
+  t.is(Number((await db('knex_migrations_lock').first()).is_locked), 1, 'it did not take the lock from the other process');
+  await db('knex_migrations_lock').update({ is_locked: 0 });
+  const server = await starting;
+  t.teardown(() => server.kill());
+
+  t.true(messages(server).includes('applied 1 migration to the embedded database'), server.stdout);
+  t.false(messages(server).some((m) => /sample products/.test(m)), 'a store with products is not seeded');
+  t.like(await db('cart_items').where({ user_id: userId }).first(), { product_id: productId, quantity: 2 });
+  const products = await (await fetch(`${server.url}/api/products`)).json();
+  t.deepEqual(products.items.map((p: { name: string }) => p.name), ['Upgrade watch']);
+  server.child.kill('SIGTERM');
+  t.deepEqual(await exitWithin(server.exited, 15_000), { code: 0, signal: null });
 });
 
 test('when `serve` is pointed at an unmigrated MySQL database, then it exits 1 saying to run `watchstore migrate`, and migrates nothing', async (t) => {

@@ -132,17 +132,21 @@ test.serial('when another process holds the write lock for a while, then a trans
   // writer): two servers seeding one new file at the same moment failed that way. On MariaDB the
   // two touch different rows and nobody waits.
   const id = await product(10);
-  const { released } = await holdWriteLock(800, id);
+  const first = await holdWriteLock(800, id);
   const readThenWrite = await database.db.transaction(async (trx) => {
     const before = await trx('products').count({ n: '*' }).first();
     await trx('products').insert({ name: `tx ${process.pid} waiting`, price_cents: 100, stock: 1 });
     return Number(before?.n);
   });
   t.true(readThenWrite > 0);
-  t.true((await seedCatalog(database.db)).total > 0, 'seeding (reads each name, then inserts) waits too');
-  await released;
+  await first.released;
   t.is(await stockOf(id), 9, "the holder's write landed too");
   t.truthy(await database.db('products').where({ name: `tx ${process.pid} waiting` }).first());
+
+  // Seeding reads each name, then inserts: it waits for a lock held when it starts, too.
+  const second = await holdWriteLock(800, id);
+  t.true((await seedCatalog(database.db)).total > 0);
+  await second.released;
 });
 
 test('when two transactions really deadlock on MariaDB, then the victim is retried and both writes land', async (t) => {
