@@ -4,6 +4,7 @@
  *   TEST_DB=mysql             a new database on TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306)
  * The schema is migrated; the database is dropped when the file's tests end.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import knexFactory from 'knex';
 import { parseDatabaseUrl, type DatabaseConfig } from '../../src/config.js';
 import { createDb, type Db } from '../../src/db/connection.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
 
 export const dialect: 'sqlite' | 'mysql' = process.env.TEST_DB === 'mysql' ? 'mysql' : 'sqlite';
 const mysqlServer = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
@@ -102,4 +104,38 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const t = await createEmptyDatabase();
   await t.db.migrate.latest();
   return t;
+}
+
+/**
+ * Another writer holding the database's write lock for `ms`, with `sql` run in its transaction
+ * (committed when it lets go). On SQLite a separate process: better-sqlite3 waits for a lock
+ * synchronously, so a holder in this process could never let go while this one waits. On
+ * MariaDB a transaction on a connection of its own. Resolves once the lock is held.
+ */
+export async function holdWriteLock(database: TestDatabase, opts: { ms: number; sql: string; bindings?: (string | number)[] }): Promise<{ released: Promise<void> }> {
+  const bindings = opts.bindings ?? [];
+  if (database.config.client === 'sqlite') {
+    const script = `
+      const [file, sql, bindings, ms] = process.argv.slice(1);
+      const db = new (require('better-sqlite3'))(file, { timeout: 5000 });
+      db.exec('BEGIN IMMEDIATE');
+      db.prepare(sql).run(...JSON.parse(bindings));
+      process.stdout.write('held\\n');
+      setTimeout(() => { db.exec('COMMIT'); db.close(); }, Number(ms));`;
+    const child = spawn(process.execPath, ['-e', script, database.config.filename, opts.sql, JSON.stringify(bindings), String(opts.ms)], {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const released = new Promise<void>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`lock holder exited ${code}`)))));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`lock holder exited ${code} before taking the lock`)));
+    });
+    return { released };
+  }
+  const other = createDb(database.config);
+  const holder = await other.transaction();
+  await holder.raw(opts.sql, bindings);
+  const released = new Promise<void>((r) => setTimeout(r, opts.ms)).then(() => holder.commit()).then(() => other.destroy());
+  return { released };
 }

@@ -4,14 +4,11 @@
  * a clean slate. A real deadlock is made and survived on MariaDB, whatever TEST_DB says (SQLite
  * runs one writer at a time and cannot deadlock).
  */
-import { spawn } from 'node:child_process';
 import test from 'ava';
 import type { Knex } from 'knex';
-import { createDb } from '../../src/db/connection.js';
-import { PROJECT_ROOT } from '../../src/paths.js';
 import { seedCatalog } from '../../src/products/catalog.service.js';
 import { inTransaction, isRetryableLockError, MAX_TRANSACTION_ATTEMPTS, retryingTransaction } from '../../src/db/transaction.js';
-import { createMariaDatabase, createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createMariaDatabase, createTestDatabase, holdWriteLock, type TestDatabase } from '../helpers/db.js';
 
 let database: TestDatabase;
 test.before(async () => {
@@ -98,33 +95,8 @@ test("when inTransaction is given the caller's transaction, then it works inside
   t.is(await stockOf(id), 6, 'without a transaction it opens (and commits) its own');
 });
 
-/**
- * Another writer holding the lock for `ms`: on SQLite a separate process (better-sqlite3 waits for
- * a lock synchronously, so a holder in this process could never let go while we wait), on
- * MariaDB a transaction on a connection of its own. Resolves once the lock is held.
- */
-async function holdWriteLock(ms: number, productId: number): Promise<{ released: Promise<void> }> {
-  if (database.config.client === 'sqlite') {
-    const script = `
-      const db = new (require('better-sqlite3'))(process.argv[1], { timeout: 5000 });
-      db.exec('BEGIN IMMEDIATE');
-      db.prepare('UPDATE products SET stock = 9 WHERE id = ?').run(Number(process.argv[2]));
-      process.stdout.write('held\\n');
-      setTimeout(() => { db.exec('COMMIT'); db.close(); }, Number(process.argv[3]));`;
-    const child = spawn(process.execPath, ['-e', script, database.config.filename, String(productId), String(ms)], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    const released = new Promise<void>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`lock holder exited ${code}`)))));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.once('data', () => resolve());
-      child.once('exit', (code) => reject(new Error(`lock holder exited ${code} before taking the lock`)));
-    });
-    return { released };
-  }
-  const other = createDb(database.config);
-  const holder = await other.transaction();
-  await holder('products').where({ id: productId }).update({ stock: 9 });
-  const released = new Promise<void>((r) => setTimeout(r, ms)).then(() => holder.commit()).then(() => other.destroy());
-  return { released };
-}
+/** Another writer (see holdWriteLock) that sets the product's stock to 9 and holds the lock for `ms`. */
+const holdLock = (ms: number, productId: number) => holdWriteLock(database, { ms, sql: 'UPDATE products SET stock = 9 WHERE id = ?', bindings: [productId] });
 
 test.serial('when another process holds the write lock for a while, then a transaction that reads before it writes waits for it instead of failing', async (t) => {
   // SQLite: knex opened transactions with a deferred BEGIN, whose first write met the other
@@ -132,7 +104,7 @@ test.serial('when another process holds the write lock for a while, then a trans
   // writer): two servers seeding one new file at the same moment failed that way. On MariaDB the
   // two touch different rows and nobody waits.
   const id = await product(10);
-  const first = await holdWriteLock(800, id);
+  const first = await holdLock(800, id);
   const readThenWrite = await database.db.transaction(async (trx) => {
     const before = await trx('products').count({ n: '*' }).first();
     await trx('products').insert({ name: `tx ${process.pid} waiting`, price_cents: 100, stock: 1 });
@@ -144,7 +116,7 @@ test.serial('when another process holds the write lock for a while, then a trans
   t.truthy(await database.db('products').where({ name: `tx ${process.pid} waiting` }).first());
 
   // Seeding reads each name, then inserts: it waits for a lock held when it starts, too.
-  const second = await holdWriteLock(800, id);
+  const second = await holdLock(800, id);
   t.true((await seedCatalog(database.db)).total > 0);
   await second.released;
 });
