@@ -26,4 +26,7 @@ export interface AppDeps {
 }
 
 export type AppContext = Koa.ParameterizedContext<AppState>;
+
+/** The signed-in user's id, on routes declared `auth: true` (requireUser has run). */
+export const userIdOf = (ctx: AppContext): number => ctx.state.user!.id;
 export type AppMiddleware = Koa.Middleware<AppState>;

@@ -5,6 +5,7 @@
  */
 import Router from '@koa/router';
 import type { z } from 'zod';
+import { notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 import type { AppContext, AppMiddleware, AppState } from './context.js';
 
@@ -78,9 +79,23 @@ export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware): Ro
 
 const MAX_ID = 2_147_483_647;
 
-/** A path id: a positive integer written plainly ("7", not "07", "7.0", "1e1" or "0x7"). */
-export function pathId(raw: string | undefined): number | undefined {
-  if (!raw || !/^[1-9]\d{0,9}$/.test(raw)) return undefined;
-  const id = Number(raw);
-  return id <= MAX_ID ? id : undefined;
+/**
+ * A path id: a positive integer written plainly ("7", not "07", "7.0", "1e1" or "0x7"). Anything
+ * else names nothing: NOT_FOUND "<what> not found." (api.md).
+ */
+export function pathId(raw: string | undefined, what: string): number {
+  const id = raw && /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : MAX_ID + 1;
+  if (id > MAX_ID) throw notFound(what);
+  return id;
+}
+
+/**
+ * If-None-Match against an ETag (RFC 9110 §13.1.2: weak comparison, `*`, lists). An empty header
+ * matches nothing.
+ */
+export function ifNoneMatchHits(header: string, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  return header.split(',').some((tag) => opaque(tag) === opaque(etag));
 }

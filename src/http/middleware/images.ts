@@ -3,6 +3,7 @@ import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../errors.js';
 import type { AppMiddleware } from '../context.js';
+import { ifNoneMatchHits } from '../route.js';
 
 const PREFIX = '/images/';
 const MAX_AGE_SECONDS = 86_400;
@@ -11,10 +12,7 @@ const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
 /** RFC 9110 §13.2.2: If-None-Match (weak comparison) decides when present, else If-Modified-Since. */
 function notModified(ifNoneMatch: string, ifModifiedSince: string, etag: string, mtime: Date): boolean {
-  if (ifNoneMatch) {
-    const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
-    return ifNoneMatch.trim() === '*' || ifNoneMatch.split(',').some((tag) => opaque(tag) === opaque(etag));
-  }
+  if (ifNoneMatch) return ifNoneMatchHits(ifNoneMatch, etag);
   const since = Date.parse(ifModifiedSince);
   return !Number.isNaN(since) && Math.floor(mtime.getTime() / 1000) * 1000 <= since;
 }

@@ -1,15 +1,10 @@
 import { addToCartSchema, cartProductSchema, cartSchema } from '../../cart/cart.schemas.js';
 import { addToCart, clearCart, decrementLine, getCart, incrementLine, removeFromCart } from '../../cart/cart.service.js';
-import { notFound } from '../../errors.js';
-import type { AppContext, AppDeps } from '../context.js';
-import { route, type RouteSpec } from '../route.js';
-import { pathId } from '../route.js';
+import { userIdOf, type AppContext, type AppDeps } from '../context.js';
+import { pathId, route, type RouteSpec } from '../route.js';
 
 const cartOk = { description: 'The cart (count = sum of quantities)', schema: cartSchema };
 const unauthenticated = { description: 'Not signed in (UNAUTHENTICATED)' };
-
-/** The signed-in user's id (requireUser has run: `auth: true`). */
-const userId = (ctx: AppContext) => ctx.state.user!.id;
 
 export function cartRoutes({ db, config }: AppDeps): RouteSpec[] {
   const { currency } = config;
@@ -27,7 +22,7 @@ export function cartRoutes({ db, config }: AppDeps): RouteSpec[] {
       auth: true,
       responses: { 200: cartOk, 401: unauthenticated },
       async handler(ctx) {
-        send(ctx, await getCart(db, userId(ctx), currency));
+        send(ctx, await getCart(db, userIdOf(ctx), currency));
       },
     }),
     route({
@@ -45,7 +40,7 @@ export function cartRoutes({ db, config }: AppDeps): RouteSpec[] {
         409: { description: 'Not enough stock (OUT_OF_STOCK, details: product_id, requested, available = how many more fit); nothing changed' },
       },
       async handler(ctx, { body }) {
-        send(ctx, await addToCart(db, userId(ctx), body, currency));
+        send(ctx, await addToCart(db, userIdOf(ctx), body, currency));
       },
     }),
     route({
@@ -63,7 +58,7 @@ export function cartRoutes({ db, config }: AppDeps): RouteSpec[] {
         409: { description: 'The line is already at the product stock (OUT_OF_STOCK); nothing changed' },
       },
       async handler(ctx, { body }) {
-        send(ctx, await incrementLine(db, userId(ctx), body, currency));
+        send(ctx, await incrementLine(db, userIdOf(ctx), body, currency));
       },
     }),
     route({
@@ -80,7 +75,7 @@ export function cartRoutes({ db, config }: AppDeps): RouteSpec[] {
         404: { description: 'The product is not in the cart (NOT_FOUND)' },
       },
       async handler(ctx, { body }) {
-        send(ctx, await decrementLine(db, userId(ctx), body, currency));
+        send(ctx, await decrementLine(db, userIdOf(ctx), body, currency));
       },
     }),
     route({
@@ -95,9 +90,8 @@ export function cartRoutes({ db, config }: AppDeps): RouteSpec[] {
         404: { description: 'The product is not in the cart (NOT_FOUND)' },
       },
       async handler(ctx) {
-        const productId = pathId(ctx.params.productId);
-        if (productId === undefined) throw notFound('Product in your cart');
-        send(ctx, await removeFromCart(db, userId(ctx), productId, currency));
+        const productId = pathId(ctx.params.productId, 'Product in your cart');
+        send(ctx, await removeFromCart(db, userIdOf(ctx), productId, currency));
       },
     }),
     route({
@@ -108,7 +102,7 @@ export function cartRoutes({ db, config }: AppDeps): RouteSpec[] {
       auth: true,
       responses: { 200: { description: 'The empty cart', schema: cartSchema }, 401: unauthenticated },
       async handler(ctx) {
-        send(ctx, await clearCart(db, userId(ctx), currency));
+        send(ctx, await clearCart(db, userIdOf(ctx), currency));
       },
     }),
   ];

@@ -1,22 +1,11 @@
-import { AppError } from '../../errors.js';
 import { httpOrderSchema, orderListSchema, orderQuerySchema } from '../../orders/orders.schemas.js';
 import { createOrderFromCart, getOrder, listOrders, toHttpOrder } from '../../orders/orders.service.js';
 import { cancelOrderForCustomer } from '../../payments/cancel.service.js';
-import type { AppContext, AppDeps } from '../context.js';
+import { userIdOf, type AppContext, type AppDeps } from '../context.js';
 import { pathId, route, type RouteSpec } from '../route.js';
 
-const errorBody = (what: string) => ({ description: what });
-
-/** The caller's id; `auth: true` routes always have one. */
-const userId = (ctx: AppContext) => ctx.state.user!.id;
-
-/** Path ids are positive integers; anything else is simply not an order (404). */
 /** The order id in the path: a plain positive integer, else 404 (api.md). */
-function orderIdOf(ctx: AppContext): number {
-  const id = pathId(ctx.params.id);
-  if (id === undefined) throw new AppError('NOT_FOUND', 'Order not found.');
-  return id;
-}
+const orderIdOf = (ctx: AppContext): number => pathId(ctx.params.id, 'Order');
 
 export function ordersRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
   return [
@@ -35,16 +24,16 @@ export function ordersRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
       responses: {
         200: { description: 'The order first made with this Idempotency-Key', schema: httpOrderSchema },
         201: { description: 'The new pending order', schema: httpOrderSchema },
-        400: errorBody('EMPTY_CART, or VALIDATION_FAILED for a bad Idempotency-Key'),
-        401: errorBody('UNAUTHENTICATED'),
-        409: errorBody('OUT_OF_STOCK (details: [{product_id, requested, available}]) or IDEMPOTENCY_KEY_REUSED'),
+        400: { description: 'EMPTY_CART, or VALIDATION_FAILED for a bad Idempotency-Key' },
+        401: { description: 'UNAUTHENTICATED' },
+        409: { description: 'OUT_OF_STOCK (details: [{product_id, requested, available}]) or IDEMPOTENCY_KEY_REUSED' },
       },
       async handler(ctx) {
         // Anything in the body (prices, totals, user ids) is ignored: the order comes from the
         // caller's cart and the catalog only.
-        const raw = ctx.headers['idempotency-key'];
-        const idempotencyKey = Array.isArray(raw) ? raw.join(', ') : raw;
-        const { order, created } = await createOrderFromCart(db, userId(ctx), { idempotencyKey, currency: config.currency });
+        // Absent stays undefined, empty stays '' (refused); Node joins a repeated header with ', '.
+        const idempotencyKey = ctx.headers['idempotency-key'] as string | undefined;
+        const { order, created } = await createOrderFromCart(db, userIdOf(ctx), { idempotencyKey, currency: config.currency });
         if (!created) ctx.set('Idempotent-Replayed', 'true');
         ctx.status = created ? 201 : 200;
         ctx.body = toHttpOrder(order);
@@ -60,11 +49,11 @@ export function ordersRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
       query: orderQuerySchema,
       responses: {
         200: { description: 'A page of orders', schema: orderListSchema },
-        400: errorBody('VALIDATION_FAILED'),
-        401: errorBody('UNAUTHENTICATED'),
+        400: { description: 'VALIDATION_FAILED' },
+        401: { description: 'UNAUTHENTICATED' },
       },
       async handler(ctx, { query }) {
-        const { items, total } = await listOrders(db, { userId: userId(ctx), status: query.status, limit: query.limit, offset: query.offset });
+        const { items, total } = await listOrders(db, { userId: userIdOf(ctx), status: query.status, limit: query.limit, offset: query.offset });
         ctx.body = { items: items.map(toHttpOrder), total, limit: query.limit, offset: query.offset };
       },
     }),
@@ -77,11 +66,11 @@ export function ordersRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
       auth: true,
       responses: {
         200: { description: 'The order', schema: httpOrderSchema },
-        401: errorBody('UNAUTHENTICATED'),
-        404: errorBody("NOT_FOUND (also for another user's order)"),
+        401: { description: 'UNAUTHENTICATED' },
+        404: { description: "NOT_FOUND (also for another user's order)" },
       },
       async handler(ctx) {
-        ctx.body = toHttpOrder(await getOrder(db, orderIdOf(ctx), { userId: userId(ctx) }));
+        ctx.body = toHttpOrder(await getOrder(db, orderIdOf(ctx), { userId: userIdOf(ctx) }));
       },
     }),
 
@@ -93,12 +82,12 @@ export function ordersRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
       auth: true,
       responses: {
         200: { description: 'The canceled order', schema: httpOrderSchema },
-        401: errorBody('UNAUTHENTICATED'),
-        404: errorBody("NOT_FOUND (also for another user's order)"),
-        409: errorBody('INVALID_TRANSITION: the order is no longer pending, or Stripe says its payment went through (the order is then paid) or is processing'),
+        401: { description: 'UNAUTHENTICATED' },
+        404: { description: "NOT_FOUND (also for another user's order)" },
+        409: { description: 'INVALID_TRANSITION: the order is no longer pending, or Stripe says its payment went through (the order is then paid) or is processing' },
       },
       async handler(ctx) {
-        const result = await cancelOrderForCustomer(db, config, { orderId: orderIdOf(ctx), userId: userId(ctx) });
+        const result = await cancelOrderForCustomer(db, config, { orderId: orderIdOf(ctx), userId: userIdOf(ctx) });
         if (result.stripe === 'unconfirmed') {
           logger.warn(
             { req_id: ctx.state.requestId, order_id: result.order.id, payment_intent_id: result.order.payment_intent_id, reason: result.reason },

@@ -1,21 +1,8 @@
-import { notFound } from '../../errors.js';
 import { CatalogCache, renderJson, type RenderedPage } from '../../products/catalog-cache.js';
 import { getProductById } from '../../products/products.service.js';
 import { catalogQuerySchema, productListSchema, publicProductSchema } from '../../products/products.schemas.js';
 import type { AppContext, AppDeps } from '../context.js';
-import { pathId, route, type RouteSpec } from '../route.js';
-
-/**
- * If-None-Match against our ETag (RFC 9110 §13.1.2: weak comparison, `*`, lists). Unlike Koa's
- * `ctx.fresh`, a request `Cache-Control: no-cache` does not defeat it: that directive is for
- * caches, and fetch() adds it whenever a caller sets If-None-Match by hand.
- */
-function ifNoneMatchHits(header: string, etag: string): boolean {
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
-  return header.split(',').some((tag) => opaque(tag) === opaque(etag));
-}
+import { ifNoneMatchHits, pathId, route, type RouteSpec } from '../route.js';
 
 /**
  * Sends JSON with a strong ETag (a hash of the exact bytes) and answers a matching If-None-Match
@@ -25,6 +12,8 @@ function ifNoneMatchHits(header: string, etag: string): boolean {
 function sendRevalidated(ctx: AppContext, page: RenderedPage): void {
   ctx.set('Cache-Control', 'no-cache');
   ctx.set('ETag', page.etag);
+  // Not Koa's ctx.fresh: a request's `Cache-Control: no-cache` would defeat it, and that
+  // directive is for caches (fetch() adds it whenever a caller sets If-None-Match by hand).
   if (ifNoneMatchHits(ctx.get('If-None-Match'), page.etag)) {
     ctx.status = 304;
     return;
@@ -64,8 +53,7 @@ export function productsRoutes({ db, config }: AppDeps): RouteSpec[] {
         404: { description: 'No such product, or the id is not a positive integer (NOT_FOUND)' },
       },
       async handler(ctx) {
-        const id = pathId(ctx.params.id);
-        if (id === undefined) throw notFound('Product');
+        const id = pathId(ctx.params.id, 'Product');
         sendRevalidated(ctx, renderJson(await getProductById(db, id, config.currency)));
       },
     }),
