@@ -12,6 +12,9 @@ import type { DatabaseConfig } from '../config.js';
 
 export type Db = Knex;
 
+/** Where knex records the applied migrations. */
+export const MIGRATIONS_TABLE = 'knex_migrations';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** migrations/ beside src/ — in the source tree and in dist/ alike. */
 export const MIGRATIONS_DIR = path.resolve(here, '../../migrations');
@@ -89,7 +92,7 @@ function immediateSqliteClient(): KnexClientClass {
 }
 
 export function knexConfig(database: DatabaseConfig): Knex.Config {
-  const migrations: Knex.MigratorConfig = { migrationSource: new MigrationSource(), tableName: 'knex_migrations' };
+  const migrations: Knex.MigratorConfig = { migrationSource: new MigrationSource(), tableName: MIGRATIONS_TABLE };
   if (database.client === 'sqlite') {
     if (database.filename !== ':memory:') mkdirSync(path.dirname(path.resolve(database.filename)), { recursive: true });
     return {
@@ -271,7 +274,7 @@ export function insertedId(result: unknown): number {
 
 /** Column default for "now" with milliseconds, in the same text form on both dialects. */
 export function nowDefault(knex: Knex): Knex.Raw {
-  return knex.client.config.client === 'mysql2'
+  return isMysql(knex)
     ? knex.raw('CURRENT_TIMESTAMP(3)')
     : knex.raw("(strftime('%Y-%m-%d %H:%M:%f', 'now'))");
 }

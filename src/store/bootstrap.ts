@@ -8,7 +8,7 @@
  */
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { isMysql, migrationName, type Db } from '../db/connection.js';
+import { isMysql, migrationName, MIGRATIONS_TABLE, type Db } from '../db/connection.js';
 import { AppError } from '../errors.js';
 import { seedCatalog } from '../products/catalog.service.js';
 import { productsRepository } from '../products/products.repository.js';
@@ -23,10 +23,8 @@ export interface BootstrapResult {
  * bookkeeping tables in a database nobody has migrated yet.
  */
 async function pendingMigrations(db: Db): Promise<number> {
-  const config = db.client.config.migrations as Knex.MigratorConfig;
-  const table = config.tableName ?? 'knex_migrations';
-  if (!(await db.schema.hasTable(table))) {
-    const all = await config.migrationSource!.getMigrations([]);
+  if (!(await db.schema.hasTable(MIGRATIONS_TABLE))) {
+    const all = await (db.client.config.migrations as Knex.MigratorConfig).migrationSource!.getMigrations([]);
     return all.length;
   }
   const [, pending] = (await db.migrate.list()) as [unknown[], unknown[]];
@@ -68,10 +66,8 @@ const MIGRATION_LOCK_WAIT_MS = 30_000;
  * second server waits for.
  */
 async function migrateEmbedded(db: Db): Promise<string[]> {
-  const config = db.client.config.migrations as Knex.MigratorConfig;
-  const table = config.tableName ?? 'knex_migrations';
   const fresh = await db.transaction(async (trx) => {
-    if (await trx.schema.hasTable(table)) return undefined;
+    if (await trx.schema.hasTable(MIGRATIONS_TABLE)) return undefined;
     return ((await trx.migrate.latest()) as [number, string[]])[1];
   });
   if (fresh) return fresh;
