@@ -103,14 +103,7 @@ export const ordersRepository = {
     return db('cart_items').where('user_id', userId).whereIn('product_id', productIds).delete();
   },
 
-  /** The guarded stock take: one statement, touches the row only if enough is left. Rows changed. */
-  takeStock(db: Db, productId: number, quantity: number): Promise<number> {
-    return db('products')
-      .where('id', productId)
-      .andWhere('stock', '>=', quantity)
-      .update({ stock: db.raw('stock + ?', [-quantity]), version: db.raw('version + 1'), updated_at: toDbTime(new Date()) });
-  },
-
+  /** Stock coming back from a canceled order: no upper bound, it was in stock before. */
   returnStock(db: Db, productId: number, quantity: number): Promise<number> {
     return db('products')
       .where('id', productId)

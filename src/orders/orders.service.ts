@@ -13,6 +13,7 @@ import { fromDbTime, isUniqueViolation, toDbTime } from '../db/connection.js';
 import { inTransaction, retryingTransaction } from '../db/transaction.js';
 import { AppError, notFound } from '../errors.js';
 import { centsToNumber } from '../money.js';
+import { productsRepository } from '../products/products.repository.js';
 import { parseInput } from '../validation.js';
 import { ordersRepository as repo, type CartLine, type OrderItemRow, type OrderRow } from './orders.repository.js';
 import {
@@ -148,7 +149,7 @@ export async function createOrderFromCart(
       // committed ones: the snapshot the order keeps, never the client's.
       const short: CartLine[] = [];
       for (const line of lines) {
-        if ((await repo.takeStock(trx, line.product_id, line.quantity)) === 0) short.push(line);
+        if ((await productsRepository.adjustStock(trx, line.product_id, -line.quantity)) === 0) short.push(line);
       }
       if (short.length > 0) {
         const stockNow = await repo.currentStock(
