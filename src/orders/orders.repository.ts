@@ -4,6 +4,7 @@
  */
 import type { Db } from '../db/connection.js';
 import { insertedId, isMysql, toDbTime } from '../db/connection.js';
+import { sqlAll } from '../db/prepared.js';
 import type { OrderStatus } from './orders.schemas.js';
 
 export interface OrderRow {
@@ -59,44 +60,34 @@ function filtered(db: Db, f: OrderFilter) {
 
 export const ordersRepository = {
   /**
-   * Whether the buyer still exists, taking their row lock, so one user's order attempts queue
-   * one behind the other instead of meeting on the idempotency key, where InnoDB's duplicate-key
-   * locking would make the waiters deadlock when the first rolls back.
-   */
-  async lockUser(db: Db, userId: number): Promise<boolean> {
-    if (isMysql(db)) return (await db('users').select('id').where('id', userId).forUpdate()).length > 0;
-    // SQLite: the transaction already holds the database's write lock (BEGIN IMMEDIATE, see
-    // connection.ts), so nobody else can be ordering meanwhile.
-    return (await db('users').where('id', userId).first('id')) !== undefined;
-  },
-
-  /**
-   * The buyer's row and cart lines (product id order), locked, in one statement on MySQL; on
-   * SQLite the transaction holds the write lock already (see lockUser). Undefined when the user is gone.
+   * The buyer's cart lines (product id order), in one statement that also says whether the buyer
+   * still exists (undefined when not). On MySQL it locks the buyer's row and lines, so one user's
+   * order attempts queue one behind the other instead of meeting on the idempotency key, where
+   * InnoDB's duplicate-key locking would make the waiters deadlock when the first rolls back; on
+   * SQLite the transaction holds the database's write lock already (BEGIN IMMEDIATE, see
+   * connection.ts). Product id order is the order in which stock rows get locked, so two orders
+   * never wait on each other in a circle.
    */
   async lockBuyerAndCart(db: Db, userId: number): Promise<CartLine[] | undefined> {
-    if (!isMysql(db)) return (await this.lockUser(db, userId)) ? this.cartLines(db, userId) : undefined;
-    const [rows] = (await db.raw(
+    const rows = await sqlAll<{ user_id: number; product_id: number | null; quantity: number | null }>(
+      db,
       `SELECT u.id AS user_id, c.product_id, c.quantity
          FROM users u LEFT JOIN cart_items c ON c.user_id = u.id
         WHERE u.id = ?
-        ORDER BY c.product_id
-          FOR UPDATE`,
+        ORDER BY c.product_id${isMysql(db) ? ' FOR UPDATE' : ''}`,
       [userId],
-    )) as unknown as [{ user_id: number; product_id: number | null; quantity: number | null }[]];
+    );
     if (rows.length === 0) return undefined;
     return rows.filter((r) => r.product_id !== null).map((r) => ({ product_id: Number(r.product_id), quantity: Number(r.quantity) }));
   },
 
-  /**
-   * The buyer's cart lines in product id order (the order in which stock rows get locked, so two
-   * orders never wait on each other in a circle). On MySQL the lines are locked for the rest of
-   * the transaction, so a concurrent change to the same cart waits instead of being lost.
-   */
+  /** The buyer's cart lines in product id order (an idempotent replay compares them with the order). */
   cartLines(db: Db, userId: number): Promise<CartLine[]> {
-    const q = db('cart_items').select('product_id', 'quantity').where('user_id', userId).orderBy('product_id', 'asc');
-    if (isMysql(db)) q.forUpdate();
-    return q.then((rows: CartLine[]) => rows.map((r) => ({ product_id: Number(r.product_id), quantity: Number(r.quantity) })));
+    return db('cart_items')
+      .select('product_id', 'quantity')
+      .where('user_id', userId)
+      .orderBy('product_id', 'asc')
+      .then((rows: CartLine[]) => rows.map((r) => ({ product_id: Number(r.product_id), quantity: Number(r.quantity) })));
   },
 
   removeCartLines(db: Db, userId: number, productIds: number[]): Promise<number> {

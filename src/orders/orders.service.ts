@@ -359,7 +359,8 @@ export async function markIntentCancelUnconfirmed(db: Db, orderId: number): Prom
 
 export function invalidTransition(order: PublicOrder, to: OrderStatus): AppError {
   if (order.status === to) return new AppError('INVALID_TRANSITION', `Order ${order.id} is already ${to}.`);
-  const from = to === 'canceled' ? ['pending'] : MOVES_FROM[to as 'shipped' | 'delivered'] ?? ['pending'];
+  // Shipped and delivered have their one starting state; anything else moves only from pending.
+  const from = MOVES_FROM[to as 'shipped' | 'delivered'] ?? ['pending'];
   return new AppError(
     'INVALID_TRANSITION',
     `Order ${order.id} is ${order.status}; only ${from.join(' or ')} orders can be marked ${to}.`,

@@ -16,7 +16,7 @@
 import type { Db } from '../db/connection.js';
 import { AppError, isAppError } from '../errors.js';
 import { cancelOrder, getOrder, invalidTransition, type PublicOrder } from '../orders/orders.service.js';
-import { settleCanceled, settleFromIntent } from './settlement.js';
+import { settleFromIntent } from './settlement.js';
 import { cancelPaymentIntent, paymentsConfigured, type StripeConfig } from './stripe-client.js';
 
 export interface CustomerCancel {
@@ -30,16 +30,11 @@ export interface CustomerCancel {
 }
 
 /** Cancels the order in the database; INVALID_TRANSITION when a racing request moved it first. */
-async function cancelHere(db: Db, order: PublicOrder, opts: { intentCancelUnconfirmed?: boolean; onlyWithoutIntent?: boolean } = {}): Promise<PublicOrder> {
+async function cancelHere(db: Db, order: PublicOrder, opts: { intentCancelUnconfirmed: boolean }): Promise<PublicOrder> {
   const moved = await cancelOrder(db, order.id, opts);
   const after = await getOrder(db, order.id);
   if (!moved) throw invalidTransition(after, 'canceled');
   return after;
-}
-
-/** The user's pending order, canceled (see the module comment). NOT_FOUND for anyone else's. */
-export function cancelOrderForCustomer(db: Db, config: StripeConfig, input: { orderId: number; userId: number }): Promise<CustomerCancel> {
-  return cancelPendingOrder(db, config, input);
 }
 
 /**
@@ -74,7 +69,7 @@ export async function cancelPendingOrder(db: Db, config: StripeConfig, input: { 
     return unconfirmed(err.message);
   }
 
-  const settled = intent.status === 'canceled' ? await settleCanceled(db, order) : await settleFromIntent(db, order, intent);
+  const settled = await settleFromIntent(db, order, intent);
   const after = settled.order ?? (await getOrder(db, order.id));
   // Canceled, by this request or by the webhook that Stripe's cancel set off.
   if (after.status === 'canceled') return { order: after, stripe: 'canceled' };

@@ -25,7 +25,7 @@ import {
   type PublicOrder,
 } from '../orders/orders.service.js';
 import type { StripeEventRecord } from './payments.schemas.js';
-import { receivedAmount, settleCanceled, settleFromIntent, type Settlement } from './settlement.js';
+import { receivedAmount, settleFromIntent, type Settlement } from './settlement.js';
 import { countEvents, listEvents } from './stripe-events.repository.js';
 import { callStripe, cancelPaymentIntent, getStripe, isStripeUnreachable, paymentsConfigured, stripeCause, type PaymentIntent, type StripeConfig } from './stripe-client.js';
 
@@ -123,7 +123,7 @@ export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { 
     }
     try {
       const intent = await cancelPaymentIntent(config, intentId);
-      const settled = intent.status === 'canceled' ? await settleCanceled(db, order) : await settleFromIntent(db, order, intent);
+      const settled = await settleFromIntent(db, order, intent);
       orders.push(fromSettlement(order, settled, intent.status));
     } catch (err) {
       if (!isAppError(err) || err.code !== 'PAYMENT_PROVIDER_ERROR') throw err;

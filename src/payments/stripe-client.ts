@@ -10,7 +10,6 @@ import type Stripe from 'stripe';
 import type { Config } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
 
-export type StripeClient = Stripe;
 export type PaymentIntent = Stripe.PaymentIntent;
 export type StripeEvent = Stripe.Event;
 

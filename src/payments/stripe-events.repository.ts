@@ -48,11 +48,6 @@ export async function recordOutcome(trx: Runner, id: string, outcome: { order_id
     .update({ order_id: outcome.order_id, outcome: outcome.outcome.slice(0, OUTCOME_MAX) });
 }
 
-export async function findEvent(db: Runner, id: string): Promise<StripeEventRecord | undefined> {
-  const row = (await db('stripe_events').where({ id }).first()) as Row | undefined;
-  return row ? toRecord(row) : undefined;
-}
-
 export interface EventFilter {
   /** Outcomes that start with this text… */
   outcomePrefix?: string;

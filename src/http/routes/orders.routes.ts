@@ -1,6 +1,6 @@
 import { httpOrderSchema, orderListSchema, orderQuerySchema } from '../../orders/orders.schemas.js';
 import { createOrderFromCart, getOrder, listOrders, toHttpOrder } from '../../orders/orders.service.js';
-import { cancelOrderForCustomer } from '../../payments/cancel.service.js';
+import { cancelPendingOrder } from '../../payments/cancel.service.js';
 import { userIdOf, type AppContext, type AppDeps } from '../context.js';
 import { pathId, route, type RouteSpec } from '../route.js';
 
@@ -87,7 +87,7 @@ export function ordersRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
         409: { description: 'INVALID_TRANSITION: the order is no longer pending, or Stripe says its payment went through (the order is then paid) or is processing' },
       },
       async handler(ctx) {
-        const result = await cancelOrderForCustomer(db, config, { orderId: orderIdOf(ctx), userId: userIdOf(ctx) });
+        const result = await cancelPendingOrder(db, config, { orderId: orderIdOf(ctx), userId: userIdOf(ctx) });
         if (result.stripe === 'unconfirmed') {
           logger.warn(
             { req_id: ctx.state.requestId, order_id: result.order.id, payment_intent_id: result.order.payment_intent_id, reason: result.reason },
