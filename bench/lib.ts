@@ -2,18 +2,19 @@
  * Bench plumbing: a fresh store served by the real `watchstore serve` (compiled, NODE_ENV=production,
  * logging at warn), a bare node:http baseline, and autocannon runs reduced to the figures we track.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import knexFactory from 'knex';
+import { parseDatabaseUrl } from '../src/config.js';
+import { createDb, type Db } from '../src/db/connection.js';
+import { PROJECT_ROOT } from '../src/paths.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin', 'watchstore.js');
+export const ROOT = PROJECT_ROOT;
+export const BIN = path.join(ROOT, 'bin', 'watchstore.js');
 /** The Node flags `npm start` gives the server (package.json): the bench runs what a shop runs. */
 const START_NODE_FLAGS = (() => {
   const start = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
@@ -61,9 +62,7 @@ async function waitFor(url: string, deadlineMs = 30_000): Promise<void> {
 export interface Store {
   url: string;
   databaseUrl: string;
-  dialect: 'sqlite' | 'mysql';
   env: Record<string, string>;
-  server: ChildProcess;
   /** Resident set size of the server process, in MB (Linux /proc). */
   rssMb(): number;
   stop(): Promise<void>;
@@ -76,15 +75,9 @@ export async function startStore(opts: { mysql?: boolean; extraEnv?: Record<stri
   let cleanup: () => Promise<void>;
   if (opts.mysql) {
     const name = `ws_bench_${id}`;
-    const admin = knexFactory({ client: 'mysql2', connection: mysqlConnection() });
-    await admin.raw(`CREATE DATABASE \`${name}\``);
-    await admin.destroy();
+    await asAdmin(`CREATE DATABASE \`${name}\``);
     databaseUrl = `${MYSQL_SERVER}/${name}`;
-    cleanup = async () => {
-      const a = knexFactory({ client: 'mysql2', connection: mysqlConnection() });
-      await a.raw(`DROP DATABASE IF EXISTS \`${name}\``);
-      await a.destroy();
-    };
+    cleanup = () => asAdmin(`DROP DATABASE IF EXISTS \`${name}\``);
   } else {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ws-bench-'));
     databaseUrl = `sqlite:${path.join(dir, 'store.sqlite')}`;
@@ -120,9 +113,7 @@ export async function startStore(opts: { mysql?: boolean; extraEnv?: Record<stri
   return {
     url,
     databaseUrl,
-    dialect: opts.mysql ? 'mysql' : 'sqlite',
     env,
-    server,
     rssMb() {
       const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
       const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -137,9 +128,19 @@ export async function startStore(opts: { mysql?: boolean; extraEnv?: Record<stri
   };
 }
 
-export function mysqlConnection() {
-  const u = new URL(MYSQL_SERVER);
-  return { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password) };
+/** Runs one statement on the MariaDB server (BENCH_MYSQL_URL) on a connection of its own. */
+async function asAdmin(sql: string): Promise<void> {
+  const admin = createDb(parseDatabaseUrl(`${MYSQL_SERVER}/mysql`));
+  try {
+    await admin.raw(sql);
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/** A connection pool to the store's database, for setting up and checking a scenario. */
+export function dbOf(store: Store): Db {
+  return createDb(parseDatabaseUrl(store.databaseUrl));
 }
 
 /** A bare node:http server sending `body` with `headers`, in its own process. */
@@ -201,4 +202,3 @@ export function meanRunMs(cmd: string, args: string[], runs: number): number {
   return Math.round((trimmed.reduce((a, b) => a + b, 0) / trimmed.length) * 10) / 10;
 }
 
-export const BIN_PATH = BIN;

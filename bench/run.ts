@@ -6,9 +6,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import knexFactory, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import { signAccessToken } from '../src/auth/access-token.js';
-import { BIN_PATH, ROOT, cannon, meanRunMs, startBare, startStore, stableHeaders, type Figures, type Store } from './lib.js';
+import { BIN, ROOT, cannon, dbOf, meanRunMs, startBare, startStore, stableHeaders, type Figures, type Store } from './lib.js';
 
 type Row = { scenario: string; baseline: string; figures: Partial<Figures> & { [k: string]: unknown }; ratio?: number; target: string; met: boolean };
 
@@ -22,17 +22,6 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const rows: Row[] = [];
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
-function dbOf(store: Store): Knex {
-  if (store.dialect === 'sqlite') {
-    return knexFactory({ client: 'better-sqlite3', connection: { filename: store.databaseUrl.slice('sqlite:'.length) }, useNullAsDefault: true });
-  }
-  const u = new URL(store.databaseUrl);
-  return knexFactory({
-    client: 'mysql2',
-    connection: { host: u.hostname, port: Number(u.port), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), database: u.pathname.slice(1) },
-    pool: { min: 0, max: 4 },
-  });
-}
 
 /** Users straight into the database (one shared bcrypt hash: only tokens are needed) and their Bearer tokens. */
 async function makeUsers(store: Store, db: Knex, n: number, prefix: string): Promise<{ ids: number[]; tokens: string[] }> {
@@ -162,7 +151,7 @@ async function main() {
 
   if (wants('cli')) {
     const node = meanRunMs(process.execPath, ['-e', '0'], 20);
-    const help = meanRunMs(process.execPath, [BIN_PATH, '--help'], 20);
+    const help = meanRunMs(process.execPath, [BIN, '--help'], 20);
     const ratio = round(help / node);
     rows.push({ scenario: '`watchstore --help` cold start', baseline: `node -e 0 ${node} ms`, figures: { mean_ms: help }, ratio, target: '< 3× node -e 0', met: ratio < 3 });
   }

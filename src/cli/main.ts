@@ -7,11 +7,9 @@
  *
  * Exit codes: 0 done; 1 failed (database unreachable, not found, conflict); 2 bad usage or input.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { isAppError, isDatabaseUnavailable } from '../errors.js';
-import { PROJECT_ROOT } from '../paths.js';
+import { VERSION } from '../version.js';
 import { configureUi } from './ui.js';
 
 /** A command's implementation: positional arguments and its own options; may return an exit code. */
@@ -32,15 +30,10 @@ function lazy<M>(load: () => Promise<M>, pick: (m: M) => CommandHandler<never>) 
   };
 }
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 export function buildProgram(): Command {
   const program = new Command('watchstore')
     .description("The watch shop's operator tool: database, catalog and accounts.")
-    .version(packageVersion(), '-V, --version', 'print the version')
+    .version(VERSION, '-V, --version', 'print the version')
     .option('--json', 'machine-readable output on stdout (messages stay on stderr)')
     .option('--no-color', 'no colour (also off when stdout is not a terminal or NO_COLOR is set)')
     .helpOption('-h, --help', 'show help')

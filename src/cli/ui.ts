@@ -43,13 +43,6 @@ export function joinAnd(items: string[]): string {
 }
 
 export const ui = {
-  get json(): boolean {
-    return state.json;
-  },
-  get color(): boolean {
-    return state.color;
-  },
-
   /** chalk, already at level 0 when colour is off. */
   style: chalk,
 

@@ -4,12 +4,7 @@
  * db.ts.)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { PROJECT_ROOT } from '../../src/paths.js';
-
-export const BIN = path.join(PROJECT_ROOT, 'bin', 'watchstore.js');
-const COMPILED = [path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js'), path.join(PROJECT_ROOT, 'dist', 'src', 'http', 'server.js')];
+import { BIN, ROOT } from './bin.js';
 
 export interface LogLine {
   level?: number;
@@ -34,17 +29,11 @@ export interface ServerProcess {
   kill(): Promise<void>;
 }
 
-function assertBuilt(): void {
-  const missing = COMPILED.filter((f) => !existsSync(f));
-  if (missing.length) throw new Error(`the compiled CLI is missing (${missing.map((f) => path.relative(PROJECT_ROOT, f)).join(', ')}): run \`npm run build\` first`);
-}
-
 /** Runs `node bin/watchstore.js <args>` and collects its output; does not wait for anything. */
 export function spawnCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}) {
-  assertBuilt();
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...opts.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '', lines: [] as LogLine[] };
   const waiters = new Set<() => void>();
   let partial = '';
@@ -72,17 +61,13 @@ export function spawnCli(args: string[], opts: { env?: Record<string, string | u
       resolve({ code, signal });
     });
   });
-  let hasExited = false;
-  void exited.then(() => {
-    hasExited = true;
-  });
 
   const waitForLine = (match: (l: LogLine) => boolean, ms = 20_000): Promise<LogLine> =>
     new Promise((resolve, reject) => {
       const check = () => {
         const line = out.lines.find(match);
         if (line) return done(() => resolve(line));
-        if (hasExited || child.exitCode !== null || child.signalCode !== null) {
+        if (child.exitCode !== null || child.signalCode !== null) {
           done(() => reject(new Error(`the process exited (${child.exitCode ?? child.signalCode}) before the expected line.\nstdout: ${out.stdout}\nstderr: ${out.stderr}`)));
         }
       };
