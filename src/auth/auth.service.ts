@@ -24,7 +24,7 @@ import { ACCESS_TOKEN_TTL_SECONDS, signAccessToken } from './access-token.js';
 import { refreshTokensRepository as tokens } from './refresh-tokens.repository.js';
 import type { SigninInput, SignupInput } from './auth.schemas.js';
 
-export const REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 60 * 60;
+const REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 60 * 60;
 
 /** base64url of 32 random bytes. */
 const REFRESH_TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;

@@ -5,11 +5,12 @@
  * revoke the session. Revoking is all this can lead to; nothing is granted on an expired token.
  */
 import jwt from 'jsonwebtoken';
+import { hmacKey } from './access-token.js';
 
 /** The `sid` of a token signed with `secret`, expired or not; undefined for anything else. */
 export function sessionIdOf(token: string, secret: string): string | undefined {
   try {
-    const payload = jwt.verify(token, secret, { algorithms: ['HS256'], ignoreExpiration: true });
+    const payload = jwt.verify(token, hmacKey(secret), { algorithms: ['HS256'], ignoreExpiration: true });
     const sid = typeof payload === 'object' && payload !== null ? (payload as { sid?: unknown }).sid : undefined;
     return typeof sid === 'string' && sid ? sid : undefined;
   } catch {

@@ -18,7 +18,7 @@ export function isRetryableLockError(err: unknown): boolean {
   return typeof code === 'string' && RETRYABLE_CODES.has(code);
 }
 
-export function isTransaction(db: Db): db is Knex.Transaction {
+function isTransaction(db: Db): db is Knex.Transaction {
   return (db as Knex.Transaction).isTransaction === true;
 }
 

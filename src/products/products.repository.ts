@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
 import { insertedId, likePattern, sqliteChangeCounter, toDbTime } from '../db/connection.js';
 import { inTransaction } from '../db/transaction.js';
@@ -38,10 +39,13 @@ function filtered(db: Db, f: Filter) {
   return q;
 }
 
-function countDeletion(trx: Db): Promise<number> {
-  return trx('catalog_changes')
-    .where({ id: 1 })
-    .update({ deletes: trx.raw('deletes + 1') });
+/** Deletes the products `narrow` picks (all without it) and counts the deletion (see fingerprint), in one transaction. */
+function deleteProducts(db: Db, narrow: (q: Knex.QueryBuilder) => Knex.QueryBuilder = (q) => q): Promise<number> {
+  return inTransaction(db, async (trx) => {
+    const n = await narrow(trx('products')).delete();
+    if (n > 0) await trx('catalog_changes').where({ id: 1 }).update({ deletes: trx.raw('deletes + 1') });
+    return n;
+  });
 }
 
 export const productsRepository = {
@@ -56,10 +60,6 @@ export const productsRepository = {
 
   findById(db: Db, id: number): Promise<ProductRow | undefined> {
     return db<ProductRow>('products').where({ id }).first();
-  },
-
-  findByIds(db: Db, ids: number[]): Promise<ProductRow[]> {
-    return db<ProductRow>('products').whereIn('id', ids);
   },
 
   findByName(db: Db, name: string): Promise<ProductRow | undefined> {
@@ -110,21 +110,12 @@ export const productsRepository = {
     return `${r.n}.${r.v}.${r.m}.${r.d}`;
   },
 
-  /** Deletes a product and counts the deletion (see fingerprint), in one transaction. */
   remove(db: Db, id: number): Promise<number> {
-    return inTransaction(db, async (trx) => {
-      const n = await trx('products').where({ id }).delete();
-      if (n > 0) await countDeletion(trx);
-      return n;
-    });
+    return deleteProducts(db, (q) => q.where({ id }));
   },
 
   removeAll(db: Db): Promise<number> {
-    return inTransaction(db, async (trx) => {
-      const n = await trx('products').delete();
-      if (n > 0) await countDeletion(trx);
-      return n;
-    });
+    return deleteProducts(db);
   },
 
   count(db: Db): Promise<number> {

@@ -23,10 +23,12 @@ import {
  */
 const EMAIL_KEY = /(?:UNIQUE constraint failed: users\.email|for key '(?:users\.)?users_email_unique')$/;
 
+const usernameTaken = () => new AppError('USERNAME_TAKEN', 'That username is already taken.');
+const emailTaken = () => new AppError('EMAIL_TAKEN', 'That e-mail address is already registered.');
+
 function takenError(err: unknown): AppError | undefined {
   if (!isUniqueViolation(err)) return undefined;
-  if (EMAIL_KEY.test(String((err as Error).message))) return new AppError('EMAIL_TAKEN', 'That e-mail address is already registered.');
-  return new AppError('USERNAME_TAKEN', 'That username is already taken.');
+  return EMAIL_KEY.test(String((err as Error).message)) ? emailTaken() : usernameTaken();
 }
 
 /** bcrypt's cost factor: the app's configuration when given, else the process's. */
@@ -43,9 +45,7 @@ export async function createUser(db: Db, input: NewUser, opts: PasswordOptions =
     // Emails are stored lower-cased, so an exact compare is reliable on both dialects; usernames
     // are not (MySQL's collation matches 'Nina' to 'nina'), so a clash on anything but the
     // e-mail is a username clash.
-    throw clash.username === data.username || clash.email !== data.email
-      ? new AppError('USERNAME_TAKEN', 'That username is already taken.')
-      : new AppError('EMAIL_TAKEN', 'That e-mail address is already registered.');
+    throw clash.username === data.username || clash.email !== data.email ? usernameTaken() : emailTaken();
   }
   const password_hash = await hashPassword(data.password, costOf(opts));
   try {
