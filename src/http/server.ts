@@ -3,8 +3,8 @@
  *
  * On SIGTERM or SIGINT the server stops accepting connections, lets the requests already in
  * flight finish (for at most 10 s, then their sockets are destroyed), closes idle keep-alive
- * connections at once so they cannot hold the process open, closes the database pool and any
- * other client registered with `onShutdown`, and resolves `closed`. A second signal skips the wait.
+ * connections at once so they cannot hold the process open, closes the database pool and the
+ * rate limits' Redis client, and resolves `closed`. A second signal skips the wait.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +14,7 @@ import { closeDb, getDb, setDbLogSink } from '../db/connection.js';
 import { createLogger } from '../logger.js';
 import { prepareDatabase } from '../store/bootstrap.js';
 import { createApp } from './app.js';
-import { createRateLimits } from './middleware/rate-limit.js';
+import { createRateLimits, type RateLimits } from './middleware/rate-limit.js';
 
 export const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -34,15 +34,6 @@ export interface RunningServer {
   shutdown(reason?: string): Promise<void>;
   /** Resolves once the server has shut down and every resource is released. */
   closed: Promise<void>;
-}
-
-/** Resources other modules open and the server must close on shutdown (e.g. a Redis client). */
-const closers = new Set<() => Promise<unknown> | unknown>();
-
-/** Registers something to close on shutdown; returns a function that unregisters it. */
-export function onShutdown(close: () => Promise<unknown> | unknown): () => void {
-  closers.add(close);
-  return () => closers.delete(close);
 }
 
 function urlOf(address: AddressInfo): string {
@@ -72,12 +63,19 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   });
   const db = await getDb();
   let server: http.Server;
+  let rateLimits: RateLimits | undefined;
+  const closeRateLimits = async () => {
+    try {
+      await rateLimits?.close();
+    } catch (err) {
+      logger.error({ err }, 'closing a client failed');
+    }
+  };
   try {
     await prepareDatabase(db, logger);
     // Made here rather than by createApp so the server owns (and closes) their Redis client.
     // (Their key prefix is RATE_LIMIT_PREFIX; they log where they are kept.)
-    const rateLimits = createRateLimits(config, { logger });
-    onShutdown(() => rateLimits.close());
+    rateLimits = createRateLimits(config, { logger });
     server = http.createServer(createApp({ db, config, logger, rateLimits }).callback());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -88,7 +86,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     });
   } catch (err) {
     await closeDb().catch(() => {});
-    await closeAll(logger);
+    await closeRateLimits();
     throw err;
   }
 
@@ -133,7 +131,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       await stopped;
       clearTimeout(forceTimer);
       await closeDb().catch((err: unknown) => logger.error({ err }, 'closing the database pool failed'));
-      await closeAll(logger);
+      await closeRateLimits();
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       logger.info('stopped');
@@ -153,16 +151,4 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   process.on('SIGINT', onSignal);
 
   return { server, url, port: (server.address() as AddressInfo).port, logger, shutdown, closed };
-}
-
-async function closeAll(logger: Logger): Promise<void> {
-  const all = [...closers];
-  closers.clear();
-  for (const close of all) {
-    try {
-      await close();
-    } catch (err) {
-      logger.error({ err }, 'closing a client failed');
-    }
-  }
 }

@@ -4,6 +4,9 @@ import type { AppMiddleware } from '../context.js';
 
 export const BODY_LIMIT_BYTES = 100 * 1024;
 
+export const payloadTooLarge = () => new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than 100 kB.');
+export const notJson = () => new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
+
 function hasBody(ctx: Parameters<AppMiddleware>[0]): boolean {
   const len = ctx.get('Content-Length');
   return (len !== '' && len !== '0') || ctx.get('Transfer-Encoding') !== '';
@@ -18,10 +21,8 @@ export function jsonBody(raw: string[] = []): AppMiddleware {
   const parse = bodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT_BYTES, encoding: 'utf-8' }) as unknown as AppMiddleware;
   return async (ctx, next) => {
     if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method) || !hasBody(ctx) || raw.includes(ctx.path)) return next();
-    if (Number(ctx.get('Content-Length')) > BODY_LIMIT_BYTES) throw new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than 100 kB.');
-    if (!ctx.is('application/json', 'application/*+json')) {
-      throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
-    }
+    if (Number(ctx.get('Content-Length')) > BODY_LIMIT_BYTES) throw payloadTooLarge();
+    if (!ctx.is('application/json', 'application/*+json')) throw notJson();
     return parse(ctx, next);
   };
 }

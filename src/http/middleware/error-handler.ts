@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { AppError, isAppError, isDatabaseUnavailable, type ErrorCode } from '../../errors.js';
 import type { AppMiddleware } from '../context.js';
+import { notJson, payloadTooLarge } from './body.js';
 import { STATUS_OF } from '../status.js';
 
 const CODE_OF_HTTP_STATUS: Record<number, ErrorCode> = {
@@ -9,8 +10,6 @@ const CODE_OF_HTTP_STATUS: Record<number, ErrorCode> = {
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'RATE_LIMITED',
   503: 'SERVICE_UNAVAILABLE',
 };
@@ -25,8 +24,9 @@ function toAppError(err: unknown): AppError | undefined {
     if (e.status === 400 && (e.type === 'entity.parse.failed' || err instanceof SyntaxError)) {
       return new AppError('INVALID_JSON', 'The request body is not valid JSON.');
     }
-    if (e.status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than 100 kB.');
-    if (e.status === 415) return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
+    // The body parser's own 413 (a chunked body over the limit) and 415, in jsonBody's words.
+    if (e.status === 413) return payloadTooLarge();
+    if (e.status === 415) return notJson();
     const code = CODE_OF_HTTP_STATUS[e.status];
     if (code) return new AppError(code, e.expose && e.message ? e.message : 'The request could not be processed.');
   }
