@@ -54,23 +54,27 @@ async function withStatement<R>(db: Runner, sql: string, use: (st: Statement) =>
   }
 }
 
-/** Rows of a SELECT. */
-export async function sqlAll<T>(db: Runner, sql: string, params: readonly SqlBinding[]): Promise<T[]> {
+/**
+ * Runs `sql` with `params`: on MySQL through knex (`fromMysql` picks the answer out of mysql2's
+ * result), on SQLite as the connection's prepared statement (`fromSqlite` runs it).
+ */
+async function run<R>(db: Runner, sql: string, params: readonly SqlBinding[], fromMysql: (result: unknown) => R, fromSqlite: (st: Statement) => R): Promise<R> {
   assertUsable(db);
-  if (isMysql(db as Knex)) return ((await db.raw(sql, params as Knex.RawBinding[])) as unknown as [T[]])[0];
-  return withStatement(db, sql, (st) => st.all(...params) as T[]);
+  if (isMysql(db as Knex)) return fromMysql(((await db.raw(sql, params as Knex.RawBinding[])) as unknown as [unknown])[0]);
+  return withStatement(db, sql, fromSqlite);
+}
+
+/** Rows of a SELECT. */
+export function sqlAll<T>(db: Runner, sql: string, params: readonly SqlBinding[]): Promise<T[]> {
+  return run(db, sql, params, (rows) => rows as T[], (st) => st.all(...params) as T[]);
 }
 
 /** The first row of a SELECT, or undefined. */
-export async function sqlGet<T>(db: Runner, sql: string, params: readonly SqlBinding[]): Promise<T | undefined> {
-  assertUsable(db);
-  if (isMysql(db as Knex)) return ((await db.raw(sql, params as Knex.RawBinding[])) as unknown as [T[]])[0][0];
-  return withStatement(db, sql, (st) => st.get(...params) as T | undefined);
+export function sqlGet<T>(db: Runner, sql: string, params: readonly SqlBinding[]): Promise<T | undefined> {
+  return run(db, sql, params, (rows) => (rows as T[])[0], (st) => st.get(...params) as T | undefined);
 }
 
 /** Runs an INSERT/UPDATE/DELETE; the number of rows it changed. */
-export async function sqlRun(db: Runner, sql: string, params: readonly SqlBinding[]): Promise<number> {
-  assertUsable(db);
-  if (isMysql(db as Knex)) return Number(((await db.raw(sql, params as Knex.RawBinding[])) as unknown as [{ affectedRows: number }])[0].affectedRows);
-  return withStatement(db, sql, (st) => st.run(...params).changes);
+export function sqlRun(db: Runner, sql: string, params: readonly SqlBinding[]): Promise<number> {
+  return run(db, sql, params, (result) => Number((result as { affectedRows: number }).affectedRows), (st) => st.run(...params).changes);
 }
