@@ -4,11 +4,20 @@
  */
 import { inspect } from 'node:util';
 import { debugEnabled } from '../config.js';
-import { getDb, setDbLogSink, type Db } from '../db/connection.js';
+import { getDb, migrationName, setDbLogSink, type Db } from '../db/connection.js';
 
 export async function openDb(): Promise<Db> {
   setDbLogSink((level, m) => {
     if (debugEnabled()) process.stderr.write(`knex ${level}: ${typeof m === 'string' ? m : inspect(m)}\n`);
   });
   return getDb();
+}
+
+/** The applied and the pending migrations, by name (as `migrate --status` and `doctor` show them). */
+export async function listMigrations(db: Db): Promise<{ applied: string[]; pending: string[] }> {
+  const [completed, pending] = (await db.migrate.list()) as [Array<{ name: string }>, Array<string | { file: string }>];
+  return {
+    applied: completed.map((m) => migrationName(m.name)),
+    pending: pending.map((m) => migrationName(typeof m === 'string' ? m : m.file)),
+  };
 }

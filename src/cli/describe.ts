@@ -1,6 +1,5 @@
 /** Small pure helpers that turn configuration into text safe to print (never a password). */
 import type { DatabaseConfig } from '../config.js';
-import { migrationName as baseName } from '../db/connection.js';
 
 /** Where the database is, as `sqlite:./data/x.sqlite` or `mysql://user@host:port/db`. */
 export function describeDatabase(db: DatabaseConfig): string {
@@ -15,9 +14,4 @@ export function describeRedisUrl(url: string): string {
   } catch {
     return 'redis (unparseable URL)';
   }
-}
-
-/** A migration's name without its file extension (`.ts` under tsx, `.js` when compiled). */
-export function migrationName(m: string | { name: string } | { file: string }): string {
-  return baseName(typeof m === 'string' ? m : 'name' in m ? m.name : m.file);
 }

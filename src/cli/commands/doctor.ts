@@ -5,9 +5,9 @@
  */
 import { getConfig, type Config } from '../../config.js';
 import { pingDb } from '../../db/connection.js';
-import { openDb } from '../db.js';
+import { listMigrations, openDb } from '../db.js';
 import { isDatabaseUnavailable } from '../../errors.js';
-import { describeDatabase, describeRedisUrl, migrationName } from '../describe.js';
+import { describeDatabase, describeRedisUrl } from '../describe.js';
 import { ui } from '../ui.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -74,15 +74,14 @@ async function checkDatabase(config: Config, checks: Check[]): Promise<boolean> 
 async function checkMigrations(checks: Check[]): Promise<void> {
   const db = await openDb();
   try {
-    const [completed, pending] = (await db.migrate.list()) as [unknown[], Array<string | { file: string }>];
+    const { applied, pending } = await listMigrations(db);
     if (pending.length === 0) {
-      checks.push({ check: 'migrations', status: 'ok', detail: `${completed.length} applied, none pending` });
+      checks.push({ check: 'migrations', status: 'ok', detail: `${applied.length} applied, none pending` });
     } else {
-      const names = pending.map(migrationName);
       checks.push({
         check: 'migrations',
         status: 'fail',
-        detail: `${names.length} pending (${names.join(', ')}): run \`watchstore migrate\``,
+        detail: `${pending.length} pending (${pending.join(', ')}): run \`watchstore migrate\``,
       });
     }
   } catch (err) {

@@ -1,6 +1,6 @@
 /** `watchstore migrate [--status | --rollback]`: the Knex migrator, called directly. */
-import { openDb } from '../db.js';
-import { migrationName } from '../describe.js';
+import { migrationName } from '../../db/connection.js';
+import { listMigrations, openDb } from '../db.js';
 import { ui, usageError } from '../ui.js';
 
 export interface MigrateOptions {
@@ -13,11 +13,8 @@ export async function migrate(_args: string[], opts: MigrateOptions): Promise<vo
   const db = await openDb();
 
   if (opts.status) {
-    const [completed, pending] = (await db.migrate.list()) as [Array<{ name: string }>, Array<string | { file: string }>];
-    const rows = [
-      ...completed.map((m) => ({ name: migrationName(m), applied: true })),
-      ...pending.map((m) => ({ name: migrationName(m), applied: false })),
-    ];
+    const { applied, pending } = await listMigrations(db);
+    const rows = [...applied.map((name) => ({ name, applied: true })), ...pending.map((name) => ({ name, applied: false }))];
     await ui.result(rows, async () => {
       await ui.table(
         ['Migration', 'Applied'],
