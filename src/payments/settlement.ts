@@ -16,6 +16,7 @@ import {
   markPaid,
   type PublicOrder,
 } from '../orders/orders.service.js';
+import type { OrderStatus } from '../orders/orders.schemas.js';
 
 type Runner = Knex | Knex.Transaction;
 
@@ -83,15 +84,18 @@ export async function findOrderForIntent(db: Runner, intent: IntentFacts): Promi
   return { order };
 }
 
+/** Nothing done because the order is not pending: already `what`, or in another state. */
+const notPending = (order: PublicOrder, what: OrderStatus): Settlement =>
+  ignored(order.status === what ? `order already ${what}` : `order ${order.status}`, order);
+
 /** Re-reads the order after a guarded update that did not move it, to say why. */
-async function notMoved(db: Runner, orderId: number, what: string): Promise<Settlement> {
-  const now = await getOrder(db, orderId);
-  return ignored(now.status === what ? `order already ${what}` : `order ${now.status}`, now);
+async function notMoved(db: Runner, orderId: number, what: OrderStatus): Promise<Settlement> {
+  return notPending(await getOrder(db, orderId), what);
 }
 
 /** A succeeded payment: `paid` when the order is pending and the amount and currency match. */
 export async function settleSucceeded(db: Runner, order: PublicOrder, intent: IntentFacts, paidAt?: Date): Promise<Settlement> {
-  if (order.status !== 'pending') return ignored(order.status === 'paid' ? 'order already paid' : `order ${order.status}`, order);
+  if (order.status !== 'pending') return notPending(order, 'paid');
   const received = receivedAmount(intent);
   if (received !== order.total_cents) return ignored(`amount mismatch ${received ?? 'none'} != ${order.total_cents}`, order);
   const currency = (intent.currency ?? '').toLowerCase();
@@ -102,7 +106,7 @@ export async function settleSucceeded(db: Runner, order: PublicOrder, intent: In
 
 /** A canceled intent: the pending order is canceled and its stock given back (exactly once). */
 export async function settleCanceled(db: Runner, order: PublicOrder): Promise<Settlement> {
-  if (order.status !== 'pending') return ignored(order.status === 'canceled' ? 'order already canceled' : `order ${order.status}`, order);
+  if (order.status !== 'pending') return notPending(order, 'canceled');
   if (await cancelOrder(db, order.id)) return { changed: true, outcome: 'applied: canceled, stock returned', order: await getOrder(db, order.id) };
   return notMoved(db, order.id, 'canceled');
 }
