@@ -7,7 +7,7 @@ const [port, file] = process.argv.slice(2);
 const { headers, body } = JSON.parse(readFileSync(file, 'utf8'));
 const bytes = Buffer.from(body, 'utf8');
 http
-  .createServer((req, res) => {
+  .createServer((_req, res) => {
     res.writeHead(200, headers);
     res.end(bytes);
   })

@@ -201,4 +201,3 @@ export function meanRunMs(cmd: string, args: string[], runs: number): number {
   const trimmed = times.slice(0, Math.max(1, Math.ceil(times.length * 0.8)));
   return Math.round((trimmed.reduce((a, b) => a + b, 0) / trimmed.length) * 10) / 10;
 }
-

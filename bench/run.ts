@@ -22,11 +22,15 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const rows: Row[] = [];
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
-
 /** Users straight into the database (one shared bcrypt hash: only tokens are needed) and their Bearer tokens. */
 async function makeUsers(store: Store, db: Knex, n: number, prefix: string): Promise<{ ids: number[]; tokens: string[] }> {
   const hash = '$2b$04$C6UzMDM.H6dfI/f/IKcEeO6Ul0cYgFfNHUGMo3q0Q8g6rFMY0N0uK'; // not a usable password
-  const rowsToInsert = Array.from({ length: n }, (_, i) => ({ username: `${prefix}${i}`, email: `${prefix}${i}@bench.test`, password_hash: hash, role: 'customer' }));
+  const rowsToInsert = Array.from({ length: n }, (_, i) => ({
+    username: `${prefix}${i}`,
+    email: `${prefix}${i}@bench.test`,
+    password_hash: hash,
+    role: 'customer',
+  }));
   for (let i = 0; i < rowsToInsert.length; i += 500) await db('users').insert(rowsToInsert.slice(i, i + 500));
   const users = await db('users').where('username', 'like', `${prefix}%`).orderBy('id').select('id');
   const ids = users.map((u) => Number(u.id));
@@ -64,7 +68,14 @@ async function main() {
       catalogRps = app.rps;
       catalogP99 = app.p99;
       const ratio = round(app.rps / bare.rps);
-      rows.push({ scenario: 'catalog listing, 50 connections', baseline: `bare node:http ${bare.rps} req/s`, figures: app, ratio, target: '≥ 0.33 of baseline, p99 < 10 ms, 0 errors', met: ratio >= 1 / 3 && app.p99 < 10 && app.errors === 0 && app.non2xx === 0 });
+      rows.push({
+        scenario: 'catalog listing, 50 connections',
+        baseline: `bare node:http ${bare.rps} req/s`,
+        figures: app,
+        ratio,
+        target: '≥ 0.33 of baseline, p99 < 10 ms, 0 errors',
+        met: ratio >= 1 / 3 && app.p99 < 10 && app.errors === 0 && app.non2xx === 0,
+      });
     }
 
     if (store && wants('cart')) {
@@ -72,7 +83,9 @@ async function main() {
       try {
         const product = await db('products').orderBy('id').first('id');
         const productId = Number(product.id);
-        await db('products').where({ id: productId }).update({ stock: 1_000_000, version: db.raw('version + 1') });
+        await db('products')
+          .where({ id: productId })
+          .update({ stock: 1_000_000, version: db.raw('version + 1') });
         const { ids, tokens } = await makeUsers(store, db, 50, 'cartbench');
         let next = 0;
         const figures = await cannon({
@@ -153,12 +166,24 @@ async function main() {
     const node = meanRunMs(process.execPath, ['-e', '0'], 20);
     const help = meanRunMs(process.execPath, [BIN, '--help'], 20);
     const ratio = round(help / node);
-    rows.push({ scenario: '`watchstore --help` cold start', baseline: `node -e 0 ${node} ms`, figures: { mean_ms: help }, ratio, target: '< 3× node -e 0', met: ratio < 3 });
+    rows.push({
+      scenario: '`watchstore --help` cold start',
+      baseline: `node -e 0 ${node} ms`,
+      figures: { mean_ms: help },
+      ratio,
+      target: '< 3× node -e 0',
+      met: ratio < 3,
+    });
   }
 
   print(rows);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const out = { date: new Date().toISOString(), machine: { cpus: cpus.length, model: cpus[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version }, dialect: useMysql ? 'mysql' : 'sqlite', rows };
+  const out = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus.length, model: cpus[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    dialect: useMysql ? 'mysql' : 'sqlite',
+    rows,
+  };
   writeFileSync(path.join(ROOT, 'bench', 'results', `${stamp}.json`), JSON.stringify(out, null, 2));
   writeFileSync(path.join(ROOT, 'bench', 'results', 'latest.json'), JSON.stringify(out, null, 2));
   if (rows.some((r) => !r.met)) process.exitCode = 1;
@@ -211,7 +236,16 @@ async function ordersScenario(): Promise<Row> {
     return {
       scenario: `order creation, ${USERS} users with one item each, MariaDB`,
       baseline: '—',
-      figures: { ...figures, rps: Math.round(figures.requests / seconds), duration_s: Math.round(seconds * 100) / 100, orders, orders_per_s: ordersPerSecond, stock_taken: taken, stock_left: left, negative_stock_rows: negative },
+      figures: {
+        ...figures,
+        rps: Math.round(figures.requests / seconds),
+        duration_s: Math.round(seconds * 100) / 100,
+        orders,
+        orders_per_s: ordersPerSecond,
+        stock_taken: taken,
+        stock_left: left,
+        negative_stock_rows: negative,
+      },
       target: '≥ 500 orders/s; stock ≥ 0; orders = stock taken',
       met: ordersPerSecond >= 500 && consistent && figures.errors === 0,
     };
@@ -223,17 +257,19 @@ async function ordersScenario(): Promise<Row> {
 
 function print(rs: Row[]) {
   const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'baseline', 'ratio', 'target', 'met'];
-  const body = rs.map((r) => [
-    r.scenario,
-    r.figures.rps ?? r.figures.orders_per_s ?? r.figures.mean_ms ?? r.figures.rss_mb ?? '',
-    r.figures.p50 ?? '',
-    r.figures.p99 ?? '',
-    r.figures.errors === undefined ? '' : `${r.figures.errors}/${r.figures.non2xx} non-2xx`,
-    r.baseline,
-    r.ratio ?? '',
-    r.target,
-    r.met ? 'yes' : 'NO',
-  ].map(String));
+  const body = rs.map((r) =>
+    [
+      r.scenario,
+      r.figures.rps ?? r.figures.orders_per_s ?? r.figures.mean_ms ?? r.figures.rss_mb ?? '',
+      r.figures.p50 ?? '',
+      r.figures.p99 ?? '',
+      r.figures.errors === undefined ? '' : `${r.figures.errors}/${r.figures.non2xx} non-2xx`,
+      r.baseline,
+      r.ratio ?? '',
+      r.target,
+      r.met ? 'yes' : 'NO',
+    ].map(String),
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ');
   console.log(line(head));

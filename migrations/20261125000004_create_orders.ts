@@ -7,9 +7,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('orders', (t) => {
     t.increments('id').primary();
     t.integer('user_id').unsigned().notNullable().references('id').inTable('users');
-    t.string('status', 20)
-      .notNullable()
-      .defaultTo('pending');
+    t.string('status', 20).notNullable().defaultTo('pending');
     t.bigInteger('total_cents').notNullable();
     t.specificType('currency', 'char(3)').notNullable();
     t.string('idempotency_key', 100).nullable();

@@ -62,15 +62,19 @@ export class ConfigError extends Error {
   }
 }
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' }).transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, { message: `must be a whole number` })
     .transform(Number)
-    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { message: `must be at least ${min}` })
+        .max(max, { message: `must be at most ${max}` }),
+    );
 const nonEmpty = z.string().min(1, { message: 'must not be empty' });
 
 const schema = z.object({
@@ -101,7 +105,9 @@ const schema = z.object({
     .string()
     .regex(/^rediss?:\/\//, { message: 'must start with redis:// or rediss://' })
     .optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be a pino level (fatal, error, warn, info, debug, trace, silent)' }).optional(),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be a pino level (fatal, error, warn, info, debug, trace, silent)' })
+    .optional(),
   IMAGES_DIR: nonEmpty.optional(),
   RATE_LIMIT_SIGNIN_PER_IP: int(1, 1_000_000).optional(),
   RATE_LIMIT_SIGNIN_PER_IP_LOGIN: int(1, 1_000_000).optional(),

@@ -82,8 +82,7 @@ export class AppError extends Error {
   }
 }
 
-export const validationError = (message: string, details?: ErrorDetail[]) =>
-  new AppError('VALIDATION_FAILED', message, details);
+export const validationError = (message: string, details?: ErrorDetail[]) => new AppError('VALIDATION_FAILED', message, details);
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found.`);
 
@@ -97,19 +96,21 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; name?: unknown; errno?: unknown; fatal?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
   if (e.name === 'KnexTimeoutError') return true;
-  return [
-    'ECONNREFUSED',
-    'ECONNRESET',
-    'ETIMEDOUT',
-    'ENOTFOUND',
-    'EHOSTUNREACH',
-    'EPIPE',
-    'PROTOCOL_CONNECTION_LOST',
-    'ER_ACCESS_DENIED_ERROR',
-    'ER_BAD_DB_ERROR',
-    'ER_CON_COUNT_ERROR',
-    'SQLITE_CANTOPEN',
-    'SQLITE_BUSY',
-    'SQLITE_NOTADB',
-  ].includes(code) || e.fatal === true;
+  return (
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'ENOTFOUND',
+      'EHOSTUNREACH',
+      'EPIPE',
+      'PROTOCOL_CONNECTION_LOST',
+      'ER_ACCESS_DENIED_ERROR',
+      'ER_BAD_DB_ERROR',
+      'ER_CON_COUNT_ERROR',
+      'SQLITE_CANTOPEN',
+      'SQLITE_BUSY',
+      'SQLITE_NOTADB',
+    ].includes(code) || e.fatal === true
+  );
 }

@@ -46,7 +46,10 @@ const verifiedBySecret = new Map<string, Map<string, { claims: AccessClaims; exp
  */
 export function verifyAccessToken(token: string, secret: string, nowMs = Date.now()): AccessClaims {
   let verified = verifiedBySecret.get(secret);
-  if (!verified) verifiedBySecret.set(secret, (verified = new Map()));
+  if (!verified) {
+    verified = new Map();
+    verifiedBySecret.set(secret, verified);
+  }
   const hit = verified.get(token);
   if (hit) {
     if (nowMs < hit.expMs) return hit.claims;

@@ -92,7 +92,11 @@ async function startSession(db: Db, user: PublicUser, config: TokenSecrets): Pro
  * If the token insert failed, the account exists and signing in works.
  */
 export async function signup(db: Db, input: SignupInput, config: AuthConfig): Promise<Session> {
-  const user = await createUser(db, { username: input.username, email: input.email, password: input.password, role: 'customer' }, { bcryptCost: config.bcryptCost });
+  const user = await createUser(
+    db,
+    { username: input.username, email: input.email, password: input.password, role: 'customer' },
+    { bcryptCost: config.bcryptCost },
+  );
   return startSession(db, user, config);
 }
 

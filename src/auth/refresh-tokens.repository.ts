@@ -56,6 +56,9 @@ export const refreshTokensRepository = {
 
   /** Revokes every still-active token of a family (a sign-in session). */
   revokeFamily(db: Db, familyId: string, at: Date): Promise<number> {
-    return db('refresh_tokens').where({ family_id: familyId }).whereNull('revoked_at').update({ revoked_at: toDbTime(at) });
+    return db('refresh_tokens')
+      .where({ family_id: familyId })
+      .whereNull('revoked_at')
+      .update({ revoked_at: toDbTime(at) });
   },
 };

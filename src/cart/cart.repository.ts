@@ -50,11 +50,14 @@ export const cartRepository = {
    * inserted meanwhile by a concurrent request makes this fail on UNIQUE(user_id, product_id).
    */
   insertLine(db: Db, userId: number, productId: number, quantity: number): Promise<number> {
-    return sqlRun(
-      db,
-      'INSERT INTO cart_items (user_id, product_id, quantity, added_at) SELECT ?, ?, ?, ? FROM products WHERE id = ? AND stock >= ?',
-      [userId, productId, quantity, toDbTime(new Date()), productId, quantity],
-    );
+    return sqlRun(db, 'INSERT INTO cart_items (user_id, product_id, quantity, added_at) SELECT ?, ?, ?, ? FROM products WHERE id = ? AND stock >= ?', [
+      userId,
+      productId,
+      quantity,
+      toDbTime(new Date()),
+      productId,
+      quantity,
+    ]);
   },
 
   /** Takes one off a line that has more than one. */

@@ -73,9 +73,7 @@ export async function getCart(db: Db, userId: number, currency = getConfig().cur
 function outOfStock(productId: number, requested: number, stock: number, inCart: number): AppError {
   const available = Math.max(0, stock - inCart);
   const why = inCart > 0 ? `${stock} in stock and ${inCart} already in your cart` : `${stock} in stock`;
-  return new AppError('OUT_OF_STOCK', `Cannot add ${requested} of product ${productId}: ${why}.`, [
-    { product_id: productId, requested, available },
-  ]);
+  return new AppError('OUT_OF_STOCK', `Cannot add ${requested} of product ${productId}: ${why}.`, [{ product_id: productId, requested, available }]);
 }
 
 /**
@@ -103,7 +101,12 @@ export async function addToCart(db: Db, userId: number, input: AddToCart | Recor
 }
 
 /** One more of a product already in the cart (404 if it is not there, 409 at its stock). */
-export async function incrementLine(db: Db, userId: number, input: { product_id: number } | Record<string, unknown>, currency = getConfig().currency): Promise<Cart> {
+export async function incrementLine(
+  db: Db,
+  userId: number,
+  input: { product_id: number } | Record<string, unknown>,
+  currency = getConfig().currency,
+): Promise<Cart> {
   const { product_id: productId } = parseInput(cartProductSchema, input, 'body');
   await settle(async () => {
     if ((await repo.addToLine(db, userId, productId, 1)) > 0) return true;
@@ -117,7 +120,12 @@ export async function incrementLine(db: Db, userId: number, input: { product_id:
 }
 
 /** One fewer; the line goes away at quantity 1 (never a line of 0). 404 if it is not in the cart. */
-export async function decrementLine(db: Db, userId: number, input: { product_id: number } | Record<string, unknown>, currency = getConfig().currency): Promise<Cart> {
+export async function decrementLine(
+  db: Db,
+  userId: number,
+  input: { product_id: number } | Record<string, unknown>,
+  currency = getConfig().currency,
+): Promise<Cart> {
   const { product_id: productId } = parseInput(cartProductSchema, input, 'body');
   await settle(async () => {
     if ((await repo.decrementLine(db, userId, productId)) > 0) return true;

@@ -40,7 +40,13 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({
       // Commander's own usage errors, as one line in the same form as ours.
-      outputError: (str, write) => write(`watchstore: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
+      outputError: (str, write) =>
+        write(
+          `watchstore: ${str
+            .replace(/^error: /, '')
+            .trim()
+            .replace(/\s*\n\s*/g, ' ')} (see --help)\n`,
+        ),
     })
     .addHelpText(
       'after',
@@ -53,26 +59,46 @@ export function buildProgram(): Command {
     .description('apply pending migrations, list them (--status), or roll back the last batch (--rollback)')
     .option('--status', 'list migrations and whether each is applied')
     .option('--rollback', 'roll back the last batch')
-    .action(lazy(() => import('./commands/migrate.js'), (m) => m.migrate));
+    .action(
+      lazy(
+        () => import('./commands/migrate.js'),
+        (m) => m.migrate,
+      ),
+    );
 
   program
     .command('seed')
     .description('load the sample watch catalog (idempotent by product name; never creates accounts)')
     .option('--file <catalog.json>', 'a catalog file instead of the bundled seeds/catalog.json')
     .option('--reset', 'delete every product first and load the catalog afresh')
-    .action(lazy(() => import('./commands/seed.js'), (m) => m.seed));
+    .action(
+      lazy(
+        () => import('./commands/seed.js'),
+        (m) => m.seed,
+      ),
+    );
 
   program
     .command('doctor')
     .description('check configuration, database, pending migrations, secrets, Stripe and Redis')
-    .action(lazy(() => import('./commands/doctor.js'), (m) => m.doctor));
+    .action(
+      lazy(
+        () => import('./commands/doctor.js'),
+        (m) => m.doctor,
+      ),
+    );
 
   program
     .command('serve')
     .description('start the HTTP API (same as `npm start`); runs until SIGTERM or SIGINT')
     .option('--port <n>', 'port to listen on (default PORT or 3000; 0 picks a free one)')
     .option('--host <host>', 'address to listen on (default HOST or 127.0.0.1)')
-    .action(lazy(() => import('./commands/serve.js'), (m) => m.serve));
+    .action(
+      lazy(
+        () => import('./commands/serve.js'),
+        (m) => m.serve,
+      ),
+    );
 
   const users = program.command('users').description('list and manage accounts');
   users
@@ -81,7 +107,12 @@ export function buildProgram(): Command {
     .option('--role <role>', 'customer or admin')
     .option('--search <text>', 'part of a username or e-mail address')
     .option('--limit <n>', 'at most this many (default 100)')
-    .action(lazy(() => import('./commands/users.js'), (m) => m.list));
+    .action(
+      lazy(
+        () => import('./commands/users.js'),
+        (m) => m.list,
+      ),
+    );
   users
     .command('add')
     .description('create an account (asks for what is missing when run in a terminal)')
@@ -89,25 +120,45 @@ export function buildProgram(): Command {
     .option('--email <address>', 'e-mail address')
     .option('--role <role>', 'customer (default) or admin')
     .option('--password-stdin', 'read the password from stdin instead of asking')
-    .action(lazy(() => import('./commands/users.js'), (m) => m.add));
+    .action(
+      lazy(
+        () => import('./commands/users.js'),
+        (m) => m.add,
+      ),
+    );
   users
     .command('role')
     .description("change an account's role")
     .argument('<username>')
     .argument('<role>', 'customer or admin')
-    .action(lazy(() => import('./commands/users.js'), (m) => m.role));
+    .action(
+      lazy(
+        () => import('./commands/users.js'),
+        (m) => m.role,
+      ),
+    );
   users
     .command('passwd')
     .description("set an account's password")
     .argument('<username>')
     .option('--password-stdin', 'read the password from stdin instead of asking')
-    .action(lazy(() => import('./commands/users.js'), (m) => m.passwd));
+    .action(
+      lazy(
+        () => import('./commands/users.js'),
+        (m) => m.passwd,
+      ),
+    );
   users
     .command('remove')
     .description('delete an account that has no orders')
     .argument('<username>')
     .option('-y, --yes', 'do not ask for confirmation (required when not run in a terminal)')
-    .action(lazy(() => import('./commands/users.js'), (m) => m.remove));
+    .action(
+      lazy(
+        () => import('./commands/users.js'),
+        (m) => m.remove,
+      ),
+    );
 
   const products = program.command('products').description('list and manage the catalog');
   products
@@ -116,7 +167,12 @@ export function buildProgram(): Command {
     .option('--search <text>', 'part of a name or description')
     .option('--low-stock <n>', 'only products with at most n in stock')
     .option('--limit <n>', 'at most this many, 1 to 100 (default 20)')
-    .action(lazy(() => import('./commands/products.js'), (m) => m.list));
+    .action(
+      lazy(
+        () => import('./commands/products.js'),
+        (m) => m.list,
+      ),
+    );
   products
     .command('add')
     .description('add a product')
@@ -126,7 +182,12 @@ export function buildProgram(): Command {
     .option('--stock <n>', 'units in stock (asked for in a terminal)')
     .option('--description <text>', 'description')
     .option('--image <file>', 'an image file, copied into the images directory')
-    .action(lazy(() => import('./commands/products.js'), (m) => m.add));
+    .action(
+      lazy(
+        () => import('./commands/products.js'),
+        (m) => m.add,
+      ),
+    );
   products
     .command('update')
     .description("change a product's name, price, description or image")
@@ -135,19 +196,34 @@ export function buildProgram(): Command {
     .option('--price <amount>', 'price such as 199.99')
     .option('--description <text>', 'description')
     .option('--image <file>', 'an image file, copied into the images directory')
-    .action(lazy(() => import('./commands/products.js'), (m) => m.update));
+    .action(
+      lazy(
+        () => import('./commands/products.js'),
+        (m) => m.update,
+      ),
+    );
   products
     .command('stock')
     .description('set stock (N) or adjust it (+N, -N); it never goes below zero')
     .argument('<id>')
     .argument('<change>', 'N, +N or -N')
-    .action(lazy(() => import('./commands/products.js'), (m) => m.stock));
+    .action(
+      lazy(
+        () => import('./commands/products.js'),
+        (m) => m.stock,
+      ),
+    );
   products
     .command('remove')
     .description('delete a product')
     .argument('<id>')
     .option('-y, --yes', 'do not ask for confirmation (required when not run in a terminal)')
-    .action(lazy(() => import('./commands/products.js'), (m) => m.remove));
+    .action(
+      lazy(
+        () => import('./commands/products.js'),
+        (m) => m.remove,
+      ),
+    );
 
   const orders = program.command('orders').description('list orders and move them forward');
   orders
@@ -157,27 +233,52 @@ export function buildProgram(): Command {
     .option('--user <username>', "only this customer's orders")
     .option('--since <date>', 'only orders created on or after this day (YYYY-MM-DD, UTC)')
     .option('--limit <n>', 'at most this many, 1 to 1000 (default 50)')
-    .action(lazy(() => import('./commands/orders.js'), (m) => m.list));
+    .action(
+      lazy(
+        () => import('./commands/orders.js'),
+        (m) => m.list,
+      ),
+    );
   orders
     .command('show')
     .description('one order: header, lines and payment state')
     .argument('<id>')
-    .action(lazy(() => import('./commands/orders.js'), (m) => m.show));
+    .action(
+      lazy(
+        () => import('./commands/orders.js'),
+        (m) => m.show,
+      ),
+    );
   orders
     .command('mark')
     .description('move an order forward (paid → shipped → delivered); canceling a pending order gives its stock back')
     .argument('<id>')
     .argument('<status>', 'shipped, delivered or canceled')
-    .action(lazy(() => import('./commands/orders.js'), (m) => m.mark));
+    .action(
+      lazy(
+        () => import('./commands/orders.js'),
+        (m) => m.mark,
+      ),
+    );
   orders
     .command('expire')
     .description('cancel unpaid pending orders past the hold time, giving their stock back (their PaymentIntents are canceled at Stripe first)')
     .option('--older-than <duration>', 'hold time such as 30m, 2h or 1d (default ORDER_HOLD_MINUTES, 30m)')
-    .action(lazy(() => import('./commands/orders-expire.js'), (m) => m.expire));
+    .action(
+      lazy(
+        () => import('./commands/orders-expire.js'),
+        (m) => m.expire,
+      ),
+    );
   orders
     .command('reconcile')
     .description('ask Stripe about pending orders that have a PaymentIntent, apply what it says, and list events that changed nothing')
-    .action(lazy(() => import('./commands/orders-reconcile.js'), (m) => m.reconcile));
+    .action(
+      lazy(
+        () => import('./commands/orders-reconcile.js'),
+        (m) => m.reconcile,
+      ),
+    );
 
   return program;
 }

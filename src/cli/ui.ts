@@ -28,7 +28,7 @@ export function configureUi(opts: UiOptions): void {
   state.color = opts.color !== false && !noColorEnv && process.stdout.isTTY === true;
   // On a terminal, at least basic colour: chalk's own guess says none under CI=true or without
   // TERM, but cli.md's rule is the terminal itself.
-  chalk.level = state.color ? Math.max(detectedLevel, 1) as 1 | 2 | 3 : 0;
+  chalk.level = state.color ? (Math.max(detectedLevel, 1) as 1 | 2 | 3) : 0;
 }
 configureUi({});
 
@@ -122,7 +122,9 @@ export const ui = {
   async readStdin(): Promise<string> {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    return Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   },
 };
 

@@ -274,7 +274,5 @@ export function insertedId(result: unknown): number {
 
 /** Column default for "now" with milliseconds, in the same text form on both dialects. */
 export function nowDefault(knex: Knex): Knex.Raw {
-  return isMysql(knex)
-    ? knex.raw('CURRENT_TIMESTAMP(3)')
-    : knex.raw("(strftime('%Y-%m-%d %H:%M:%f', 'now'))");
+  return isMysql(knex) ? knex.raw('CURRENT_TIMESTAMP(3)') : knex.raw("(strftime('%Y-%m-%d %H:%M:%f', 'now'))");
 }

@@ -45,9 +45,15 @@ async function withStatement<R>(db: Runner, sql: string, use: (st: Statement) =>
   const conn = (await db.client.acquireConnection()) as SqliteConnection;
   try {
     let statements = statementsOf.get(conn);
-    if (!statements) statementsOf.set(conn, (statements = new Map()));
+    if (!statements) {
+      statements = new Map();
+      statementsOf.set(conn, statements);
+    }
     let st = statements.get(sql);
-    if (!st) statements.set(sql, (st = conn.prepare(sql)));
+    if (!st) {
+      st = conn.prepare(sql);
+      statements.set(sql, st);
+    }
     return use(st);
   } finally {
     await db.client.releaseConnection(conn);
@@ -66,15 +72,33 @@ async function run<R>(db: Runner, sql: string, params: readonly SqlBinding[], fr
 
 /** Rows of a SELECT. */
 export function sqlAll<T>(db: Runner, sql: string, params: readonly SqlBinding[]): Promise<T[]> {
-  return run(db, sql, params, (rows) => rows as T[], (st) => st.all(...params) as T[]);
+  return run(
+    db,
+    sql,
+    params,
+    (rows) => rows as T[],
+    (st) => st.all(...params) as T[],
+  );
 }
 
 /** The first row of a SELECT, or undefined. */
 export function sqlGet<T>(db: Runner, sql: string, params: readonly SqlBinding[]): Promise<T | undefined> {
-  return run(db, sql, params, (rows) => (rows as T[])[0], (st) => st.get(...params) as T | undefined);
+  return run(
+    db,
+    sql,
+    params,
+    (rows) => (rows as T[])[0],
+    (st) => st.get(...params) as T | undefined,
+  );
 }
 
 /** Runs an INSERT/UPDATE/DELETE; the number of rows it changed. */
 export function sqlRun(db: Runner, sql: string, params: readonly SqlBinding[]): Promise<number> {
-  return run(db, sql, params, (result) => Number((result as { affectedRows: number }).affectedRows), (st) => st.run(...params).changes);
+  return run(
+    db,
+    sql,
+    params,
+    (result) => Number((result as { affectedRows: number }).affectedRows),
+    (st) => st.run(...params).changes,
+  );
 }

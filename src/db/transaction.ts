@@ -23,11 +23,7 @@ function isTransaction(db: Db): db is Knex.Transaction {
 }
 
 /** Runs `work` in a new transaction, again from the start after a retryable lock conflict. */
-export async function retryingTransaction<T>(
-  db: Db,
-  work: (trx: Knex.Transaction) => Promise<T>,
-  opts: { maxAttempts?: number } = {},
-): Promise<T> {
+export async function retryingTransaction<T>(db: Db, work: (trx: Knex.Transaction) => Promise<T>, opts: { maxAttempts?: number } = {}): Promise<T> {
   const maxAttempts = opts.maxAttempts ?? MAX_TRANSACTION_ATTEMPTS;
   for (let attempt = 1; ; attempt++) {
     try {

@@ -22,7 +22,15 @@ import { images } from './middleware/images.js';
 
 /** Every API route, in one list: the router and the OpenAPI document are both built from it. */
 export function apiRoutes(deps: AppDeps): RouteSpec[] {
-  return [...healthRoutes(deps), ...authRoutes(deps), ...productsRoutes(deps), ...cartRoutes(deps), ...ordersRoutes(deps), ...checkoutRoutes(deps), ...webhookRoutes(deps)];
+  return [
+    ...healthRoutes(deps),
+    ...authRoutes(deps),
+    ...productsRoutes(deps),
+    ...cartRoutes(deps),
+    ...ordersRoutes(deps),
+    ...checkoutRoutes(deps),
+    ...webhookRoutes(deps),
+  ];
 }
 
 export function createApp(deps: AppDeps): Koa<AppState> {

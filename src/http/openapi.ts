@@ -60,7 +60,10 @@ const DEFAULT_DESCRIPTIONS: Record<number, string> = {
 
 /** `/api/products/:id` → `/api/products/{id}`; also `{/:opt}` groups → `/{opt}`. */
 export function toOpenApiPath(path: string): string {
-  return path.replace(/\{([^}]*)\}/g, '$1').replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}').replace(/\*([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
+  return path
+    .replace(/\{([^}]*)\}/g, '$1')
+    .replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}')
+    .replace(/\*([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
 }
 
 /** Path parameter names, in order. */
@@ -118,7 +121,8 @@ function queryParameters(schema: z.ZodType, components: Record<string, JsonSchem
 function operationOf(r: DocumentedPath, openApiPath: string, components: Record<string, JsonSchema>): Record<string, unknown> {
   const parameters: unknown[] = pathParams(openApiPath).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } }));
   if (r.query) parameters.push(...queryParameters(r.query, components));
-  for (const h of r.headers ?? []) parameters.push({ name: h.name, in: 'header', required: h.required ?? false, description: h.description, schema: { type: 'string' } });
+  for (const h of r.headers ?? [])
+    parameters.push({ name: h.name, in: 'header', required: h.required ?? false, description: h.description, schema: { type: 'string' } });
 
   const responses: Record<string, unknown> = {};
   for (const [status, spec] of Object.entries(r.responses)) {
@@ -129,7 +133,13 @@ function operationOf(r: DocumentedPath, openApiPath: string, components: Record<
     else if (code >= 400) schema = ERROR_REF;
     responses[status] = {
       description: spec.description,
-      ...(schema ? { content: { [contentType]: { schema } } } : code === 204 ? {} : contentType !== 'application/json' ? { content: { [contentType]: {} } } : {}),
+      ...(schema
+        ? { content: { [contentType]: { schema } } }
+        : code === 204
+          ? {}
+          : contentType !== 'application/json'
+            ? { content: { [contentType]: {} } }
+            : {}),
     };
   }
   // What every route can answer, unless the route says more precisely.
@@ -171,7 +181,8 @@ export function buildOpenApi(routes: DocumentedPath[], info: OpenApiInfo): OpenA
   const tags = new Set<string>();
   for (const r of routes) {
     const p = toOpenApiPath(r.path);
-    const item = (paths[p] ??= {});
+    paths[p] ??= {};
+    const item = paths[p];
     if (item[r.method]) throw new Error(`OpenAPI: ${r.method.toUpperCase()} ${r.path} is declared twice`);
     item[r.method] = operationOf(r, p, components);
     tags.add(r.tag);

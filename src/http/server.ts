@@ -121,7 +121,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const shutdown = (reason = 'shutdown'): Promise<void> => {
     if (shuttingDown) return shuttingDown;
     closing = true;
-    logger.info({ reason, in_flight: inFlight.size }, `${reason}: no longer accepting connections, finishing ${inFlight.size} in-flight request${inFlight.size === 1 ? '' : 's'}`);
+    logger.info(
+      { reason, in_flight: inFlight.size },
+      `${reason}: no longer accepting connections, finishing ${inFlight.size} in-flight request${inFlight.size === 1 ? '' : 's'}`,
+    );
     for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
     shuttingDown = (async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

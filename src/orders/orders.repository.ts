@@ -108,9 +108,7 @@ export const ordersRepository = {
   productSnapshots(db: Db, ids: number[]): Promise<ProductSnapshot[]> {
     const q = db('products').select('id', 'name', 'price_cents').whereIn('id', ids);
     if (isMysql(db)) q.forShare();
-    return q.then((rows: ProductSnapshot[]) =>
-      rows.map((r) => ({ id: Number(r.id), name: r.name, price_cents: Number(r.price_cents) })),
-    );
+    return q.then((rows: ProductSnapshot[]) => rows.map((r) => ({ id: Number(r.id), name: r.name, price_cents: Number(r.price_cents) })));
   },
 
   /** Stock as last committed (a locking read on MySQL, past the transaction's snapshot). */
@@ -120,7 +118,11 @@ export const ordersRepository = {
     return new Map((await q).map((r: { id: number; stock: number }) => [Number(r.id), Number(r.stock)]));
   },
 
-  async insertOrder(db: Db, o: { user_id: number; currency: string; idempotency_key: string | null; total_cents: number }, createdAt = new Date()): Promise<number> {
+  async insertOrder(
+    db: Db,
+    o: { user_id: number; currency: string; idempotency_key: string | null; total_cents: number },
+    createdAt = new Date(),
+  ): Promise<number> {
     const now = toDbTime(createdAt);
     const row = { ...o, status: 'pending', created_at: now, updated_at: now };
     return insertedId(await db('orders').insert(row));
@@ -173,7 +175,9 @@ export const ordersRepository = {
     extra: { paid_at?: string; intent_cancel_unconfirmed_at?: string } = {},
     guard: { withoutIntent?: boolean } = {},
   ): Promise<number> {
-    const q = db('orders').where('id', orderId).whereIn('status', from as OrderStatus[]);
+    const q = db('orders')
+      .where('id', orderId)
+      .whereIn('status', from as OrderStatus[]);
     if (guard.withoutIntent) q.whereNull('payment_intent_id');
     return q.update({ status: to, ...extra, updated_at: toDbTime(new Date()) });
   },
@@ -206,7 +210,9 @@ export const ordersRepository = {
   /** Usernames for order listings (the CLI shows who bought). */
   async usernames(db: Db, userIds: number[]): Promise<Map<number, string>> {
     if (userIds.length === 0) return new Map();
-    const rows: { id: number; username: string }[] = await db('users').select('id', 'username').whereIn('id', [...new Set(userIds)]);
+    const rows: { id: number; username: string }[] = await db('users')
+      .select('id', 'username')
+      .whereIn('id', [...new Set(userIds)]);
     return new Map(rows.map((r) => [Number(r.id), r.username]));
   },
 };

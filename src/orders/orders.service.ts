@@ -126,7 +126,7 @@ async function orderWithKey(db: Db, userId: number, key: string): Promise<OrderR
 export async function createOrderFromCart(
   db: Db,
   userId: number,
-  opts: { idempotencyKey?: string; /** The store currency (the app's config); else the process's. */ currency?: string } = {},
+  opts: { idempotencyKey?: string /** The store currency (the app's config); else the process's. */; currency?: string } = {},
 ): Promise<{ order: PublicOrder; created: boolean }> {
   const key = opts.idempotencyKey === undefined ? null : parseInput(idempotencyKeySchema, opts.idempotencyKey, 'Idempotency-Key');
   const currency = opts.currency ?? getConfig().currency;
@@ -160,7 +160,14 @@ export async function createOrderFromCart(
         const what = details.map((d) => `product ${d.product_id} has ${d.available} left, ${d.requested} requested`).join('; ');
         throw new AppError('OUT_OF_STOCK', `Not enough stock: ${what}.`, details);
       }
-      const products = new Map((await repo.productSnapshots(trx, lines.map((l) => l.product_id))).map((p) => [p.id, p]));
+      const products = new Map(
+        (
+          await repo.productSnapshots(
+            trx,
+            lines.map((l) => l.product_id),
+          )
+        ).map((p) => [p.id, p]),
+      );
       const items = lines.map((l) => {
         const p = products.get(l.product_id)!;
         return { product_id: l.product_id, name: p.name, unit_price_cents: p.price_cents, quantity: l.quantity };
@@ -196,7 +203,10 @@ export async function createOrderFromCart(
         paid_at: null,
         intent_cancel_unconfirmed_at: null,
       };
-      return toPublicOrder(row, items.map((i, n) => ({ ...i, id: n + 1, order_id: id })));
+      return toPublicOrder(
+        row,
+        items.map((i, n) => ({ ...i, id: n + 1, order_id: id })),
+      );
     });
   } catch (err) {
     if (!(err instanceof KeyTaken)) throw err;
@@ -341,7 +351,9 @@ export async function markStatus(db: Db, orderId: number, to: 'shipped' | 'deliv
   // Canceling here never touches Stripe, so it is only for orders without a PaymentIntent;
   // one with an intent is canceled through payments/cancel.service.ts (as the CLI does).
   const moved =
-    target === 'canceled' ? await cancelOrder(db, orderId, { onlyWithoutIntent: true }) : (await repo.moveStatus(db, orderId, MOVES_FROM[target], target)) === 1;
+    target === 'canceled'
+      ? await cancelOrder(db, orderId, { onlyWithoutIntent: true })
+      : (await repo.moveStatus(db, orderId, MOVES_FROM[target], target)) === 1;
   const order = await getOrder(db, orderId);
   if (!moved) {
     if (target === 'canceled' && order.status === 'pending' && order.payment_intent_id) {
@@ -361,8 +373,5 @@ export function invalidTransition(order: PublicOrder, to: OrderStatus): AppError
   if (order.status === to) return new AppError('INVALID_TRANSITION', `Order ${order.id} is already ${to}.`);
   // Shipped and delivered have their one starting state; anything else moves only from pending.
   const from = MOVES_FROM[to as 'shipped' | 'delivered'] ?? ['pending'];
-  return new AppError(
-    'INVALID_TRANSITION',
-    `Order ${order.id} is ${order.status}; only ${from.join(' or ')} orders can be marked ${to}.`,
-  );
+  return new AppError('INVALID_TRANSITION', `Order ${order.id} is ${order.status}; only ${from.join(' or ')} orders can be marked ${to}.`);
 }

@@ -61,7 +61,7 @@ export async function cancelPendingOrder(db: Db, config: StripeConfig, input: { 
   });
   if (!paymentsConfigured(config)) return unconfirmed('STRIPE_SECRET_KEY is not configured');
 
-  let intent;
+  let intent: Awaited<ReturnType<typeof cancelPaymentIntent>>;
   try {
     intent = await cancelPaymentIntent(config, intentId);
   } catch (err) {

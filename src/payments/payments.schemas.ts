@@ -32,7 +32,13 @@ export const durationSchema = z
     const [, n, unit] = DURATION.exec(s) as RegExpExecArray;
     return Number(n) * UNIT_MS[unit.toLowerCase()];
   })
-  .pipe(z.number().int().positive({ message: 'must be longer than zero' }).max(3650 * 86_400_000, { message: 'must be at most 3650d' }));
+  .pipe(
+    z
+      .number()
+      .int()
+      .positive({ message: 'must be longer than zero' })
+      .max(3650 * 86_400_000, { message: 'must be at most 3650d' }),
+  );
 
 /** A stripe_events row as the CLI and tests see it. */
 export interface StripeEventRecord {

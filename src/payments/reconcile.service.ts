@@ -27,7 +27,16 @@ import {
 import type { StripeEventRecord } from './payments.schemas.js';
 import { receivedAmount, settleFromIntent, type Settlement } from './settlement.js';
 import { countEvents, listEvents } from './stripe-events.repository.js';
-import { callStripe, cancelPaymentIntent, getStripe, isStripeUnreachable, paymentsConfigured, stripeCause, type PaymentIntent, type StripeConfig } from './stripe-client.js';
+import {
+  callStripe,
+  cancelPaymentIntent,
+  getStripe,
+  isStripeUnreachable,
+  paymentsConfigured,
+  stripeCause,
+  type PaymentIntent,
+  type StripeConfig,
+} from './stripe-client.js';
 
 export type ActionKind = 'paid' | 'canceled' | 'left' | 'skipped' | 'error' | 'refund';
 
@@ -109,7 +118,9 @@ export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { 
     if (!intentId) {
       const moved = await cancelOrder(db, order.id, { onlyWithoutIntent: true });
       const after = await getOrder(db, order.id);
-      const why = after.payment_intent_id ? 'ignored: a checkout gave it a PaymentIntent meanwhile (the next run settles it with Stripe)' : `ignored: order ${after.status}`;
+      const why = after.payment_intent_id
+        ? 'ignored: a checkout gave it a PaymentIntent meanwhile (the next run settles it with Stripe)'
+        : `ignored: order ${after.status}`;
       orders.push(action(after, moved ? 'canceled' : 'left', moved ? 'applied: canceled, stock returned' : why));
       continue;
     }
@@ -137,7 +148,8 @@ export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { 
 /** Asks Stripe about a PaymentIntent; PAYMENT_PROVIDER_ERROR for the whole run when Stripe cannot be reached. */
 function stopWhenUnreachable(err: unknown): void {
   if (!isAppError(err) || err.code !== 'PAYMENT_PROVIDER_ERROR') throw err;
-  if (isStripeUnreachable(err)) throw new AppError('PAYMENT_PROVIDER_ERROR', `Stripe cannot be reached: ${stripeCause(err)?.message ?? err.message}`, undefined, { cause: err });
+  if (isStripeUnreachable(err))
+    throw new AppError('PAYMENT_PROVIDER_ERROR', `Stripe cannot be reached: ${stripeCause(err)?.message ?? err.message}`, undefined, { cause: err });
 }
 
 /**
@@ -155,7 +167,12 @@ async function followUpCanceled(db: Db, config: StripeConfig, order: PublicOrder
   }
   if (intent.status === 'canceled') {
     await clearIntentCancelUnconfirmed(db, order.id);
-    return action(order, 'canceled', 'applied: PaymentIntent canceled at Stripe (the customer canceled the order while Stripe could not be asked)', intent.status);
+    return action(
+      order,
+      'canceled',
+      'applied: PaymentIntent canceled at Stripe (the customer canceled the order while Stripe could not be asked)',
+      intent.status,
+    );
   }
   if (intent.status === 'succeeded') {
     await clearIntentCancelUnconfirmed(db, order.id);

@@ -8,14 +8,7 @@
  */
 import type { Knex } from 'knex';
 import { isAppError } from '../errors.js';
-import {
-  attachPaymentIntent,
-  cancelOrder,
-  findOrderByPaymentIntent,
-  getOrder,
-  markPaid,
-  type PublicOrder,
-} from '../orders/orders.service.js';
+import { attachPaymentIntent, cancelOrder, findOrderByPaymentIntent, getOrder, markPaid, type PublicOrder } from '../orders/orders.service.js';
 import type { OrderStatus } from '../orders/orders.schemas.js';
 
 type Runner = Knex | Knex.Transaction;

@@ -68,10 +68,12 @@ function filtered(db: Runner, f: EventFilter) {
 
 /** Newest first. */
 export async function listEvents(db: Runner, f: EventFilter & { limit?: number } = {}): Promise<StripeEventRecord[]> {
-  const q = filtered(db, f).select('*').orderBy([
-    { column: 'received_at', order: 'desc' },
-    { column: 'id', order: 'desc' },
-  ]);
+  const q = filtered(db, f)
+    .select('*')
+    .orderBy([
+      { column: 'received_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ]);
   if (f.limit) q.limit(f.limit);
   return ((await q) as Row[]).map(toRecord);
 }

@@ -39,7 +39,7 @@ const HANDLED = new Set(['payment_intent.succeeded', 'payment_intent.payment_fai
 
 function intentOf(event: StripeEvent): IntentFacts | undefined {
   const object = (event.data as { object?: { object?: string; id?: unknown } } | undefined)?.object;
-  if (!object || object.object !== 'payment_intent' || typeof object.id !== 'string') return undefined;
+  if (object?.object !== 'payment_intent' || typeof object.id !== 'string') return undefined;
   return object as IntentFacts;
 }
 

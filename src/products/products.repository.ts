@@ -43,7 +43,10 @@ function filtered(db: Db, f: Filter) {
 function deleteProducts(db: Db, narrow: (q: Knex.QueryBuilder) => Knex.QueryBuilder = (q) => q): Promise<number> {
   return inTransaction(db, async (trx) => {
     const n = await narrow(trx('products')).delete();
-    if (n > 0) await trx('catalog_changes').where({ id: 1 }).update({ deletes: trx.raw('deletes + 1') });
+    if (n > 0)
+      await trx('catalog_changes')
+        .where({ id: 1 })
+        .update({ deletes: trx.raw('deletes + 1') });
     return n;
   });
 }

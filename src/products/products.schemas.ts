@@ -51,7 +51,9 @@ export const productQuerySchema = z.object({
   ),
   low_stock: queryParam(z.coerce.number().int().min(0).optional()),
   sort: queryParam(z.enum(SORTS, { message: `must be one of ${SORTS.join(', ')}` }).default('newest')),
-  limit: queryParam(z.coerce.number({ message: 'must be a number' }).int().min(1, { message: 'must be 1 to 100' }).max(100, { message: 'must be 1 to 100' }).default(20)),
+  limit: queryParam(
+    z.coerce.number({ message: 'must be a number' }).int().min(1, { message: 'must be 1 to 100' }).max(100, { message: 'must be 1 to 100' }).default(20),
+  ),
   offset: queryParam(z.coerce.number({ message: 'must be a number' }).int().min(0, { message: 'must not be negative' }).max(1_000_000).default(0)),
 });
 export type ProductQuery = z.output<typeof productQuerySchema>;

@@ -45,7 +45,8 @@ export async function prepareDatabase(db: Db, logger: Logger): Promise<Bootstrap
   // products first: of several servers starting together, one loads the catalog.
   const seeded = await db.transaction(async (trx) => ((await productsRepository.count(trx)) === 0 ? (await seedCatalog(trx)).added : 0));
   const result = { migrated, seeded };
-  if (migrated.length) logger.info({ migrations: migrated }, `applied ${migrated.length} migration${migrated.length === 1 ? '' : 's'} to the embedded database`);
+  if (migrated.length)
+    logger.info({ migrations: migrated }, `applied ${migrated.length} migration${migrated.length === 1 ? '' : 's'} to the embedded database`);
   if (seeded) logger.info({ products: seeded }, `the catalog was empty: loaded ${seeded} sample products`);
   return result;
 }

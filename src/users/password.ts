@@ -123,9 +123,7 @@ class WorkerPool implements BcryptPool {
       job?.reject(err);
     };
     // What the worker threw arrives as a structured clone: wrapped in an Error of this thread.
-    worker.on('error', (err: unknown) =>
-      retire(new Error(`bcrypt worker crashed: ${String((err as { message?: unknown })?.message ?? err)}`, { cause: err })),
-    );
+    worker.on('error', (err: unknown) => retire(new Error(`bcrypt worker crashed: ${String((err as { message?: unknown })?.message ?? err)}`, { cause: err })));
     worker.on('exit', (code) => {
       retire(new Error(`bcrypt worker exited with code ${code}`));
       this.created--;

@@ -5,16 +5,7 @@ import { AppError, notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
 import { toPublicUser, usersRepository as repo } from './users.repository.js';
-import {
-  newUserSchema,
-  passwordSchema,
-  roleSchema,
-  userListSchema,
-  usernameSchema,
-  type NewUser,
-  type PublicUser,
-  type Role,
-} from './users.schemas.js';
+import { newUserSchema, passwordSchema, roleSchema, userListSchema, usernameSchema, type NewUser, type PublicUser, type Role } from './users.schemas.js';
 
 /**
  * Which unique key a failed insert hit. Knex prefixes the driver's message with the SQL and its

@@ -203,7 +203,10 @@ test('when a revoked refresh token is presented, then the whole family is revoke
   t.is(victim.body.error.code, 'TOKEN_REUSED');
   // The dead cookies are cleared too.
   t.is(c.cookies.get('refresh_token'), undefined);
-  const active = await app.t.db('refresh_tokens').where({ token_hash: sha256(newest) }).first();
+  const active = await app.t
+    .db('refresh_tokens')
+    .where({ token_hash: sha256(newest) })
+    .first();
   t.truthy(active.revoked_at);
 
   t.is((await other.post('/api/auth/refresh')).status, 200);
@@ -239,7 +242,10 @@ test('when the refresh cookie is missing, malformed, unknown or expired, then 40
   }
   const { c } = await signedUp('expired');
   const token = c.cookies.get('refresh_token')!;
-  await app.t.db('refresh_tokens').where({ token_hash: sha256(token) }).update({ expires_at: '2020-01-01 00:00:00.000' });
+  await app.t
+    .db('refresh_tokens')
+    .where({ token_hash: sha256(token) })
+    .update({ expires_at: '2020-01-01 00:00:00.000' });
   const expired = await c.post('/api/auth/refresh');
   t.is(expired.status, 401);
   t.is(expired.body.error.code, 'UNAUTHENTICATED');
@@ -273,7 +279,10 @@ test('when signing out, then 204 clears both cookies (with their paths) and the 
   t.regex(setCookie(res, 'access_token')!, /^access_token=; path=\/; expires=Thu, 01 Jan 1970/);
   t.regex(setCookie(res, 'refresh_token')!, /^refresh_token=; path=\/api\/auth; expires=Thu, 01 Jan 1970/);
   t.is(c.cookies.size, 0);
-  const row = await app.t.db('refresh_tokens').where({ token_hash: sha256(token) }).first();
+  const row = await app.t
+    .db('refresh_tokens')
+    .where({ token_hash: sha256(token) })
+    .first();
   t.truthy(row.revoked_at);
   const replay = await app.client().request('POST', '/api/auth/refresh', { headers: { cookie: `refresh_token=${token}` } });
   t.is(replay.status, 401);
@@ -294,7 +303,14 @@ test('when POST /api/logout gets the refresh cookie, then that token is revoked'
   const { c } = await signedUp('legacy');
   const token = c.cookies.get('refresh_token')!;
   t.is((await c.post('/api/logout')).status, 204);
-  t.truthy((await app.t.db('refresh_tokens').where({ token_hash: sha256(token) }).first()).revoked_at);
+  t.truthy(
+    (
+      await app.t
+        .db('refresh_tokens')
+        .where({ token_hash: sha256(token) })
+        .first()
+    ).revoked_at,
+  );
 });
 
 test('when a browser calls POST /api/logout (the refresh cookie is scoped to /api/auth, so only the access token comes), then the session is revoked', async (t) => {
@@ -302,7 +318,14 @@ test('when a browser calls POST /api/logout (the refresh cookie is scoped to /ap
   const token = c.cookies.get('refresh_token')!;
   const res = await c.request('POST', '/api/logout', { headers: { cookie: `access_token=${c.cookies.get('access_token')}` } });
   t.is(res.status, 204);
-  t.truthy((await app.t.db('refresh_tokens').where({ token_hash: sha256(token) }).first()).revoked_at);
+  t.truthy(
+    (
+      await app.t
+        .db('refresh_tokens')
+        .where({ token_hash: sha256(token) })
+        .first()
+    ).revoked_at,
+  );
 });
 
 test('when POST /api/logout comes after the access token expired (only that cookie is sent), then the session is still revoked and refresh gives 401', async (t) => {
@@ -321,7 +344,14 @@ test('when POST /api/logout comes after the access token expired (only that cook
 
   const res = await app.client().request('POST', '/api/logout', { headers: { cookie: `access_token=${expired}` } });
   t.is(res.status, 204);
-  t.truthy((await app.t.db('refresh_tokens').where({ token_hash: sha256(refreshToken) }).first()).revoked_at);
+  t.truthy(
+    (
+      await app.t
+        .db('refresh_tokens')
+        .where({ token_hash: sha256(refreshToken) })
+        .first()
+    ).revoked_at,
+  );
   const again = await app.client().request('POST', '/api/auth/refresh', { headers: { cookie: `refresh_token=${refreshToken}` } });
   t.is(again.status, 401);
 });
@@ -336,7 +366,15 @@ test('when POST /api/logout gets an expired access token signed with another sec
     subject: claims.sub,
   });
   t.is((await app.client().request('POST', '/api/logout', { headers: { cookie: `access_token=${forged}` } })).status, 204);
-  t.is((await app.t.db('refresh_tokens').where({ token_hash: sha256(refreshToken) }).first()).revoked_at, null);
+  t.is(
+    (
+      await app.t
+        .db('refresh_tokens')
+        .where({ token_hash: sha256(refreshToken) })
+        .first()
+    ).revoked_at,
+    null,
+  );
   const still = await app.client().request('POST', '/api/auth/refresh', { headers: { cookie: `refresh_token=${refreshToken}` } });
   t.is(still.status, 200);
 });

@@ -27,7 +27,11 @@ async function product(stock: number) {
 }
 
 const lines = (userId: number, productId: number) =>
-  app.t.db('cart_items').where({ user_id: userId, product_id: productId }).select('quantity').then((rows) => rows.map((r) => Number(r.quantity)));
+  app.t
+    .db('cart_items')
+    .where({ user_id: userId, product_id: productId })
+    .select('quantity')
+    .then((rows) => rows.map((r) => Number(r.quantity)));
 
 const statusCounts = (results: Res[]) => {
   const counts: Record<number, number> = {};

@@ -71,7 +71,17 @@ test('when products are added, then lines carry live product data, the same prod
   const first = await u.post('/api/cart', { product_id: a.id });
   t.is(first.status, 200);
   t.deepEqual(first.body.items, [
-    { product_id: a.id, name: a.name, price: 12.5, price_cents: 1250, quantity: 1, line_total: 12.5, line_total_cents: 1250, image_url: a.image_url, stock: 10 },
+    {
+      product_id: a.id,
+      name: a.name,
+      price: 12.5,
+      price_cents: 1250,
+      quantity: 1,
+      line_total: 12.5,
+      line_total_cents: 1250,
+      image_url: a.image_url,
+      stock: 10,
+    },
   ]);
 
   await u.post('/api/cart', { product_id: b.id, quantity: 2 });
@@ -139,7 +149,10 @@ test('when the add body is invalid, then the answer is 400 VALIDATION_FAILED wit
     const res = await u.post('/api/cart', body);
     t.is(res.status, 400, JSON.stringify(body));
     t.is(res.body.error.code, 'VALIDATION_FAILED');
-    t.true(res.body.error.details.some((d: { path: string }) => d.path === path), JSON.stringify(res.body.error.details));
+    t.true(
+      res.body.error.details.some((d: { path: string }) => d.path === path),
+      JSON.stringify(res.body.error.details),
+    );
   }
   for (const path of ['/api/cart/increment', '/api/cart/decrement']) {
     const res = await u.post(path, { product_id: '1' });

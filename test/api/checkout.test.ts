@@ -60,7 +60,8 @@ async function orderRow(id: number) {
   return db('orders').where({ id }).first();
 }
 
-const createsFor = (orderId: number) => stripe.requestsTo('POST', '/v1/payment_intents').filter((r) => r.path === '/v1/payment_intents' && r.body.metadata?.order_id === String(orderId));
+const createsFor = (orderId: number) =>
+  stripe.requestsTo('POST', '/v1/payment_intents').filter((r) => r.path === '/v1/payment_intents' && r.body.metadata?.order_id === String(orderId));
 
 test('when a pending order is checked out, then the PaymentIntent is for its database total, carries order and user ids, and is stored on the order', async (t) => {
   const b = await buyer();
@@ -71,7 +72,7 @@ test('when a pending order is checked out, then the PaymentIntent is for its dat
   t.is(res.status, 200, res.text);
   t.is(res.body.order_id, order.id);
   t.is(res.body.amount, 300.99);
-  t.is(res.body.amount_cents, 30099, "the charged amount in cents, as Stripe takes it");
+  t.is(res.body.amount_cents, 30099, 'the charged amount in cents, as Stripe takes it');
   t.is(res.body.currency, 'usd');
   t.regex(res.body.payment_intent_id, /^pi_/);
 

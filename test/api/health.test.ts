@@ -1,7 +1,7 @@
 import test from 'ava';
 import { parseDatabaseUrl } from '../../src/config.js';
 import { createDb, pingFreshConnection, setDbLogSink, type Db } from '../../src/db/connection.js';
-import { startApp, type TestApp } from '../helpers/app.js';
+import { type Res, startApp, type TestApp } from '../helpers/app.js';
 import { createMariaDatabase, type TestDatabase } from '../helpers/db.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -82,7 +82,7 @@ async function appBehindProxy(): Promise<Outage & { close(): Promise<void> }> {
 /** Polls health until it answers `status`, or fails after `ms`. */
 async function healthBecomes(app: TestApp, status: number, ms = 15_000) {
   const deadline = Date.now() + ms;
-  let last;
+  let last: Res;
   do {
     last = await app.client().get('/api/health');
     if (last.status === status) return last;
@@ -119,37 +119,40 @@ test.serial('when the database goes away, then health is 503 SERVICE_UNAVAILABLE
   t.is(after.body.items.length, 3);
 });
 
-test.serial('when the open database connections are killed but the server still answers, then the dead connections are discarded and requests succeed', async (t) => {
-  const o = await appBehindProxy();
-  t.teardown(() => o.close());
-  const c = o.app.client();
+test.serial(
+  'when the open database connections are killed but the server still answers, then the dead connections are discarded and requests succeed',
+  async (t) => {
+    const o = await appBehindProxy();
+    t.teardown(() => o.close());
+    const c = o.app.client();
 
-  // Several connections in the pool at once.
-  const warm = await Promise.all(Array.from({ length: 6 }, () => c.get('/api/products?limit=2')));
-  t.deepEqual(
-    warm.map((r) => r.status),
-    Array(6).fill(200),
-  );
-  const before = o.proxy.connections;
-  t.true(before > 0);
+    // Several connections in the pool at once.
+    const warm = await Promise.all(Array.from({ length: 6 }, () => c.get('/api/products?limit=2')));
+    t.deepEqual(
+      warm.map((r) => r.status),
+      Array(6).fill(200),
+    );
+    const before = o.proxy.connections;
+    t.true(before > 0);
 
-  o.proxy.killConnections();
-  t.is(o.proxy.connections, 0);
+    o.proxy.killConnections();
+    t.is(o.proxy.connections, 0);
 
-  // Every pooled connection is dead now. A ping sent on one before the client has even read the
-  // server's FIN can only fail; health then pings once more on a fresh connection, so a load
-  // balancer sees no 503 at all while the database itself is fine.
-  const first = await c.get('/api/health');
-  t.is(first.status, 200, first.text);
-  const next = await c.get('/api/health');
-  t.is(next.status, 200, next.text);
-  const again = await Promise.all(Array.from({ length: 6 }, () => c.get('/api/products?limit=2')));
-  t.deepEqual(
-    again.map((r) => r.status),
-    Array(6).fill(200),
-  );
-  t.true(o.proxy.connections > 0, 'new connections were opened through the proxy');
-});
+    // Every pooled connection is dead now. A ping sent on one before the client has even read the
+    // server's FIN can only fail; health then pings once more on a fresh connection, so a load
+    // balancer sees no 503 at all while the database itself is fine.
+    const first = await c.get('/api/health');
+    t.is(first.status, 200, first.text);
+    const next = await c.get('/api/health');
+    t.is(next.status, 200, next.text);
+    const again = await Promise.all(Array.from({ length: 6 }, () => c.get('/api/products?limit=2')));
+    t.deepEqual(
+      again.map((r) => r.status),
+      Array(6).fill(200),
+    );
+    t.true(o.proxy.connections > 0, 'new connections were opened through the proxy');
+  },
+);
 
 test.serial('when a connection dies in the middle of a query, then that query fails and the next request gets a fresh connection', async (t) => {
   const o = await appBehindProxy();

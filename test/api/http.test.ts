@@ -46,7 +46,13 @@ test.before(async () => {
   app = await startApp({
     seed: true,
     logStream: logs.stream,
-    env: { LOG_LEVEL: 'info', CORS_ORIGINS: `${SHOP}, http://admin.example.test`, RATE_LIMIT_SIGNUP_PER_IP: '1000', RATE_LIMIT_SIGNIN_PER_IP: '1000', RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '1000' },
+    env: {
+      LOG_LEVEL: 'info',
+      CORS_ORIGINS: `${SHOP}, http://admin.example.test`,
+      RATE_LIMIT_SIGNUP_PER_IP: '1000',
+      RATE_LIMIT_SIGNIN_PER_IP: '1000',
+      RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '1000',
+    },
   });
 });
 test.after.always(async () => {
@@ -54,7 +60,10 @@ test.after.always(async () => {
 });
 
 /** A raw request, for what fetch will not send (chunked bodies without a length, odd headers). */
-function rawRequest(opts: http.RequestOptions & { url: string }, write: (req: http.ClientRequest) => void): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function rawRequest(
+  opts: http.RequestOptions & { url: string },
+  write: (req: http.ClientRequest) => void,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(opts.url);
     const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, ...opts, agent: false }, (res) => {
@@ -145,10 +154,13 @@ test('when a body of 1 MB declares its length, then the answer is 413 PAYLOAD_TO
 
 test('when a body of 1 MB comes chunked without a length, then the answer is 413 PAYLOAD_TOO_LARGE', async (t) => {
   const body = oneMegabyteJson();
-  const res = await rawRequest({ url: `${app.url}/api/auth/signin`, method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (req) => {
-    for (let i = 0; i < body.length; i += 16 * 1024) req.write(body.slice(i, i + 16 * 1024));
-    req.end();
-  });
+  const res = await rawRequest(
+    { url: `${app.url}/api/auth/signin`, method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+    (req) => {
+      for (let i = 0; i < body.length; i += 16 * 1024) req.write(body.slice(i, i + 16 * 1024));
+      req.end();
+    },
+  );
   t.is(res.status, 413);
   t.is(JSON.parse(res.body).error.code, 'PAYLOAD_TOO_LARGE');
   t.truthy(res.headers['x-request-id']);
@@ -166,7 +178,9 @@ test('when a body is plain text or a form, then the answer is 415 UNSUPPORTED_ME
   t.is(text.status, 415);
   t.is(text.body.error.code, 'UNSUPPORTED_MEDIA_TYPE');
 
-  const form = await app.client().request('POST', '/api/auth/signin', { body: 'login=a&password=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const form = await app
+    .client()
+    .request('POST', '/api/auth/signin', { body: 'login=a&password=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
   t.is(form.status, 415);
   t.is(form.body.error.code, 'UNSUPPORTED_MEDIA_TYPE');
   t.truthy(form.headers.get('x-request-id'));
@@ -203,7 +217,13 @@ test('when a known path is called with a method it does not support, then 405 ME
 
 test('when any response is sent, errors and 404s included, then it has an X-Request-Id; a sane incoming one is kept', async (t) => {
   const c = app.client();
-  const answers = [await c.get('/api/health'), await c.get('/api/nope'), await c.get('/api/auth/me'), await c.get('/api/products?limit=0'), await c.get('/images/missing.svg')];
+  const answers = [
+    await c.get('/api/health'),
+    await c.get('/api/nope'),
+    await c.get('/api/auth/me'),
+    await c.get('/api/products?limit=0'),
+    await c.get('/images/missing.svg'),
+  ];
   t.deepEqual(
     answers.map((r) => r.status),
     [200, 404, 401, 400, 404],
@@ -220,7 +240,11 @@ test('when any response is sent, errors and 404s included, then it has an X-Requ
 
 test('when each request ends, then exactly one log line records method, path, status, duration, request id and user', async (t) => {
   const c = app.client();
-  const signup = await c.post('/api/auth/signup', { username: `logged_${process.pid}`, email: `logged_${process.pid}@example.com`, password: 'log-line-password-1' });
+  const signup = await c.post('/api/auth/signup', {
+    username: `logged_${process.pid}`,
+    email: `logged_${process.pid}@example.com`,
+    password: 'log-line-password-1',
+  });
   t.is(signup.status, 201, signup.text);
   const me = await c.get('/api/auth/me');
   t.is(me.status, 200);

@@ -141,7 +141,11 @@ test('when routes are declared, then each operation carries its summary, tag, au
     }
     if (r.body) t.truthy(op.requestBody?.content?.['application/json']?.schema, `${name} documents its body`);
     else t.is(op.requestBody, undefined, name);
-    if (r.query) t.true(op.parameters.some((x: any) => x.in === 'query'), `${name} documents its query`);
+    if (r.query)
+      t.true(
+        op.parameters.some((x: any) => x.in === 'query'),
+        `${name} documents its query`,
+      );
     for (const status of Object.keys(r.responses)) t.truthy(op.responses[status], `${name} documents ${status}`);
     t.truthy(op.responses['500'], `${name} documents 500`);
   }

@@ -182,35 +182,41 @@ test('when Stripe answers the cancel with an error, then the order is canceled a
   t.is(await stockOf(o.productId), 5);
 });
 
-test.serial('when the customer pays the still-live intent after canceling while Stripe was unreachable, then reconcile reports a refund and the order stays canceled', async (t) => {
-  const o = await checkedOut();
-  t.is((await cutOff.client().post(`/api/orders/${o.orderId}/cancel`, undefined, o.auth)).status, 200);
-  stripe.setStatus(o.intentId, 'succeeded');
+test.serial(
+  'when the customer pays the still-live intent after canceling while Stripe was unreachable, then reconcile reports a refund and the order stays canceled',
+  async (t) => {
+    const o = await checkedOut();
+    t.is((await cutOff.client().post(`/api/orders/${o.orderId}/cancel`, undefined, o.auth)).status, 200);
+    stripe.setStatus(o.intentId, 'succeeded');
 
-  const report = await reconcilePayments(db, app.config);
-  const followed = report.orders.find((a) => a.order_id === o.orderId);
-  t.like(followed, { action: 'refund', status: 'canceled', intent_status: 'succeeded' });
-  t.regex(String(followed?.outcome), /needs a refund: Stripe took \$300\.00/);
-  t.true(report.refunds_needed >= 1);
-  const row = await orderRow(o.orderId);
-  t.is(row.status, 'canceled', 'nothing moves backwards');
-  t.is(row.paid_at, null);
-  t.is(row.intent_cancel_unconfirmed_at, null, 'reported once');
-  t.is(await stockOf(o.productId), 5);
-});
+    const report = await reconcilePayments(db, app.config);
+    const followed = report.orders.find((a) => a.order_id === o.orderId);
+    t.like(followed, { action: 'refund', status: 'canceled', intent_status: 'succeeded' });
+    t.regex(String(followed?.outcome), /needs a refund: Stripe took \$300\.00/);
+    t.true(report.refunds_needed >= 1);
+    const row = await orderRow(o.orderId);
+    t.is(row.status, 'canceled', 'nothing moves backwards');
+    t.is(row.paid_at, null);
+    t.is(row.intent_cancel_unconfirmed_at, null, 'reported once');
+    t.is(await stockOf(o.productId), 5);
+  },
+);
 
 // Serial (ava runs these before the concurrent tests), so counting Stripe's requests is exact.
-test.serial('when payments are not configured, then a customer can still cancel an order that has a PaymentIntent, and it is marked for reconcile', async (t) => {
-  const o = await checkedOut();
-  const calls = stripe.requests.length;
+test.serial(
+  'when payments are not configured, then a customer can still cancel an order that has a PaymentIntent, and it is marked for reconcile',
+  async (t) => {
+    const o = await checkedOut();
+    const calls = stripe.requests.length;
 
-  const res = await unconfigured.client().post(`/api/orders/${o.orderId}/cancel`, undefined, o.auth);
-  t.is(res.status, 200, res.text);
-  t.is(res.body.status, 'canceled');
-  t.is(await stockOf(o.productId), 5);
-  t.truthy((await orderRow(o.orderId)).intent_cancel_unconfirmed_at);
-  t.is(stripe.requests.length, calls, 'Stripe was not asked');
-});
+    const res = await unconfigured.client().post(`/api/orders/${o.orderId}/cancel`, undefined, o.auth);
+    t.is(res.status, 200, res.text);
+    t.is(res.body.status, 'canceled');
+    t.is(await stockOf(o.productId), 5);
+    t.truthy((await orderRow(o.orderId)).intent_cancel_unconfirmed_at);
+    t.is(stripe.requests.length, calls, 'Stripe was not asked');
+  },
+);
 
 test.serial('when an order has no PaymentIntent, then cancel does not call Stripe', async (t) => {
   const n = ++seq;
@@ -220,7 +226,9 @@ test.serial('when an order has no PaymentIntent, then cancel does not call Strip
   const { order } = await createOrderFromCart(db, u.id);
   const calls = stripe.requests.length;
 
-  const res = await app.client().post(`/api/orders/${order.id}/cancel`, undefined, { authorization: `Bearer ${signAccessToken({ id: u.id, role: u.role }, app.config.accessTokenSecret)}` });
+  const res = await app.client().post(`/api/orders/${order.id}/cancel`, undefined, {
+    authorization: `Bearer ${signAccessToken({ id: u.id, role: u.role }, app.config.accessTokenSecret)}`,
+  });
   t.is(res.status, 200, res.text);
   t.is(res.body.status, 'canceled');
   t.is(await stockOf(p.id), 2);

@@ -82,38 +82,46 @@ function tally(responses: Res[]): Record<number, number> {
 
 /* ---------------------------------------------------------------- no oversell under load */
 
-test.serial('when 200 buyers order the last 10 watches at once, then exactly 10 get one, stock is 0 and the other 190 get a clean 409 with their cart untouched', async (t) => {
-  const watch = await product('1299.99', 10);
-  const people = await buyers(200);
-  for (const p of people) await putInCart(p.id, watch.id, 1);
+test.serial(
+  'when 200 buyers order the last 10 watches at once, then exactly 10 get one, stock is 0 and the other 190 get a clean 409 with their cart untouched',
+  async (t) => {
+    const watch = await product('1299.99', 10);
+    const people = await buyers(200);
+    for (const p of people) await putInCart(p.id, watch.id, 1);
 
-  const started = performance.now();
-  const responses = await Promise.all(people.map((p) => order(p)));
-  const seconds = (performance.now() - started) / 1000;
-  t.log(`${app.t.dialect}: 200 order attempts against stock 10 in ${(seconds * 1000).toFixed(0)} ms (${(200 / seconds).toFixed(0)} requests/s)`);
+    const started = performance.now();
+    const responses = await Promise.all(people.map((p) => order(p)));
+    const seconds = (performance.now() - started) / 1000;
+    t.log(`${app.t.dialect}: 200 order attempts against stock 10 in ${(seconds * 1000).toFixed(0)} ms (${(200 / seconds).toFixed(0)} requests/s)`);
 
-  const counts = tally(responses);
-  t.deepEqual(counts, { 201: 10, 409: 190 }, JSON.stringify(counts));
-  t.is(await stockOf(watch.id), 0);
+    const counts = tally(responses);
+    t.deepEqual(counts, { 201: 10, 409: 190 }, JSON.stringify(counts));
+    t.is(await stockOf(watch.id), 0);
 
-  const [{ n: ordered }] = await db('order_items').where('product_id', watch.id).sum({ n: 'quantity' });
-  t.is(Number(ordered), 10, 'ten units ordered in all');
-  const [{ n: orderCount }] = await db('orders').whereIn('user_id', people.map((p) => p.id)).count({ n: '*' });
-  t.is(Number(orderCount), 10, 'ten orders in the database');
+    const [{ n: ordered }] = await db('order_items').where('product_id', watch.id).sum({ n: 'quantity' });
+    t.is(Number(ordered), 10, 'ten units ordered in all');
+    const [{ n: orderCount }] = await db('orders')
+      .whereIn(
+        'user_id',
+        people.map((p) => p.id),
+      )
+      .count({ n: '*' });
+    t.is(Number(orderCount), 10, 'ten orders in the database');
 
-  for (const [i, res] of responses.entries()) {
-    const cart = await cartOf(people[i].id);
-    if (res.status === 201) {
-      t.is(res.body.status, 'pending');
-      t.is(res.body.total_cents, 129999);
-      t.deepEqual(cart, [], 'a winner’s cart is emptied');
-    } else {
-      t.is(res.body.error.code, 'OUT_OF_STOCK');
-      t.deepEqual(res.body.error.details, [{ product_id: watch.id, requested: 1, available: 0 }]);
-      t.deepEqual(cart, [{ product_id: watch.id, quantity: 1 }], 'a loser’s cart is as it was');
+    for (const [i, res] of responses.entries()) {
+      const cart = await cartOf(people[i].id);
+      if (res.status === 201) {
+        t.is(res.body.status, 'pending');
+        t.is(res.body.total_cents, 129999);
+        t.deepEqual(cart, [], 'a winner’s cart is emptied');
+      } else {
+        t.is(res.body.error.code, 'OUT_OF_STOCK');
+        t.deepEqual(res.body.error.details, [{ product_id: watch.id, requested: 1, available: 0 }]);
+        t.deepEqual(cart, [{ product_id: watch.id, quantity: 1 }], 'a loser’s cart is as it was');
+      }
     }
-  }
-});
+  },
+);
 
 test.serial('when 200 buyers order at once with stock for all, then every order succeeds and stock drops by exactly 200', async (t) => {
   const watch = await product('250.00', 1000);
@@ -146,21 +154,24 @@ test.serial('when the same Idempotency-Key is sent 10 times at once, then there 
   for (const r of responses.filter((x) => x.status === 200)) t.is(r.headers.get('idempotent-replayed'), 'true');
 });
 
-test.serial('when the same Idempotency-Key is sent 10 times at once and the stock is short, then all 10 get a clean 409 OUT_OF_STOCK and nothing changes', async (t) => {
-  // The first attempt rolls back while the others wait on its key: on MariaDB the waiters then
-  // collide (a deadlock between them) and must be retried, never surface as a 500.
-  const b = await buyer();
-  const watch = await product('499.00', 1);
-  await putInCart(b.id, watch.id, 2);
+test.serial(
+  'when the same Idempotency-Key is sent 10 times at once and the stock is short, then all 10 get a clean 409 OUT_OF_STOCK and nothing changes',
+  async (t) => {
+    // The first attempt rolls back while the others wait on its key: on MariaDB the waiters then
+    // collide (a deadlock between them) and must be retried, never surface as a 500.
+    const b = await buyer();
+    const watch = await product('499.00', 1);
+    await putInCart(b.id, watch.id, 2);
 
-  const responses = await Promise.all(Array.from({ length: 10 }, () => order(b, { 'Idempotency-Key': 'short-1' })));
+    const responses = await Promise.all(Array.from({ length: 10 }, () => order(b, { 'Idempotency-Key': 'short-1' })));
 
-  t.deepEqual(tally(responses), { 409: 10 });
-  for (const r of responses) t.is(r.body.error.code, 'OUT_OF_STOCK');
-  t.is((await orderRowsOf(b.id)).length, 0);
-  t.is(await stockOf(watch.id), 1);
-  t.deepEqual(await cartOf(b.id), [{ product_id: watch.id, quantity: 2 }]);
-});
+    t.deepEqual(tally(responses), { 409: 10 });
+    for (const r of responses) t.is(r.body.error.code, 'OUT_OF_STOCK');
+    t.is((await orderRowsOf(b.id)).length, 0);
+    t.is(await stockOf(watch.id), 1);
+    t.deepEqual(await cartOf(b.id), [{ product_id: watch.id, quantity: 2 }]);
+  },
+);
 
 /* ---------------------------------------------------------------- creating */
 
@@ -257,14 +268,18 @@ test('when the body names a price, total or another user, then they are ignored'
   const watch = await product('640.00', 4);
   await putInCart(b.id, watch.id, 1);
 
-  const res = await order(b, {}, {
-    user_id: other.id,
-    total: 0.01,
-    total_cents: 1,
-    price: 0.01,
-    status: 'paid',
-    items: [{ product_id: watch.id, quantity: 4, unit_price_cents: 1 }],
-  });
+  const res = await order(
+    b,
+    {},
+    {
+      user_id: other.id,
+      total: 0.01,
+      total_cents: 1,
+      price: 0.01,
+      status: 'paid',
+      items: [{ product_id: watch.id, quantity: 4, unit_price_cents: 1 }],
+    },
+  );
 
   t.is(res.status, 201);
   t.is(res.body.status, 'pending');
@@ -404,26 +419,44 @@ test('when a buyer lists orders, then only their own come, newest first, filtere
   const all = await client.get('/api/orders', b.auth);
   t.is(all.status, 200);
   t.like(all.body, { total: 3, limit: 20, offset: 0 });
-  t.deepEqual(all.body.items.map((o: { id: number }) => o.id), [...ids].reverse());
+  t.deepEqual(
+    all.body.items.map((o: { id: number }) => o.id),
+    [...ids].reverse(),
+  );
 
   const canceled = await client.get('/api/orders?status=canceled', b.auth);
-  t.deepEqual(canceled.body.items.map((o: { id: number }) => o.id), [ids[1]]);
+  t.deepEqual(
+    canceled.body.items.map((o: { id: number }) => o.id),
+    [ids[1]],
+  );
   t.is(canceled.body.total, 1);
   const pending = await client.get('/api/orders?status=pending', b.auth);
-  t.deepEqual(pending.body.items.map((o: { id: number }) => o.id), [ids[2], ids[0]]);
+  t.deepEqual(
+    pending.body.items.map((o: { id: number }) => o.id),
+    [ids[2], ids[0]],
+  );
 
   const page1 = await client.get('/api/orders?limit=2', b.auth);
   t.like(page1.body, { total: 3, limit: 2, offset: 0 });
-  t.deepEqual(page1.body.items.map((o: { id: number }) => o.id), [ids[2], ids[1]]);
+  t.deepEqual(
+    page1.body.items.map((o: { id: number }) => o.id),
+    [ids[2], ids[1]],
+  );
   const page2 = await client.get('/api/orders?limit=2&offset=2', b.auth);
   t.like(page2.body, { total: 3, limit: 2, offset: 2 });
-  t.deepEqual(page2.body.items.map((o: { id: number }) => o.id), [ids[0]]);
+  t.deepEqual(
+    page2.body.items.map((o: { id: number }) => o.id),
+    [ids[0]],
+  );
 
   // Empty parameters mean "not given".
   const blank = await client.get('/api/orders?status=&limit=&offset=', b.auth);
   t.is(blank.status, 200, blank.text);
   t.like(blank.body, { total: 3, limit: 20, offset: 0 });
-  t.deepEqual(blank.body.items.map((o: { id: number }) => o.id), [...ids].reverse());
+  t.deepEqual(
+    blank.body.items.map((o: { id: number }) => o.id),
+    [...ids].reverse(),
+  );
 
   for (const q of ['status=lost', 'limit=0', 'limit=101', 'offset=-1']) {
     const res = await client.get(`/api/orders?${q}`, b.auth);

@@ -37,8 +37,20 @@ test('when the catalog is listed without a query, then it is the newest first wi
   t.is(res.body.offset, 0);
   t.deepEqual(names(res.body), ['Gamma Pilot', 'Zeta Betax Diver', 'Beta_Diver', 'Omega 1000 Chrono', 'Alpha 100% Steel']);
   const beta = res.body.items.find((p: { name: string }) => p.name === 'Beta_Diver');
-  t.deepEqual(Object.keys(beta).sort(), ['created_at', 'currency', 'description', 'id', 'image_url', 'in_stock', 'name', 'price', 'price_cents', 'stock'].sort());
-  t.like(beta, { id: ids.beta_, price: 250.5, price_cents: 25050, currency: 'usd', stock: 0, in_stock: false, image_url: '/images/beta_.svg', description: 'A DIVE watch' });
+  t.deepEqual(
+    Object.keys(beta).sort(),
+    ['created_at', 'currency', 'description', 'id', 'image_url', 'in_stock', 'name', 'price', 'price_cents', 'stock'].sort(),
+  );
+  t.like(beta, {
+    id: ids.beta_,
+    price: 250.5,
+    price_cents: 25050,
+    currency: 'usd',
+    stock: 0,
+    in_stock: false,
+    image_url: '/images/beta_.svg',
+    description: 'A DIVE watch',
+  });
   t.regex(beta.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   t.is(res.headers.get('cache-control'), 'no-cache');
 });
@@ -146,7 +158,10 @@ test('when min_price or max_price is not an amount with at most two decimals, th
     t.is(res.status, 400, query);
     t.is(res.body.error.code, 'VALIDATION_FAILED', query);
     const param = query.split('=')[0];
-    t.true(res.body.error.details.some((d: { path: string }) => d.path === param), `${query}: ${JSON.stringify(res.body.error.details)}`);
+    t.true(
+      res.body.error.details.some((d: { path: string }) => d.path === param),
+      `${query}: ${JSON.stringify(res.body.error.details)}`,
+    );
   }
   // 250.50 as cents, not as a float: the bound meets the price exactly from both sides.
   t.deepEqual(names((await get('/api/products?min_price=250.50&max_price=250.50')).body), ['Beta_Diver']);

@@ -11,7 +11,12 @@ import { startApp, type Client, type TestApp } from '../helpers/app.js';
 let app: TestApp;
 test.before(async () => {
   app = await startApp({
-    env: { RATE_LIMIT_SIGNIN_PER_IP: '100000', RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '100000', RATE_LIMIT_SIGNUP_PER_IP: '100000', RATE_LIMIT_REFRESH_PER_IP: '100000' },
+    env: {
+      RATE_LIMIT_SIGNIN_PER_IP: '100000',
+      RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '100000',
+      RATE_LIMIT_SIGNUP_PER_IP: '100000',
+      RATE_LIMIT_REFRESH_PER_IP: '100000',
+    },
   });
 });
 test.after.always(async () => {

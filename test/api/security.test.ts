@@ -20,7 +20,12 @@ test.before(async () => {
   if (res.status !== 201) throw new Error(res.text);
   aliceId = res.body.user.id;
   // An admin account the injections would love to become.
-  await usersRepository.insert(app.t.db, { username: 'admin', email: 'admin@example.com', password_hash: await hashPassword('admin password 1', 4), role: 'admin' });
+  await usersRepository.insert(app.t.db, {
+    username: 'admin',
+    email: 'admin@example.com',
+    password_hash: await hashPassword('admin password 1', 4),
+    role: 'admin',
+  });
 });
 test.after.always(async () => {
   await app?.close();
@@ -110,7 +115,11 @@ test('when the access token is alg none, tampered, signed with another secret or
     'alg none, with a signature': handMade({ alg: 'none', typ: 'JWT' }, claims, signature),
     'tampered payload (role admin)': `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`,
     'wrong secret': jwt.sign({ role: 'admin' }, 'not-the-secret-0123456789abcdef0123456789', { algorithm: 'HS256', subject: String(aliceId), expiresIn: 600 }),
-    'HS512 with the right secret': jwt.sign({ role: 'customer' }, app.config.accessTokenSecret, { algorithm: 'HS512', subject: String(aliceId), expiresIn: 600 }),
+    'HS512 with the right secret': jwt.sign({ role: 'customer' }, app.config.accessTokenSecret, {
+      algorithm: 'HS512',
+      subject: String(aliceId),
+      expiresIn: 600,
+    }),
     expired: jwt.sign({ role: 'customer', exp: now - 60 }, app.config.accessTokenSecret, { algorithm: 'HS256', subject: String(aliceId) }),
     'no subject': jwt.sign({ role: 'customer' }, app.config.accessTokenSecret, { algorithm: 'HS256', expiresIn: 600 }),
     garbage: 'not.a.jwt',

@@ -33,7 +33,11 @@ test('when two instances share Redis, then 10 sign-in attempts alternating betwe
   const [a, b] = await Promise.all([startServerProcess({ env }), startServerProcess({ env })]);
   t.teardown(() => Promise.all([a.kill(), b.kill()]).then(() => undefined));
   t.not(a.port, b.port);
-  for (const p of [a, b]) t.true(p.lines.some((l) => l.prefix === prefix && /Redis/.test(String(l.msg))), 'it says the limits are in Redis');
+  for (const p of [a, b])
+    t.true(
+      p.lines.some((l) => l.prefix === prefix && /Redis/.test(String(l.msg))),
+      'it says the limits are in Redis',
+    );
 
   const signin = (url: string, i: number) =>
     fetch(`${url}/api/auth/signin`, {

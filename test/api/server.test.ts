@@ -35,8 +35,14 @@ test('when `serve` starts in an empty directory without configuration, then it m
   const first = await startServerProcess({ cwd: dir, env: BARE });
   t.teardown(() => first.kill());
   t.true(existsSync(path.join(dir, 'data', 'watchstore.sqlite')));
-  t.true(messages(first).some((m) => m === `applied ${MIGRATION_COUNT} migrations to the embedded database`), first.stdout);
-  t.true(messages(first).some((m) => m === 'the catalog was empty: loaded 24 sample products'), first.stdout);
+  t.true(
+    messages(first).some((m) => m === `applied ${MIGRATION_COUNT} migrations to the embedded database`),
+    first.stdout,
+  );
+  t.true(
+    messages(first).some((m) => m === 'the catalog was empty: loaded 24 sample products'),
+    first.stdout,
+  );
   const warnings = first.lines.filter((l) => l.level === 40 && /ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET not set/.test(String(l.msg)));
   t.is(warnings.length, 1, 'one warning about secrets generated for this process');
   t.regex(first.url, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -65,7 +71,10 @@ test('when `serve` starts in an empty directory without configuration, then it m
   // A second start finds everything in place and changes nothing.
   const second = await startServerProcess({ cwd: dir, env: BARE });
   t.teardown(() => second.kill());
-  t.false(messages(second).some((m) => /migration|sample products/.test(m)), second.stdout);
+  t.false(
+    messages(second).some((m) => /migration|sample products/.test(m)),
+    second.stdout,
+  );
   const again = await (await fetch(`${second.url}/api/products?limit=1`)).json();
   t.is(again.total, 24);
   second.child.kill('SIGTERM');
@@ -97,7 +106,10 @@ test('when six `serve` start at the same moment in an empty directory, then all 
   t.is((await exitWithin(migrations.exited, 15_000)).code, 0, migrations.out.stderr);
   const status = JSON.parse(migrations.out.stdout) as { name: string; applied: boolean }[];
   t.is(status.length, MIGRATION_COUNT);
-  t.true(status.every((m) => m.applied), migrations.out.stdout);
+  t.true(
+    status.every((m) => m.applied),
+    migrations.out.stdout,
+  );
 
   for (const p of servers) p.child.kill('SIGTERM');
   for (const p of servers) t.deepEqual(await exitWithin(p.exited, 15_000), { code: 0, signal: null });
@@ -124,10 +136,16 @@ test('when `serve` starts on an existing SQLite store with a migration pending w
   t.teardown(() => server.kill());
 
   t.true(messages(server).includes('applied 1 migration to the embedded database'), server.stdout);
-  t.false(messages(server).some((m) => /sample products/.test(m)), 'a store with products is not seeded');
+  t.false(
+    messages(server).some((m) => /sample products/.test(m)),
+    'a store with products is not seeded',
+  );
   t.like(await db('cart_items').where({ user_id: userId }).first(), { product_id: productId, quantity: 2 });
   const products = await (await fetch(`${server.url}/api/products`)).json();
-  t.deepEqual(products.items.map((p: { name: string }) => p.name), ['Upgrade watch']);
+  t.deepEqual(
+    products.items.map((p: { name: string }) => p.name),
+    ['Upgrade watch'],
+  );
   server.child.kill('SIGTERM');
   t.deepEqual(await exitWithin(server.exited, 15_000), { code: 0, signal: null });
 });
@@ -255,5 +273,8 @@ test('when SIGTERM arrives during a request, then that request still gets its an
 
   t.deepEqual(await exitWithin(p.exited, 15_000), { code: 0, signal: null });
   t.true(messages(p).includes('stopped'));
-  t.false(messages(p).some((m) => m.startsWith('closing every connection now')), 'nothing had to be cut off');
+  t.false(
+    messages(p).some((m) => m.startsWith('closing every connection now')),
+    'nothing had to be cut off',
+  );
 });

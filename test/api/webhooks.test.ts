@@ -200,7 +200,13 @@ test('when payment_intent.payment_failed arrives, then the order stays pending a
 });
 
 test('when an event names an unknown payment intent, then 200 and it is recorded', async (t) => {
-  const event = paymentIntentEvent('payment_intent.succeeded', { id: `pi_unknown_${run}`, amount: 500, amount_received: 500, currency: 'usd', status: 'succeeded' });
+  const event = paymentIntentEvent('payment_intent.succeeded', {
+    id: `pi_unknown_${run}`,
+    amount: 500,
+    amount_received: 500,
+    currency: 'usd',
+    status: 'succeeded',
+  });
   const res = await deliver(event);
   t.is(res.status, 200);
   const [row] = await eventRows(event.id);
@@ -220,13 +226,23 @@ test("when the intent was never stored on the order, then the order is found by 
   await db('cart_items').insert({ user_id: u.id, product_id: p.id, quantity: 1 });
   const { order } = await createOrderFromCart(db, u.id);
 
-  const wrongUser = stripe.addIntent({ amount: 1234, status: 'succeeded', amount_received: 1234, metadata: { order_id: String(order.id), user_id: String(u.id + 1000) } });
+  const wrongUser = stripe.addIntent({
+    amount: 1234,
+    status: 'succeeded',
+    amount_received: 1234,
+    metadata: { order_id: String(order.id), user_id: String(u.id + 1000) },
+  });
   const rejected = paymentIntentEvent('payment_intent.succeeded', wrongUser);
   t.is((await deliver(rejected)).status, 200);
   t.is((await orderRow(order.id)).status, 'pending');
   t.regex((await eventRows(rejected.id))[0].outcome, /^ignored: metadata user/);
 
-  const intent = stripe.addIntent({ amount: 1234, status: 'succeeded', amount_received: 1234, metadata: { order_id: String(order.id), user_id: String(u.id) } });
+  const intent = stripe.addIntent({
+    amount: 1234,
+    status: 'succeeded',
+    amount_received: 1234,
+    metadata: { order_id: String(order.id), user_id: String(u.id) },
+  });
   const event = paymentIntentEvent('payment_intent.succeeded', intent);
   t.is((await deliver(event)).status, 200);
   const row = await orderRow(order.id);

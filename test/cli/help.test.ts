@@ -45,9 +45,13 @@ test('when the store is started with `npm start`, then node gets the young-gener
   t.is(flags, '--max-semi-space-size=8');
   // The young generation tops out at 2 × 8 MB with it, 2 × 16 MB without.
   const newSpaceMb = async (nodeArgs: string[]) => {
-    const { stdout } = await promisify(execFile)(process.execPath, [...nodeArgs, '-e', `
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      ...nodeArgs,
+      '-e',
+      `
       let keep = []; for (let i = 0; i < 2e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 20000) keep = []; }
-      process.stdout.write(String(require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 2 ** 20));`]);
+      process.stdout.write(String(require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 2 ** 20));`,
+    ]);
     return Number(stdout);
   };
   t.true((await newSpaceMb([flags!])) <= 16);
@@ -74,7 +78,7 @@ test('when an option is unknown or an argument is missing, then it exits 2', asy
   t.regex(required.stderr, /products add needs --price and --stock when not run interactively/);
 });
 
-test('when a command group is given no subcommand, then it shows that group\'s help on stderr and exits 2', async (t) => {
+test("when a command group is given no subcommand, then it shows that group's help on stderr and exits 2", async (t) => {
   const r = await runCli(['users'], { env: unreachable });
   t.is(r.code, 2);
   t.is(r.stdout, '');

@@ -143,21 +143,27 @@ test.serial('when --older-than is not a duration, then exit 2 with a usage line 
   t.true(jsonOf(days).some((a) => a.order_id === f.order.id && a.action === 'canceled'));
 });
 
-test.serial('when the shop owner marks a pending order with a PaymentIntent canceled, then the intent is canceled at Stripe and the stock comes back', async (t) => {
-  const f = await pendingOrder(0, true);
-  const res = await cliFor(tdb.url, stripe.env())(['orders', 'mark', String(f.order.id), 'canceled']);
-  t.is(res.code, 0, res.stderr);
-  t.is(await statusOf(f.order.id), 'canceled');
-  t.is(await stockOf(f.productId), 5);
-  t.is(stripe.intents.get(f.intent!.id)!.status, 'canceled', 'nobody can pay for it any more');
-});
+test.serial(
+  'when the shop owner marks a pending order with a PaymentIntent canceled, then the intent is canceled at Stripe and the stock comes back',
+  async (t) => {
+    const f = await pendingOrder(0, true);
+    const res = await cliFor(tdb.url, stripe.env())(['orders', 'mark', String(f.order.id), 'canceled']);
+    t.is(res.code, 0, res.stderr);
+    t.is(await statusOf(f.order.id), 'canceled');
+    t.is(await stockOf(f.productId), 5);
+    t.is(stripe.intents.get(f.intent!.id)!.status, 'canceled', 'nobody can pay for it any more');
+  },
+);
 
-test.serial('when the shop owner cancels an order whose payment already went through at Stripe, then it is paid, not canceled, and the command fails', async (t) => {
-  const f = await pendingOrder(0, true);
-  stripe.setStatus(f.intent!.id, 'succeeded', { amount_received: f.order.total_cents });
-  const res = await cliFor(tdb.url, stripe.env())(['orders', 'mark', String(f.order.id), 'canceled']);
-  t.is(res.code, 1);
-  t.regex(res.stderr, /payment went through/);
-  t.is(await statusOf(f.order.id), 'paid');
-  t.is(await stockOf(f.productId), 3, 'the stock stays sold');
-});
+test.serial(
+  'when the shop owner cancels an order whose payment already went through at Stripe, then it is paid, not canceled, and the command fails',
+  async (t) => {
+    const f = await pendingOrder(0, true);
+    stripe.setStatus(f.intent!.id, 'succeeded', { amount_received: f.order.total_cents });
+    const res = await cliFor(tdb.url, stripe.env())(['orders', 'mark', String(f.order.id), 'canceled']);
+    t.is(res.code, 1);
+    t.regex(res.stderr, /payment went through/);
+    t.is(await statusOf(f.order.id), 'paid');
+    t.is(await stockOf(f.productId), 3, 'the stock stays sold');
+  },
+);

@@ -90,9 +90,21 @@ test.serial('when Stripe knows more than the database, then reconcile applies it
 test.serial('when events were recorded that changed nothing, then reconcile lists them (and not the harmless repeats)', async (t) => {
   const f = await checkedOutOrder();
   await db('stripe_events').insert([
-    { id: `evt_mismatch_${run}`, type: 'payment_intent.succeeded', payment_intent_id: f.intent.id, order_id: f.order.id, outcome: `ignored: amount mismatch 1000 != ${f.order.total_cents}` },
+    {
+      id: `evt_mismatch_${run}`,
+      type: 'payment_intent.succeeded',
+      payment_intent_id: f.intent.id,
+      order_id: f.order.id,
+      outcome: `ignored: amount mismatch 1000 != ${f.order.total_cents}`,
+    },
     { id: `evt_after_cancel_${run}`, type: 'payment_intent.succeeded', payment_intent_id: 'pi_gone', order_id: f.order.id, outcome: 'ignored: order canceled' },
-    { id: `evt_repeat_${run}`, type: 'payment_intent.canceled', payment_intent_id: 'pi_gone', order_id: f.order.id, outcome: 'ignored: order already canceled' },
+    {
+      id: `evt_repeat_${run}`,
+      type: 'payment_intent.canceled',
+      payment_intent_id: 'pi_gone',
+      order_id: f.order.id,
+      outcome: 'ignored: order already canceled',
+    },
     { id: `evt_applied_${run}`, type: 'payment_intent.succeeded', payment_intent_id: 'pi_fine', order_id: f.order.id, outcome: 'applied: paid' },
   ]);
 

@@ -50,7 +50,10 @@ test('when orders list runs, then a table shows id, user, status, total, item co
   for (const head of ['ID', 'User', 'Status', 'Total', 'Items', 'Created']) t.true(r.stdout.includes(head), head);
   const row = lines(r.stdout).find((l) => l.includes(u.username));
   t.truthy(row, r.stdout);
-  t.regex(row!, new RegExp(`│\\s*${order.id}\\s*│\\s*${u.username}\\s*│\\s*pending\\s*│\\s*\\$2,599\\.98\\s*│\\s*2\\s*│\\s*${order.created_at.replace(/\./g, '\\.')}`));
+  t.regex(
+    row!,
+    new RegExp(`│\\s*${order.id}\\s*│\\s*${u.username}\\s*│\\s*pending\\s*│\\s*\\$2,599\\.98\\s*│\\s*2\\s*│\\s*${order.created_at.replace(/\./g, '\\.')}`),
+  );
   t.regex(r.stdout, /1 of 1 order\./);
 });
 
@@ -122,7 +125,10 @@ test('when orders list gets a bad status, date or limit, then it exits 2 with on
 test('when orders show runs, then it prints the header, the lines and the payment state', async (t) => {
   const u = await customer();
   const { order, product } = await placeOrder(u.id, '1299.99', 2);
-  await database.db('orders').where('id', order.id).update({ payment_intent_id: `pi_${run}_show` });
+  await database
+    .db('orders')
+    .where('id', order.id)
+    .update({ payment_intent_id: `pi_${run}_show` });
   t.true(await markPaid(database.db, order.id, new Date('2026-11-20T10:00:00.000Z')));
 
   const r = await cli(['orders', 'show', String(order.id)]);

@@ -47,7 +47,13 @@ test.serial('when seed runs a second time, then nothing is added and the count s
 test.serial('when seed --file names an invalid catalog, then it exits 2 and nothing changes', async (t) => {
   const before = await database.db('products').orderBy('id').select('id', 'name', 'price_cents', 'stock');
   const badPrice = path.join(dir, 'bad-price.json');
-  writeFileSync(badPrice, JSON.stringify([{ name: 'Fresh Watch', price: '12.00', stock: 1 }, { name: 'Odd Watch', price: '12.345', stock: 1 }]));
+  writeFileSync(
+    badPrice,
+    JSON.stringify([
+      { name: 'Fresh Watch', price: '12.00', stock: 1 },
+      { name: 'Odd Watch', price: '12.345', stock: 1 },
+    ]),
+  );
   const notJson = path.join(dir, 'not-json.json');
   writeFileSync(notJson, '[{"name": ');
 

@@ -89,7 +89,10 @@ test('when users list runs, then it shows accounts and never a password hash', a
   t.deepEqual(users.map((u) => u.username).sort(), ['listed-admin', 'listed-one']);
 
   const admins = JSON.parse((await cli(['users', 'list', '--search', 'listed', '--role', 'admin', '--json'])).stdout) as PublicUser[];
-  t.deepEqual(admins.map((u) => u.username), ['listed-admin']);
+  t.deepEqual(
+    admins.map((u) => u.username),
+    ['listed-admin'],
+  );
 });
 
 test('when users role runs, then the role changes; an unknown role exits 2', async (t) => {

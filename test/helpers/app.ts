@@ -21,7 +21,12 @@ export interface TestApp {
 }
 
 export async function startApp(
-  opts: { env?: Record<string, string>; seed?: boolean; database?: TestDatabase; /** where the app's log lines go (stdout by default) */ logStream?: DestinationStream } = {},
+  opts: {
+    env?: Record<string, string>;
+    seed?: boolean;
+    database?: TestDatabase /** where the app's log lines go (stdout by default) */;
+    logStream?: DestinationStream;
+  } = {},
 ): Promise<TestApp> {
   const t = opts.database ?? (await createTestDatabase());
   if (opts.seed) await seedCatalog(t.db);
@@ -56,7 +61,11 @@ export class Client {
   readonly cookies = new Map<string, string>();
   constructor(readonly base: string) {}
 
-  async request<T = any>(method: string, path: string, opts: { json?: unknown; body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<Res<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    opts: { json?: unknown; body?: string | Buffer; headers?: Record<string, string> } = {},
+  ): Promise<Res<T>> {
     const headers: Record<string, string> = { ...opts.headers };
     if (this.cookies.size && !Object.keys(headers).some((h) => h.toLowerCase() === 'cookie')) {
       headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');

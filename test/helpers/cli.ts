@@ -50,7 +50,6 @@ function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
   return env;
 }
 
-
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
   return runProcess(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], opts);
 }

@@ -112,7 +112,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
  * synchronously, so a holder in this process could never let go while this one waits. On
  * MariaDB a transaction on a connection of its own. Resolves once the lock is held.
  */
-export async function holdWriteLock(database: TestDatabase, opts: { ms: number; sql: string; bindings?: (string | number)[] }): Promise<{ released: Promise<void> }> {
+export async function holdWriteLock(
+  database: TestDatabase,
+  opts: { ms: number; sql: string; bindings?: (string | number)[] },
+): Promise<{ released: Promise<void> }> {
   const bindings = opts.bindings ?? [];
   if (database.config.client === 'sqlite') {
     const script = `
@@ -126,7 +129,9 @@ export async function holdWriteLock(database: TestDatabase, opts: { ms: number; 
       cwd: PROJECT_ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const released = new Promise<void>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`lock holder exited ${code}`)))));
+    const released = new Promise<void>((resolve, reject) =>
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`lock holder exited ${code}`)))),
+    );
     await new Promise<void>((resolve, reject) => {
       child.stdout!.once('data', () => resolve());
       child.once('exit', (code) => reject(new Error(`lock holder exited ${code} before taking the lock`)));

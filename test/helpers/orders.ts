@@ -39,7 +39,10 @@ export async function placePendingOrder(db: Db, spec: PendingOrderSpec, stripe?:
   const p = await createProduct(db, { name: `${spec.label} watch ${run} ${n}`, price: spec.price, stock: spec.stock });
   await db('cart_items').insert({ user_id: u.id, product_id: p.id, quantity: spec.quantity });
   const { order } = await createOrderFromCart(db, u.id);
-  if (spec.ageMs) await db('orders').where({ id: order.id }).update({ created_at: toDbTime(new Date(Date.now() - spec.ageMs)) });
+  if (spec.ageMs)
+    await db('orders')
+      .where({ id: order.id })
+      .update({ created_at: toDbTime(new Date(Date.now() - spec.ageMs)) });
   let intent: FakeIntent | undefined;
   if (stripe) {
     intent = stripe.addIntent({ amount: order.total_cents, metadata: { order_id: String(order.id), user_id: String(u.id) } });

@@ -68,7 +68,11 @@ export function spawnCli(args: string[], opts: { env?: Record<string, string | u
         const line = out.lines.find(match);
         if (line) return done(() => resolve(line));
         if (child.exitCode !== null || child.signalCode !== null) {
-          done(() => reject(new Error(`the process exited (${child.exitCode ?? child.signalCode}) before the expected line.\nstdout: ${out.stdout}\nstderr: ${out.stderr}`)));
+          done(() =>
+            reject(
+              new Error(`the process exited (${child.exitCode ?? child.signalCode}) before the expected line.\nstdout: ${out.stdout}\nstderr: ${out.stderr}`),
+            ),
+          );
         }
       };
       const timer = setTimeout(() => done(() => reject(new Error(`no matching line within ${ms} ms.\nstdout: ${out.stdout}\nstderr: ${out.stderr}`))), ms);
@@ -134,4 +138,3 @@ export async function exitWithin<T>(exited: Promise<T>, ms: number): Promise<T> 
     clearTimeout(timer);
   }
 }
-

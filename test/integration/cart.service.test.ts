@@ -71,5 +71,8 @@ test('when 40 first adds race through the pool, then one line holds the sum up t
   t.is(results.length - refused.length, 25);
   for (const r of refused) t.is(((r as PromiseRejectedResult).reason as AppError).code, 'OUT_OF_STOCK');
   const rows = await tdb.db('cart_items').where({ user_id: u, product_id: p }).select('quantity');
-  t.deepEqual(rows.map((r) => Number(r.quantity)), [25]);
+  t.deepEqual(
+    rows.map((r) => Number(r.quantity)),
+    [25],
+  );
 });

@@ -87,7 +87,11 @@ const SPEC_COLUMNS: Record<string, string[]> = {
 test.serial('when a table is read after migrating, then it has at least the columns of the data spec', async (t) => {
   for (const [table, expected] of Object.entries(SPEC_COLUMNS)) {
     const actual = Object.keys(await db(table).columnInfo());
-    t.deepEqual(expected.filter((c) => !actual.includes(c)), [], `${table} is missing columns`);
+    t.deepEqual(
+      expected.filter((c) => !actual.includes(c)),
+      [],
+      `${table} is missing columns`,
+    );
   }
 });
 

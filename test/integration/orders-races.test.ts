@@ -29,7 +29,11 @@ test.serial('when the price changes while the order waits for the watch, then th
   const { productId, userId } = await buyerWithWatchInCart(10_000);
   // The owner's change commits while the order is in flight (it cannot take the watch's row
   // before then); the order must not keep the price it could have seen before the commit.
-  const owner = await holdWriteLock(tdb, { ms: 300, sql: 'UPDATE products SET price_cents = 100000, version = version + 1 WHERE id = ?', bindings: [productId] });
+  const owner = await holdWriteLock(tdb, {
+    ms: 300,
+    sql: 'UPDATE products SET price_cents = 100000, version = version + 1 WHERE id = ?',
+    bindings: [productId],
+  });
   const { order } = await createOrderFromCart(tdb.db, userId);
   await owner.released;
   t.is(order.items[0].unit_price_cents, 100_000);

@@ -16,7 +16,10 @@ test('when many hashes are asked at once, then every one completes and verifies'
   const passwords = Array.from({ length: 12 }, (_, i) => `password-${i}`);
   const hashes = await Promise.all(passwords.map((p) => hashPassword(p, 4)));
   const checks = await Promise.all(hashes.map((h, i) => verifyPassword(passwords[i], h)));
-  t.deepEqual(checks, passwords.map(() => true));
+  t.deepEqual(
+    checks,
+    passwords.map(() => true),
+  );
 });
 
 test('when a hash fails (malformed input), then the promise rejects and the pool keeps working', async (t) => {

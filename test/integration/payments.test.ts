@@ -41,7 +41,10 @@ async function pendingOrder(ageMs = 0): Promise<{ order: PublicOrder; productId:
   const p = await createProduct(db, { name: `Integration watch ${run} ${n}`, price: '33.00', stock: 6 });
   await db('cart_items').insert({ user_id: u.id, product_id: p.id, quantity: 2 });
   const { order } = await createOrderFromCart(db, u.id);
-  if (ageMs) await db('orders').where({ id: order.id }).update({ created_at: toDbTime(new Date(Date.now() - ageMs)) });
+  if (ageMs)
+    await db('orders')
+      .where({ id: order.id })
+      .update({ created_at: toDbTime(new Date(Date.now() - ageMs)) });
   return { order, productId: p.id };
 }
 

@@ -9,14 +9,7 @@ import path from 'node:path';
 import test from 'ava';
 import { AppError, type ErrorCode } from '../../src/errors.js';
 import { seedCatalog } from '../../src/products/catalog.service.js';
-import {
-  changeStock,
-  createProduct,
-  getProduct,
-  listProducts,
-  removeProduct,
-  updateProduct,
-} from '../../src/products/products.service.js';
+import { changeStock, createProduct, getProduct, listProducts, removeProduct, updateProduct } from '../../src/products/products.service.js';
 import type { NewProduct } from '../../src/products/products.schemas.js';
 import { DEFAULT_CATALOG } from '../../src/paths.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -75,7 +68,16 @@ test.serial('when a product is created, then it can be read back with its price 
   await freshProducts([]);
   const p = await createProduct(tdb.db, { name: '  Halden Meridian  ', description: 'Chronograph', price: '1,299.99', stock: 14, image_url: '/images/h.svg' });
   t.true(Number.isInteger(p.id) && p.id > 0);
-  t.like(p, { name: 'Halden Meridian', description: 'Chronograph', price_cents: 129999, price: 1299.99, currency: 'usd', stock: 14, in_stock: true, image_url: '/images/h.svg' });
+  t.like(p, {
+    name: 'Halden Meridian',
+    description: 'Chronograph',
+    price_cents: 129999,
+    price: 1299.99,
+    currency: 'usd',
+    stock: 14,
+    in_stock: true,
+    image_url: '/images/h.svg',
+  });
   t.false(Number.isNaN(Date.parse(p.created_at)));
   t.deepEqual(await getProduct(tdb.db, p.id), p);
   t.deepEqual(await getProduct(tdb.db, String(p.id)), p, 'an id from a URL or the CLI is accepted as text');
@@ -135,7 +137,10 @@ test.serial('when a product id is not a positive whole number, then VALIDATION_F
 });
 
 test.serial('when a product is removed, then it is returned once and is gone afterwards', async (t) => {
-  const [keep, gone] = await freshProducts([{ name: 'Keep', price: 1 }, { name: 'Gone', price: 2 }]);
+  const [keep, gone] = await freshProducts([
+    { name: 'Keep', price: 1 },
+    { name: 'Gone', price: 2 },
+  ]);
   const removed = await removeProduct(tdb.db, gone.id);
   t.is(removed.name, 'Gone');
   await appCode(t, getProduct(tdb.db, gone.id), 'NOT_FOUND');
@@ -195,7 +200,12 @@ test.serial('when q contains the escape character or quotes, then they are match
 
 test.serial('when min_price and max_price are given in major units, then the bounds are inclusive', async (t) => {
   await freshProducts(SHOWCASE);
-  t.deepEqual(names(await listProducts(tdb.db, { min_price: '199.99', sort: 'price' })), ['Field Watch', 'Deep Diver Steel', 'Aviator GMT', 'Pocket Regulator']);
+  t.deepEqual(names(await listProducts(tdb.db, { min_price: '199.99', sort: 'price' })), [
+    'Field Watch',
+    'Deep Diver Steel',
+    'Aviator GMT',
+    'Pocket Regulator',
+  ]);
   t.deepEqual(names(await listProducts(tdb.db, { max_price: 199.99, sort: 'price' })), ['Dress Classic', 'Field Watch']);
   t.deepEqual(names(await listProducts(tdb.db, { min_price: '200', max_price: '1299.99', sort: 'price' })), ['Deep Diver Steel', 'Aviator GMT']);
   t.deepEqual(names(await listProducts(tdb.db, { min_price: '19.98', max_price: '19.99' })), ['Dress Classic']);
@@ -226,7 +236,10 @@ test.serial('when products share a price, then the order between them is stable 
   await freshProducts([1, 2, 3, 4, 5, 6].map((i) => ({ name: `Same Price ${i}`, price: 10 })));
   const seen: string[] = [];
   for (let offset = 0; offset < 6; offset += 2) seen.push(...names(await listProducts(tdb.db, { sort: 'price', limit: 2, offset })));
-  t.deepEqual([...seen].sort(), [1, 2, 3, 4, 5, 6].map((i) => `Same Price ${i}`));
+  t.deepEqual(
+    [...seen].sort(),
+    [1, 2, 3, 4, 5, 6].map((i) => `Same Price ${i}`),
+  );
 });
 
 test.serial('when limit and offset are given, then that page is returned with the total of all matches', async (t) => {
@@ -388,7 +401,7 @@ test.serial('when the catalog is seeded with reset, then it replaces every produ
   t.is(await productCount(), 24);
   const halden = await byName(catalog[0].name);
   await updateProduct(tdb.db, halden.id, { price: '1.00', name: 'Renamed by an admin' });
-  await changeStock(tdb.db, (await byName(catalog[1].name)).id, "0");
+  await changeStock(tdb.db, (await byName(catalog[1].name)).id, '0');
   await createProduct(tdb.db, { name: 'Not In The Catalog', price: 1 });
   t.is(await productCount(), 25);
 
@@ -420,7 +433,17 @@ test.serial('when the catalog file is unreadable, malformed or lists a name twic
   writeFileSync(notJson, '[{"name": ');
   await appCode(t, seedCatalog(tdb.db, { file: notJson, reset: true }), 'VALIDATION_FAILED');
   await appCode(t, seedCatalog(tdb.db, { file: writeCatalog([]), reset: true }), 'VALIDATION_FAILED');
-  await appCode(t, seedCatalog(tdb.db, { file: writeCatalog([{ name: 'A', price: 1 }, { name: 'A', price: 2 }]), reset: true }), 'VALIDATION_FAILED');
+  await appCode(
+    t,
+    seedCatalog(tdb.db, {
+      file: writeCatalog([
+        { name: 'A', price: 1 },
+        { name: 'A', price: 2 },
+      ]),
+      reset: true,
+    }),
+    'VALIDATION_FAILED',
+  );
   await appCode(t, seedCatalog(tdb.db, { file: writeCatalog([{ name: 'A', price: 1, image: '../../etc/passwd' }]) }), 'VALIDATION_FAILED');
   t.deepEqual(names(await listProducts(tdb.db)), ['Existing']);
 });

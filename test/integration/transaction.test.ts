@@ -98,28 +98,36 @@ test("when inTransaction is given the caller's transaction, then it works inside
 /** Another writer (see holdWriteLock) that sets the product's stock to 9 and holds the lock for `ms`. */
 const holdLock = (ms: number, productId: number) => holdWriteLock(database, { ms, sql: 'UPDATE products SET stock = 9 WHERE id = ?', bindings: [productId] });
 
-test.serial('when another process holds the write lock for a while, then a transaction that reads before it writes waits for it instead of failing', async (t) => {
-  // SQLite: knex opened transactions with a deferred BEGIN, whose first write met the other
-  // process's lock with SQLITE_BUSY at once (busy_timeout does not apply to a reader becoming a
-  // writer): two servers seeding one new file at the same moment failed that way. On MariaDB the
-  // two touch different rows and nobody waits.
-  const id = await product(10);
-  const first = await holdLock(800, id);
-  const readThenWrite = await database.db.transaction(async (trx) => {
-    const before = await trx('products').count({ n: '*' }).first();
-    await trx('products').insert({ name: `tx ${process.pid} waiting`, price_cents: 100, stock: 1 });
-    return Number(before?.n);
-  });
-  t.true(readThenWrite > 0);
-  await first.released;
-  t.is(await stockOf(id), 9, "the holder's write landed too");
-  t.truthy(await database.db('products').where({ name: `tx ${process.pid} waiting` }).first());
+test.serial(
+  'when another process holds the write lock for a while, then a transaction that reads before it writes waits for it instead of failing',
+  async (t) => {
+    // SQLite: knex opened transactions with a deferred BEGIN, whose first write met the other
+    // process's lock with SQLITE_BUSY at once (busy_timeout does not apply to a reader becoming a
+    // writer): two servers seeding one new file at the same moment failed that way. On MariaDB the
+    // two touch different rows and nobody waits.
+    const id = await product(10);
+    const first = await holdLock(800, id);
+    const readThenWrite = await database.db.transaction(async (trx) => {
+      const before = await trx('products').count({ n: '*' }).first();
+      await trx('products').insert({ name: `tx ${process.pid} waiting`, price_cents: 100, stock: 1 });
+      return Number(before?.n);
+    });
+    t.true(readThenWrite > 0);
+    await first.released;
+    t.is(await stockOf(id), 9, "the holder's write landed too");
+    t.truthy(
+      await database
+        .db('products')
+        .where({ name: `tx ${process.pid} waiting` })
+        .first(),
+    );
 
-  // Seeding reads each name, then inserts: it waits for a lock held when it starts, too.
-  const second = await holdLock(800, id);
-  t.true((await seedCatalog(database.db)).total > 0);
-  await second.released;
-});
+    // Seeding reads each name, then inserts: it waits for a lock held when it starts, too.
+    const second = await holdLock(800, id);
+    t.true((await seedCatalog(database.db)).total > 0);
+    await second.released;
+  },
+);
 
 test('when two transactions really deadlock on MariaDB, then the victim is retried and both writes land', async (t) => {
   const maria = await createMariaDatabase();

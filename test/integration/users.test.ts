@@ -5,16 +5,7 @@
 import test from 'ava';
 import bcrypt from 'bcrypt';
 import { AppError, type ErrorCode } from '../../src/errors.js';
-import {
-  createUser,
-  getUser,
-  getUserByUsername,
-  listUsers,
-  removeUser,
-  setPassword,
-  setRole,
-  verifyCredentials,
-} from '../../src/users/users.service.js';
+import { createUser, getUser, getUserByUsername, listUsers, removeUser, setPassword, setRole, verifyCredentials } from '../../src/users/users.service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let tdb: TestDatabase;
@@ -118,7 +109,9 @@ test('when sign-ups race for a username that contains "email", then the losers s
 
 test('when ten sign-ups race for the same e-mail, then exactly one succeeds and the rest get EMAIL_TAKEN', async (t) => {
   const results = await Promise.allSettled(
-    Array.from({ length: 10 }, (_, i) => createUser(tdb.db, { username: `shared${i}`, email: i % 2 ? 'Shared@Example.com' : 'shared@example.com', password: PASSWORD })),
+    Array.from({ length: 10 }, (_, i) =>
+      createUser(tdb.db, { username: `shared${i}`, email: i % 2 ? 'Shared@Example.com' : 'shared@example.com', password: PASSWORD }),
+    ),
   );
   t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
   const codes = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as AppError).code);
@@ -148,7 +141,15 @@ for (const [what, patch] of invalidSignups) {
     const name = `inv${invalidSignups.findIndex(([w]) => w === what)}`;
     const input = { ...user(name), ...patch };
     await appCode(t, createUser(tdb.db, input as never), 'VALIDATION_FAILED');
-    t.is((await tdb.db('users').where({ username: String(input.username ?? name) }).orWhere({ email: String(input.email) })).length, 0);
+    t.is(
+      (
+        await tdb
+          .db('users')
+          .where({ username: String(input.username ?? name) })
+          .orWhere({ email: String(input.email) })
+      ).length,
+      0,
+    );
   });
 }
 
@@ -252,7 +253,14 @@ test('when a new password is too short or too long, then VALIDATION_FAILED and t
 
 test('when a user is removed, then they are gone and cannot sign in', async (t) => {
   const u = await createUser(tdb.db, user('leo'));
-  await tdb.db('cart_items').insert({ user_id: u.id, product_id: (await tdb.db('products').insert({ name: 'Leo cart', price_cents: 1 }, ['id']).then((r) => Number(typeof r[0] === 'object' ? r[0].id : r[0]))), quantity: 1 });
+  await tdb.db('cart_items').insert({
+    user_id: u.id,
+    product_id: await tdb
+      .db('products')
+      .insert({ name: 'Leo cart', price_cents: 1 }, ['id'])
+      .then((r) => Number(typeof r[0] === 'object' ? r[0].id : r[0])),
+    quantity: 1,
+  });
   t.is((await removeUser(tdb.db, 'leo')).username, 'leo');
   await appCode(t, getUser(tdb.db, u.id), 'NOT_FOUND');
   await appCode(t, getUserByUsername(tdb.db, 'leo'), 'NOT_FOUND');
@@ -273,8 +281,15 @@ test('when users are listed by role or search, then only the matching ones come 
   await createUser(tdb.db, user('list_one'));
   await createUser(tdb.db, user('list-two', { role: 'admin' }));
   await createUser(tdb.db, user('listxthree'));
-  t.deepEqual((await listUsers(tdb.db, { search: 'list_' })).map((u) => u.username), ['list_one'], '_ is literal');
-  t.deepEqual((await listUsers(tdb.db, { search: 'LIST-', role: 'admin' })).map((u) => u.username), ['list-two']);
+  t.deepEqual(
+    (await listUsers(tdb.db, { search: 'list_' })).map((u) => u.username),
+    ['list_one'],
+    '_ is literal',
+  );
+  t.deepEqual(
+    (await listUsers(tdb.db, { search: 'LIST-', role: 'admin' })).map((u) => u.username),
+    ['list-two'],
+  );
   t.true((await listUsers(tdb.db, { role: 'admin' })).every((u) => u.role === 'admin'));
   await appCode(t, listUsers(tdb.db, { role: 'owner' }), 'VALIDATION_FAILED');
 });

@@ -98,10 +98,7 @@ function checkSecrets(config: Config): Check {
       detail: `${config.generatedSecrets.join(' and ')} not set: generated for this process, so sign-ins end at every restart`,
     };
   }
-  const weak = [
-    config.accessTokenSecret.length < 32 && 'ACCESS_TOKEN_SECRET',
-    config.refreshTokenSecret.length < 32 && 'REFRESH_TOKEN_SECRET',
-  ].filter(Boolean);
+  const weak = [config.accessTokenSecret.length < 32 && 'ACCESS_TOKEN_SECRET', config.refreshTokenSecret.length < 32 && 'REFRESH_TOKEN_SECRET'].filter(Boolean);
   if (weak.length > 0) return { check, status: 'warn', detail: `${weak.join(' and ')} shorter than 32 characters` };
   if (config.accessTokenSecret === config.refreshTokenSecret) {
     return { check, status: 'warn', detail: 'ACCESS_TOKEN_SECRET and REFRESH_TOKEN_SECRET are the same' };
@@ -112,7 +109,12 @@ function checkSecrets(config: Config): Check {
 /** Presence only: doctor never calls Stripe. */
 function checkStripe(config: Config): Check[] {
   const key = config.stripeSecretKey;
-  const mode = key?.startsWith('sk_live_') || key?.startsWith('rk_live_') ? 'live mode' : key?.startsWith('sk_test_') || key?.startsWith('rk_test_') ? 'test mode' : 'unrecognised prefix';
+  const mode =
+    key?.startsWith('sk_live_') || key?.startsWith('rk_live_')
+      ? 'live mode'
+      : key?.startsWith('sk_test_') || key?.startsWith('rk_test_')
+        ? 'test mode'
+        : 'unrecognised prefix';
   const base = config.stripeApiBase ? `, API at ${config.stripeApiBase}` : '';
   return [
     key

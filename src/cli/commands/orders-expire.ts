@@ -24,7 +24,10 @@ const ACTION_STYLE: Record<OrderAction['action'], (s: string) => string> = {
 
 /** The table of what was done to each order (shared with `orders reconcile`). */
 export async function actionsTable(db: Awaited<ReturnType<typeof openDb>>, actions: OrderAction[]): Promise<void> {
-  const names = await usernamesOf(db, actions.map((a) => a.user_id));
+  const names = await usernamesOf(
+    db,
+    actions.map((a) => a.user_id),
+  );
   await ui.table(
     ['Order', 'Customer', 'Created', 'Total', 'PaymentIntent', 'Action', 'Outcome'],
     actions.map((a) => [
@@ -42,8 +45,7 @@ export async function actionsTable(db: Awaited<ReturnType<typeof openDb>>, actio
 
 export async function expire(_args: string[], opts: ExpireOptions): Promise<number> {
   const config = getConfig();
-  const olderThanMs =
-    opts.olderThan === undefined ? config.orderHoldMinutes * 60_000 : parseInput(durationSchema, opts.olderThan, '--older-than');
+  const olderThanMs = opts.olderThan === undefined ? config.orderHoldMinutes * 60_000 : parseInput(durationSchema, opts.olderThan, '--older-than');
   const db = await openDb();
   const report = await expirePendingOrders(db, config, { olderThanMs });
 

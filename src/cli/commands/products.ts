@@ -79,8 +79,18 @@ export async function add(_args: string[], opts: AddOptions): Promise<void> {
     );
   }
   const name = opts.name ?? (await ui.ask('Name:', (v) => (v.trim() ? true : 'A name is required.')));
-  const price = opts.price ?? (await ui.ask('Price (such as 199.99):', checkWith((v) => parseMoney(v))));
-  const stock = opts.stock ?? (await ui.ask('Stock (units):', checkWith((v) => parseInput(stockSchema, v.trim() === '' ? undefined : v, 'stock'))));
+  const price =
+    opts.price ??
+    (await ui.ask(
+      'Price (such as 199.99):',
+      checkWith((v) => parseMoney(v)),
+    ));
+  const stock =
+    opts.stock ??
+    (await ui.ask(
+      'Stock (units):',
+      checkWith((v) => parseInput(stockSchema, v.trim() === '' ? undefined : v, 'stock')),
+    ));
   const db = await openDb();
   const product = await withImage(opts.image, (image_url) => createProduct(db, { name, price, stock, description: opts.description, image_url }));
   await ui.result(product, () => ui.print(`Added ${summary(product)}.`));

@@ -13,7 +13,8 @@ export interface ServeOptions {
 
 function parsePort(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw usageError(`--port must be a whole number from 0 to 65535 (0 picks a free port), not "${value}".`);
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535)
+    throw usageError(`--port must be a whole number from 0 to 65535 (0 picks a free port), not "${value}".`);
   return Number(value);
 }
 

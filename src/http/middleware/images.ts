@@ -45,7 +45,7 @@ export function images(dir: string): AppMiddleware {
     if (!name) throw missing();
 
     let file: string;
-    let info;
+    let info: Awaited<ReturnType<typeof stat>>;
     try {
       const [real, base] = await Promise.all([realpath(path.join(root, name)), realpath(root)]);
       if (path.dirname(real) !== base) throw missing();

@@ -98,10 +98,7 @@ function loginOf(ctx: AppContext): string {
   return typeof login === 'string' ? login.trim().toLowerCase().slice(0, 255) : '';
 }
 
-export function createRateLimits(
-  config: Pick<Config, 'rateLimits' | 'redisUrl'> & { rateLimitPrefix?: string },
-  opts: RateLimitOptions = {},
-): RateLimits {
+export function createRateLimits(config: Pick<Config, 'rateLimits' | 'redisUrl'> & { rateLimitPrefix?: string }, opts: RateLimitOptions = {}): RateLimits {
   const prefix = opts.prefix ?? config.rateLimitPrefix ?? DEFAULT_RATE_LIMIT_PREFIX;
   const { logger } = opts;
   const owned = !opts.redis && config.redisUrl ? openRedis(config.redisUrl, logger) : undefined;
@@ -114,7 +111,10 @@ export function createRateLimits(
   const reportOutage = (name: string, err?: unknown) => {
     if (Date.now() - lastReport < 60_000) return;
     lastReport = Date.now();
-    logger?.error({ err: err instanceof Error ? err.message : 'not connected', limit: name }, 'rate-limit store (Redis) unavailable: requests are let through unlimited');
+    logger?.error(
+      { err: err instanceof Error ? err.message : 'not connected', limit: name },
+      'rate-limit store (Redis) unavailable: requests are let through unlimited',
+    );
   };
 
   const limit = (name: string, max: number, id: (ctx: AppContext) => string): AppMiddleware => {
@@ -135,7 +135,11 @@ export function createRateLimits(
       }
       // With two limits on one route, the headers describe whichever has fewer requests left
       // (koa-ratelimit sets them before calling on): the later limit's win only when lower.
-      const before = { remaining: ctx.response.get('X-RateLimit-Remaining'), reset: ctx.response.get('X-RateLimit-Reset'), total: ctx.response.get('X-RateLimit-Limit') };
+      const before = {
+        remaining: ctx.response.get('X-RateLimit-Remaining'),
+        reset: ctx.response.get('X-RateLimit-Reset'),
+        total: ctx.response.get('X-RateLimit-Limit'),
+      };
       let allowed = false;
       try {
         await counter(ctx, async () => {

@@ -8,15 +8,21 @@ export function checkoutRoutes({ db, config }: AppDeps): RouteSpec[] {
     route({
       method: 'post',
       path: '/api/checkout',
-      summary: "Pay a pending order (or the cart, made into an order first) with a Stripe PaymentIntent",
+      summary: 'Pay a pending order (or the cart, made into an order first) with a Stripe PaymentIntent',
       tag: 'Checkout',
       auth: true,
       body: checkoutBodySchema,
       headers: [
-        { name: 'Idempotency-Key', description: 'With `{}`: the same key returns the order made by the first request instead of a second one (1–100 characters)' },
+        {
+          name: 'Idempotency-Key',
+          description: 'With `{}`: the same key returns the order made by the first request instead of a second one (1–100 characters)',
+        },
       ],
       responses: {
-        200: { description: "The order's PaymentIntent (the same one on every checkout of the order); amount is the order's total from the database", schema: checkoutResultSchema },
+        200: {
+          description: "The order's PaymentIntent (the same one on every checkout of the order); amount is the order's total from the database",
+          schema: checkoutResultSchema,
+        },
         400: { description: 'Invalid body, or an empty cart with `{}` (VALIDATION_FAILED, EMPTY_CART)' },
         401: { description: 'Not signed in (UNAUTHENTICATED)' },
         404: { description: "No such order of the caller's (NOT_FOUND)" },

@@ -3,7 +3,11 @@ import { VERSION } from '../../version.js';
 import { buildOpenApi, type DocumentedPath, type OpenApiDocument } from '../openapi.js';
 import { route, type RouteSpec } from '../route.js';
 
-const documentSchema = z.looseObject({ openapi: z.string(), info: z.object({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) });
+const documentSchema = z.looseObject({
+  openapi: z.string(),
+  info: z.object({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.unknown()),
+});
 
 /** Product images, served by their own middleware (middleware/images.ts) rather than the router. */
 export const imagesPath: DocumentedPath = {

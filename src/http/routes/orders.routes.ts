@@ -84,7 +84,9 @@ export function ordersRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
         200: { description: 'The canceled order', schema: httpOrderSchema },
         401: { description: 'UNAUTHENTICATED' },
         404: { description: "NOT_FOUND (also for another user's order)" },
-        409: { description: 'INVALID_TRANSITION: the order is no longer pending, or Stripe says its payment went through (the order is then paid) or is processing' },
+        409: {
+          description: 'INVALID_TRANSITION: the order is no longer pending, or Stripe says its payment went through (the order is then paid) or is processing',
+        },
       },
       async handler(ctx) {
         const result = await cancelPendingOrder(db, config, { orderId: orderIdOf(ctx), userId: userIdOf(ctx) });

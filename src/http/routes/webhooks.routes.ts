@@ -48,7 +48,14 @@ export function webhookRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
         const event = await verifyWebhook(body, ctx.get('Stripe-Signature') || undefined, config.stripeWebhookSecret);
         const result = await handleStripeEvent(db, event);
         logger.info(
-          { req_id: ctx.state.requestId, event_id: event.id, event_type: event.type, duplicate: !result.applied, order_id: result.orderId, outcome: result.outcome },
+          {
+            req_id: ctx.state.requestId,
+            event_id: event.id,
+            event_type: event.type,
+            duplicate: !result.applied,
+            order_id: result.orderId,
+            outcome: result.outcome,
+          },
           'stripe event',
         );
         ctx.body = { received: true };
