@@ -9,6 +9,7 @@
 import type { Db } from '../db/connection.js';
 import { AppError, isAppError } from '../errors.js';
 import { centsToNumber } from '../money.js';
+import { canMove } from '../orders/order-states.js';
 import { attachPaymentIntent, markIntentCancelUnconfirmed, createOrderFromCart, getOrder, type PublicOrder } from '../orders/orders.service.js';
 import type { CheckoutResult } from './payments.schemas.js';
 import { callStripe, getStripe, type PaymentIntent, type StripeConfig } from './stripe-client.js';
@@ -54,7 +55,7 @@ export async function checkout(db: Db, config: StripeConfig & { currency?: strin
     input.orderId === undefined
       ? (await createOrderFromCart(db, input.userId, { idempotencyKey: input.idempotencyKey, currency: config.currency })).order
       : await getOrder(db, input.orderId, { userId: input.userId });
-  if (order.status !== 'pending') throw notPayable(order);
+  if (!canMove(order.status, 'paid')) throw notPayable(order);
 
   if (order.payment_intent_id) {
     const existing = order.payment_intent_id;

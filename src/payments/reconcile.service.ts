@@ -16,6 +16,7 @@
 import type { Db } from '../db/connection.js';
 import { AppError, isAppError } from '../errors.js';
 import { formatMoney } from '../money.js';
+import { canMove } from '../orders/order-states.js';
 import {
   cancelOrder,
   clearIntentCancelUnconfirmed,
@@ -110,7 +111,7 @@ export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { 
   for (const listed of await listPendingOlderThan(db, cutoff)) {
     // Fresh: a checkout may have given it an intent since the listing.
     const order = await getOrder(db, listed.id);
-    if (order.status !== 'pending') {
+    if (!canMove(order.status, 'canceled')) {
       orders.push(action(order, 'left', `ignored: order ${order.status}`));
       continue;
     }

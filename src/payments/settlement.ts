@@ -9,6 +9,7 @@
 import type { Knex } from 'knex';
 import { isAppError } from '../errors.js';
 import { attachPaymentIntent, cancelOrder, findOrderByPaymentIntent, getOrder, markPaid, type PublicOrder } from '../orders/orders.service.js';
+import { canMove } from '../orders/order-states.js';
 import type { OrderStatus } from '../orders/orders.schemas.js';
 
 type Runner = Knex | Knex.Transaction;
@@ -88,7 +89,7 @@ async function notMoved(db: Runner, orderId: number, what: OrderStatus): Promise
 
 /** A succeeded payment: `paid` when the order is pending and the amount and currency match. */
 export async function settleSucceeded(db: Runner, order: PublicOrder, intent: IntentFacts, paidAt?: Date): Promise<Settlement> {
-  if (order.status !== 'pending') return notPending(order, 'paid');
+  if (!canMove(order.status, 'paid')) return notPending(order, 'paid');
   const received = receivedAmount(intent);
   if (received !== order.total_cents) return ignored(`amount mismatch ${received ?? 'none'} != ${order.total_cents}`, order);
   const currency = (intent.currency ?? '').toLowerCase();
@@ -99,7 +100,7 @@ export async function settleSucceeded(db: Runner, order: PublicOrder, intent: In
 
 /** A canceled intent: the pending order is canceled and its stock given back (exactly once). */
 export async function settleCanceled(db: Runner, order: PublicOrder): Promise<Settlement> {
-  if (order.status !== 'pending') return notPending(order, 'canceled');
+  if (!canMove(order.status, 'canceled')) return notPending(order, 'canceled');
   if (await cancelOrder(db, order.id)) return { changed: true, outcome: 'applied: canceled, stock returned', order: await getOrder(db, order.id) };
   return notMoved(db, order.id, 'canceled');
 }
