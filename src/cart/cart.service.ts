@@ -11,9 +11,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getConfig } from '../config.js';
 import type { Db } from '../db/connection.js';
-import { isUniqueViolation } from '../db/connection.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/connection.js';
 import { isRetryableLockError } from '../db/transaction.js';
-import { AppError, notFound } from '../errors.js';
+import { AppError, accountRemoved, notFound } from '../errors.js';
 import { centsToNumber } from '../money.js';
 import { parseInput } from '../validation.js';
 import { cartRepository as repo, type CartLineRow } from './cart.repository.js';
@@ -88,6 +88,8 @@ export async function addToCart(db: Db, userId: number, input: AddToCart | Recor
     try {
       if ((await repo.insertLine(db, userId, productId, quantity)) > 0) return true;
     } catch (err) {
+      // A token outlives its user by up to 15 minutes: the new line then points at no user.
+      if (isForeignKeyViolation(err) && !(await repo.userExists(db, userId))) throw accountRemoved(err);
       // The line exists: created by a concurrent first add, or there all along but too full.
       if (!isUniqueViolation(err)) throw err;
     }
