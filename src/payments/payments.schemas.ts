@@ -1,9 +1,10 @@
 /** Payment inputs and outputs, shared by the HTTP routes and the CLI. */
 import { z } from 'zod';
+import { dbIdSchema } from '../schemas.js';
 
 /** `{order_id}` pays that order; `{}` makes the order from the cart first. */
 export const checkoutBodySchema = z.object({
-  order_id: z.number().int().positive().max(2_147_483_647).optional(),
+  order_id: dbIdSchema.optional(),
 });
 export type CheckoutBody = z.infer<typeof checkoutBodySchema>;
 
