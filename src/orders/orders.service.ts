@@ -7,7 +7,6 @@
  * (user_id, idempotency_key). The HTTP routes, the payments code and the CLI all come through here.
  */
 import type { Knex } from 'knex';
-import { getConfig } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { fromDbTime, isUniqueViolation, toDbTime } from '../db/connection.js';
 import { inTransaction, retryingTransaction } from '../db/transaction.js';
@@ -127,10 +126,10 @@ async function orderWithKey(db: Db, userId: number, key: string): Promise<OrderR
 export async function createOrderFromCart(
   db: Db,
   userId: number,
-  opts: { idempotencyKey?: string /** The store currency (the app's config); else the process's. */; currency?: string } = {},
+  opts: { idempotencyKey?: string /** The store's currency (the caller's config). */; currency: string },
 ): Promise<{ order: PublicOrder; created: boolean }> {
   const key = opts.idempotencyKey === undefined ? null : parseInput(idempotencyKeySchema, opts.idempotencyKey, 'Idempotency-Key');
-  const currency = opts.currency ?? getConfig().currency;
+  const currency = opts.currency;
 
   let order: PublicOrder;
   try {

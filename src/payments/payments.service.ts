@@ -48,7 +48,7 @@ function result(order: PublicOrder, intent: PaymentIntent): CheckoutResult {
  * ORDER_NOT_PAYABLE unless pending, PAYMENTS_UNAVAILABLE without a Stripe key (checked before
  * anything is written), PAYMENT_PROVIDER_ERROR when Stripe fails (the order is left as it was).
  */
-export async function checkout(db: Db, config: StripeConfig & { currency?: string }, input: CheckoutInput): Promise<CheckoutResult> {
+export async function checkout(db: Db, config: StripeConfig & { currency: string }, input: CheckoutInput): Promise<CheckoutResult> {
   await getStripe(config); // PAYMENTS_UNAVAILABLE before an order is made from the cart
 
   const order =

@@ -6,11 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import type { Db } from '../../src/db/connection.js';
-import { cancelOrder, createOrderFromCart, type PublicOrder } from '../../src/orders/orders.service.js';
-import { createProduct } from '../../src/products/products.service.js';
+import { cancelOrder, type PublicOrder } from '../../src/orders/orders.service.js';
 import { startApp, type Client, type Res, type TestApp } from '../helpers/app.js';
 import { signedInCustomer } from '../helpers/customers.js';
 import { FakeStripe, paymentIntentEvent, signPayload, type FakeIntent } from '../helpers/fake-stripe.js';
+import { createOrderFromCart, createProduct } from '../helpers/services.js';
 
 const SECRET = 'whsec_test_webhooks';
 
