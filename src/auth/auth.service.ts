@@ -39,7 +39,7 @@ export interface Session {
 
 type TokenSecrets = Pick<Config, 'accessTokenSecret'>;
 /** What sign-up and sign-in need of the app's configuration (bcryptCost: else the process's). */
-type AuthConfig = TokenSecrets & Partial<Pick<Config, 'bcryptCost'>>;
+type AuthConfig = TokenSecrets & Pick<Config, 'bcryptCost'>;
 
 export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');

@@ -44,7 +44,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
 
   const routes = apiRoutes(deps);
   routes.push(...openapiRoutes(() => routes));
-  const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret, deps.db));
+  const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret));
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());

@@ -1,9 +1,10 @@
 /** Payment inputs and outputs, shared by the HTTP routes and the CLI. */
 import { z } from 'zod';
+import { dbIdSchema } from '../schemas.js';
 
 /** `{order_id}` pays that order; `{}` makes the order from the cart first. */
 export const checkoutBodySchema = z.object({
-  order_id: z.number().int().positive().max(2_147_483_647).optional(),
+  order_id: dbIdSchema.optional(),
 });
 export type CheckoutBody = z.infer<typeof checkoutBodySchema>;
 
@@ -39,6 +40,30 @@ export const durationSchema = z
       .positive({ message: 'must be longer than zero' })
       .max(3650 * 86_400_000, { message: 'must be at most 3650d' }),
   );
+
+/**
+ * What settling a payment did, as a value (stripe_events.outcome_kind, beside the sentence in
+ * `outcome`): code compares these, never the text.
+ *   applied          the order moved
+ *   already_applied  the order was already where the event wanted it (a harmless repeat)
+ *   wrong_state      the order is in a state the event cannot move it from
+ *   mismatch         amount or currency differ from the order's
+ *   unmatched        no order could be tied to the payment intent
+ *   not_handled      an event type (or an event without a payment intent) that is not acted on
+ *   payment_failed   a failed payment attempt; the order stays as it is
+ *   payment_incomplete  Stripe's intent is neither paid nor canceled yet (reconcile, expire)
+ */
+export const OUTCOME_KINDS = [
+  'applied',
+  'already_applied',
+  'wrong_state',
+  'mismatch',
+  'unmatched',
+  'not_handled',
+  'payment_failed',
+  'payment_incomplete',
+] as const;
+export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
 
 /** A stripe_events row as the CLI and tests see it. */
 export interface StripeEventRecord {

@@ -10,7 +10,8 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
 import { retryingTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
-import { findOrderForIntent, settleCanceled, settleSucceeded, type IntentFacts, type Settlement } from './settlement.js';
+import type { OutcomeKind } from './payments.schemas.js';
+import { findOrderForIntent, ignored, settleCanceled, settleSucceeded, type IntentFacts, type Settlement } from './settlement.js';
 import { claimEvent, recordOutcome } from './stripe-events.repository.js';
 import { constructWebhookEvent, type StripeEvent } from './stripe-client.js';
 
@@ -18,6 +19,7 @@ export interface WebhookResult {
   /** False when this event id had been received before (nothing was done this time). */
   applied: boolean;
   outcome?: string;
+  kind?: OutcomeKind;
   orderId?: number | null;
 }
 
@@ -45,12 +47,12 @@ function intentOf(event: StripeEvent): IntentFacts | undefined {
 
 async function settle(trx: Knex.Transaction, type: string, intent: IntentFacts): Promise<Settlement> {
   const { order, reason } = await findOrderForIntent(trx, intent);
-  if (!order) return { changed: false, outcome: `ignored: ${reason}` };
+  if (!order) return ignored('unmatched', reason ?? 'unknown payment intent');
   if (type === 'payment_intent.succeeded') return settleSucceeded(trx, order, intent);
   if (type === 'payment_intent.canceled') return settleCanceled(trx, order);
   const error = intent.last_payment_error;
   const why = [error?.code, error?.message].filter(Boolean).join(': ');
-  return { changed: false, outcome: `ignored: payment failed${why ? ` (${why})` : ''}, order stays ${order.status}`, order };
+  return ignored('payment_failed', `payment failed${why ? ` (${why})` : ''}, order stays ${order.status}`, order);
 }
 
 /** Applies a verified event once; a repeat of an event id returns `{applied: false}`. */
@@ -59,11 +61,11 @@ export async function handleStripeEvent(db: Db, event: StripeEvent): Promise<Web
   return retryingTransaction(db, async (trx) => {
     if (!(await claimEvent(trx, { id: event.id, type: event.type, payment_intent_id: intent?.id ?? null }))) return { applied: false };
     let outcome: Settlement;
-    if (!HANDLED.has(event.type)) outcome = { changed: false, outcome: `ignored: event type ${event.type} is not handled` };
-    else if (!intent) outcome = { changed: false, outcome: 'ignored: the event carries no payment intent' };
+    if (!HANDLED.has(event.type)) outcome = ignored('not_handled', `event type ${event.type} is not handled`);
+    else if (!intent) outcome = ignored('not_handled', 'the event carries no payment intent');
     else outcome = await settle(trx, event.type, intent);
     const orderId = outcome.order?.id ?? null;
-    await recordOutcome(trx, event.id, { order_id: orderId, outcome: outcome.outcome });
-    return { applied: true, outcome: outcome.outcome, orderId };
+    await recordOutcome(trx, event.id, { order_id: orderId, outcome: outcome.outcome, kind: outcome.kind });
+    return { applied: true, outcome: outcome.outcome, kind: outcome.kind, orderId };
   });
 }

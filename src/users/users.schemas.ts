@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLI_PAGE_MAX, limitSchema, offsetSchema } from '../schemas.js';
 
 export const ROLES = ['customer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -36,8 +37,8 @@ export type NewUser = z.input<typeof newUserSchema>;
 export const userListSchema = z.object({
   role: roleSchema.optional(),
   search: z.string().max(255).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
+  limit: limitSchema(CLI_PAGE_MAX, 100),
+  offset: offsetSchema,
 });
 
 export const publicUserSchema = z.object({

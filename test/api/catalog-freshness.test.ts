@@ -5,9 +5,9 @@
  */
 import test from 'ava';
 import { createDb, type Db } from '../../src/db/connection.js';
-import { changeStock, createProduct, removeProduct, updateProduct } from '../../src/products/products.service.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
+import { changeStock, createProduct, removeProduct, updateProduct } from '../helpers/services.js';
 
 let app: TestApp;
 /** A second pool on the same database: writes through it are writes "from another process". */

@@ -4,9 +4,9 @@
  */
 import test from 'ava';
 import { productsRepository as repo } from '../../src/products/products.repository.js';
-import { changeStock, createProduct, removeProduct, updateProduct } from '../../src/products/products.service.js';
 import { seedCatalog } from '../../src/products/catalog.service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { changeStock, createProduct, removeProduct, updateProduct } from '../helpers/services.js';
 
 let tdb: TestDatabase;
 test.before(async () => {

@@ -1,11 +1,11 @@
 import { bodyParser } from '@koa/bodyparser';
-import { AppError } from '../../errors.js';
+import { HttpError } from '../http-error.js';
 import type { AppMiddleware } from '../context.js';
 
 export const BODY_LIMIT_BYTES = 100 * 1024;
 
-export const payloadTooLarge = () => new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than 100 kB.');
-export const notJson = () => new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
+export const payloadTooLarge = () => new HttpError('PAYLOAD_TOO_LARGE', 'The request body is larger than 100 kB.');
+export const notJson = () => new HttpError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
 
 function hasBody(ctx: Parameters<AppMiddleware>[0]): boolean {
   const len = ctx.get('Content-Length');

@@ -20,7 +20,7 @@ import type { Redis } from 'ioredis';
 import ratelimit from 'koa-ratelimit';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
-import { AppError } from '../../errors.js';
+import { HttpError } from '../http-error.js';
 import type { AppContext, AppMiddleware } from '../context.js';
 
 export const DEFAULT_RATE_LIMIT_PREFIX = 'watchstore:ratelimit';
@@ -158,7 +158,7 @@ export function createRateLimits(config: Pick<Config, 'rateLimits' | 'redisUrl'>
       const reset = Number(ctx.response.get('X-RateLimit-Reset'));
       const retryAfter = Number.isFinite(reset) ? Math.max(1, Math.ceil(reset - Date.now() / 1000)) : Math.ceil(windowMs / 1000);
       ctx.set('Retry-After', String(retryAfter));
-      throw new AppError('RATE_LIMITED', `Too many attempts. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`);
+      throw new HttpError('RATE_LIMITED', `Too many attempts. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`);
     };
   };
 

@@ -1,7 +1,7 @@
-import { AppError } from '../../errors.js';
 import { webhookResultSchema } from '../../payments/payments.schemas.js';
 import { handleStripeEvent, verifyWebhook } from '../../payments/webhooks.service.js';
 import type { AppContext, AppDeps } from '../context.js';
+import { HttpError } from '../http-error.js';
 import { route, type RouteSpec } from '../route.js';
 
 export const STRIPE_WEBHOOK_PATH = '/api/webhooks/stripe';
@@ -9,7 +9,7 @@ export const STRIPE_WEBHOOK_PATH = '/api/webhooks/stripe';
 /** Stripe's events are small; this only stops a flood. */
 export const WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;
 
-const tooLarge = () => new AppError('PAYLOAD_TOO_LARGE', 'The webhook body is larger than 1 MB.');
+const tooLarge = () => new HttpError('PAYLOAD_TOO_LARGE', 'The webhook body is larger than 1 MB.');
 
 /**
  * The exact bytes of the request body (the JSON body parser skips this path): the signature is
