@@ -1,14 +1,19 @@
 import { z } from 'zod';
+import { cleanUsername } from './login.js';
 
 export const ROLES = ['customer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const usernameSchema = z
   .string({ message: 'is required' })
-  .trim()
-  .min(3, { message: 'must be 3 to 50 characters' })
-  .max(50, { message: 'must be 3 to 50 characters' })
-  .regex(/^[A-Za-z0-9_.-]+$/, { message: 'may contain only letters, digits, _ . and -' });
+  .transform(cleanUsername) // full-width letters and invisible characters (users/login.ts)
+  .pipe(
+    z
+      .string()
+      .min(3, { message: 'must be 3 to 50 characters' })
+      .max(50, { message: 'must be 3 to 50 characters' })
+      .regex(/^[A-Za-z0-9_.-]+$/, { message: 'may contain only letters, digits, _ . and -' }),
+  );
 
 export const emailSchema = z
   .string({ message: 'is required' })
