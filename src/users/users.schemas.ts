@@ -6,14 +6,10 @@ export type Role = (typeof ROLES)[number];
 
 export const usernameSchema = z
   .string({ message: 'is required' })
-  .transform(cleanUsername) // full-width letters and invisible characters (users/login.ts)
-  .pipe(
-    z
-      .string()
-      .min(3, { message: 'must be 3 to 50 characters' })
-      .max(50, { message: 'must be 3 to 50 characters' })
-      .regex(/^[A-Za-z0-9_.-]+$/, { message: 'may contain only letters, digits, _ . and -' }),
-  );
+  .overwrite(cleanUsername) // full-width letters and invisible characters out, trimmed (users/login.ts)
+  .min(3, { message: 'must be 3 to 50 characters' })
+  .max(50, { message: 'must be 3 to 50 characters' })
+  .regex(/^[A-Za-z0-9_.-]+$/, { message: 'may contain only letters, digits, _ . and -' });
 
 export const emailSchema = z
   .string({ message: 'is required' })
