@@ -80,7 +80,8 @@ async function startSession(db: Db, user: PublicUser, config: TokenSecrets): Pro
   const now = new Date();
   const familyId = randomUUID();
   const refresh = newRefreshToken(now);
-  await tokens.insert(db, { user_id: user.id, token_hash: refresh.hash, family_id: familyId, expires_at: refresh.expiresAt });
+  // A deadlock victim's insert (autocommit) was rolled back whole: running it again is safe.
+  await retryOnLock(() => tokens.insert(db, { user_id: user.id, token_hash: refresh.hash, family_id: familyId, expires_at: refresh.expiresAt }));
   await pruneExpired(db, user.id, now);
   return sessionOf(user, familyId, refresh, config, now);
 }
