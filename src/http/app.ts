@@ -19,6 +19,7 @@ import { checkoutRoutes } from './routes/checkout.routes.js';
 import { STRIPE_WEBHOOK_PATH, webhookRoutes } from './routes/webhooks.routes.js';
 import { productsRoutes } from './routes/products.routes.js';
 import { images } from './middleware/images.js';
+import { sameOriginCookies } from './middleware/origin.js';
 
 /** Every API route, in one list: the router and the OpenAPI document are both built from it. */
 export function apiRoutes(deps: AppDeps): RouteSpec[] {
@@ -51,6 +52,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(corsFor(deps.config.corsOrigins));
   app.use(errorHandler(deps.logger));
   app.use(images(deps.config.imagesDir));
+  app.use(sameOriginCookies(deps.config.corsOrigins, [STRIPE_WEBHOOK_PATH]));
   app.use(jsonBody([STRIPE_WEBHOOK_PATH]));
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -29,6 +29,8 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   auth?: boolean;
   body?: B;
   query?: Q;
+  /** False for a route no browser session calls (the Stripe webhook): no origin check, no 403. */
+  cookieSession?: false;
   /** Extra request headers worth documenting, e.g. Idempotency-Key. */
   headers?: { name: string; description: string; required?: boolean }[];
   responses: Record<number, ResponseSpec>;

@@ -21,6 +21,17 @@ export type CheckoutResult = z.infer<typeof checkoutResultSchema>;
 
 export const webhookResultSchema = z.object({ received: z.literal(true) });
 
+/**
+ * The envelope of a Stripe event, as far as the store relies on it: checked after the signature,
+ * before anything is recorded, so a signed body that is not an event (`{}`, `[]`, `"x"`, no id,
+ * a null type) is a 400 and leaves no row. The bounds are those of `stripe_events` (docs/data.md).
+ */
+export const stripeEventEnvelopeSchema = z.looseObject({
+  id: z.string({ message: 'must be a string' }).min(1, { message: 'must not be empty' }).max(255, { message: 'must be at most 255 characters' }),
+  type: z.string({ message: 'must be a string' }).min(1, { message: 'must not be empty' }).max(100, { message: 'must be at most 100 characters' }),
+  data: z.looseObject({ object: z.record(z.string(), z.unknown(), { message: 'must be an object' }) }, { message: 'must be an object' }),
+});
+
 const DURATION = /^(\d+)\s*(s|m|min|h|d)$/i;
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -74,3 +85,19 @@ export interface StripeEventRecord {
   received_at: string;
   outcome: string;
 }
+
+/**
+ * The fields of a payment intent in an event that settling reads (settlement.ts IntentFacts),
+ * with their types checked: a signed event whose intent has, say, a numeric currency is a 400
+ * before anything is recorded, not a failure half-way through settling it.
+ */
+export const eventIntentSchema = z.looseObject({
+  object: z.literal('payment_intent'),
+  id: z.string().min(1).max(255),
+  status: z.string().optional(),
+  amount: z.number().int().nullable().optional(),
+  amount_received: z.number().int().nullable().optional(),
+  currency: z.string().nullable().optional(),
+  metadata: z.record(z.string(), z.unknown()).nullable().optional(),
+  last_payment_error: z.looseObject({ code: z.string().nullable().optional(), message: z.string().nullable().optional() }).nullable().optional(),
+});

@@ -10,7 +10,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
 import { retryingTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
-import type { OutcomeKind } from './payments.schemas.js';
+import { eventIntentSchema, type OutcomeKind, stripeEventEnvelopeSchema } from './payments.schemas.js';
 import { findOrderForIntent, ignored, settleCanceled, settleSucceeded, type IntentFacts, type Settlement } from './settlement.js';
 import { claimEvent, recordOutcome } from './stripe-events.repository.js';
 import { constructWebhookEvent, type StripeEvent } from './stripe-client.js';
@@ -25,23 +25,36 @@ export interface WebhookResult {
 
 /**
  * The verified event, or VALIDATION_FAILED when the signature is missing, forged, for other
- * bytes, or too old. PAYMENTS_UNAVAILABLE without a webhook secret.
+ * bytes, or too old, or when the signed JSON is not a Stripe event (stripeEventEnvelopeSchema).
+ * PAYMENTS_UNAVAILABLE without a webhook secret.
  */
 export async function verifyWebhook(rawBody: Buffer, signature: string | undefined, secret: string | undefined): Promise<StripeEvent> {
   if (!secret) throw new AppError('PAYMENTS_UNAVAILABLE', 'Stripe webhooks are not available: STRIPE_WEBHOOK_SECRET is not configured.');
   if (!signature) throw new AppError('VALIDATION_FAILED', 'The Stripe-Signature header is missing.');
+  let event: unknown;
   try {
-    return await constructWebhookEvent(rawBody, signature, secret);
+    event = await constructWebhookEvent(rawBody, signature, secret);
   } catch (err) {
     throw new AppError('VALIDATION_FAILED', 'The Stripe-Signature header does not match the request body.', undefined, { cause: err });
   }
+  const envelope = stripeEventEnvelopeSchema.safeParse(event);
+  if (!envelope.success) {
+    const details = envelope.error.issues.map((i) => ({ path: i.path.join('.') || 'body', message: i.message }));
+    throw new AppError('VALIDATION_FAILED', 'The webhook body is not a Stripe event.', details);
+  }
+  return event as StripeEvent;
 }
 
 const HANDLED = new Set(['payment_intent.succeeded', 'payment_intent.payment_failed', 'payment_intent.canceled']);
 
 function intentOf(event: StripeEvent): IntentFacts | undefined {
-  const object = (event.data as { object?: { object?: string; id?: unknown } } | undefined)?.object;
-  if (object?.object !== 'payment_intent' || typeof object.id !== 'string') return undefined;
+  const object = (event.data as { object?: { object?: string } } | undefined)?.object;
+  if (object?.object !== 'payment_intent') return undefined;
+  const facts = eventIntentSchema.safeParse(object);
+  if (!facts.success) {
+    const details = facts.error.issues.map((i) => ({ path: ['data', 'object', ...i.path].join('.'), message: i.message }));
+    throw new AppError('VALIDATION_FAILED', 'The payment intent in this event is malformed.', details);
+  }
   return object as IntentFacts;
 }
 

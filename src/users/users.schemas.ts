@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { CLI_PAGE_MAX, limitSchema, offsetSchema } from '../schemas.js';
+import { cleanUsername } from './login.js';
 
 export const ROLES = ['customer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const usernameSchema = z
   .string({ message: 'is required' })
-  .trim()
+  .overwrite(cleanUsername) // full-width letters and invisible characters out, trimmed (users/login.ts)
   .min(3, { message: 'must be 3 to 50 characters' })
   .max(50, { message: 'must be 3 to 50 characters' })
   .regex(/^[A-Za-z0-9_.-]+$/, { message: 'may contain only letters, digits, _ . and -' });

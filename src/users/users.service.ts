@@ -110,7 +110,7 @@ export async function verifyCredentials(db: Db, login: string, password: string,
     await verifyPassword(String(password).slice(0, 72), await dummyHash(cost));
     throw fail();
   }
-  const row = await repo.findByLogin(db, login.trim());
+  const row = await repo.findByLogin(db, login);
   const ok = await verifyPassword(password, row ? row.password_hash : await dummyHash(cost));
   if (!row || !ok) throw fail();
   return toPublicUser(row);

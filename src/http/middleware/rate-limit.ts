@@ -21,6 +21,7 @@ import ratelimit from 'koa-ratelimit';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
 import { HttpError } from '../http-error.js';
+import { LOGIN_MAX, normalizeLogin } from '../../users/login.js';
 import type { AppContext, AppMiddleware } from '../context.js';
 
 export const DEFAULT_RATE_LIMIT_PREFIX = 'watchstore:ratelimit';
@@ -91,11 +92,14 @@ export async function closeRateLimitClients(): Promise<void> {
 
 const ipOf = (ctx: AppContext) => ctx.ip || 'unknown';
 
-/** The login a sign-in names, as the per-login limit counts it: trimmed, lower-cased, bounded. */
+/**
+ * The login a sign-in names, as the per-login limit counts it: folded by normalizeLogin, the
+ * same function the sign-in lookup uses, so variants that reach one account share one budget.
+ */
 function loginOf(ctx: AppContext): string {
   const body = ctx.request.body as Record<string, unknown> | undefined;
   const login = body && typeof body === 'object' ? (body.login ?? body.username ?? body.email) : undefined;
-  return typeof login === 'string' ? login.trim().toLowerCase().slice(0, 255) : '';
+  return typeof login === 'string' ? normalizeLogin(login.slice(0, 4 * LOGIN_MAX)) : '';
 }
 
 export function createRateLimits(config: Pick<Config, 'rateLimits' | 'redisUrl'> & { rateLimitPrefix?: string }, opts: RateLimitOptions = {}): RateLimits {

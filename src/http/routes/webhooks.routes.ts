@@ -35,10 +35,11 @@ export function webhookRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
       path: STRIPE_WEBHOOK_PATH,
       summary: 'Stripe events (signed): payment succeeded, failed or canceled; each event is applied at most once',
       tag: 'Checkout',
+      cookieSession: false,
       headers: [{ name: 'Stripe-Signature', description: "Stripe's signature of the raw body (STRIPE_WEBHOOK_SECRET)", required: true }],
       responses: {
         200: { description: 'Received (also for a repeated event, an unknown payment intent, or an event that changed nothing)', schema: webhookResultSchema },
-        400: { description: 'Missing or invalid Stripe-Signature (VALIDATION_FAILED); nothing changed' },
+        400: { description: 'Missing or invalid Stripe-Signature, or a signed body that is not a Stripe event (VALIDATION_FAILED); nothing changed' },
         413: { description: 'The body is larger than 1 MB (PAYLOAD_TOO_LARGE)' },
         503: { description: 'STRIPE_WEBHOOK_SECRET is not configured (PAYMENTS_UNAVAILABLE)' },
       },
