@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ACCESS_COOKIE } from './middleware/auth.js';
 import type { RouteSpec } from './route.js';
 import { STATUS_OF } from './status.js';
+import { TAG_DESCRIPTIONS } from './tags.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -18,9 +19,9 @@ export type DocumentedPath = Omit<RouteSpec, 'handler' | 'before'>;
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
-  info: { title: string; version: string; description?: string };
-  servers?: { url: string }[];
-  tags: { name: string }[];
+  info: { title: string; version: string; description?: string; license?: { name: string } };
+  servers?: { url: string; description?: string }[];
+  tags: { name: string; description?: string }[];
   paths: Record<string, Record<string, unknown>>;
   components: {
     schemas: Record<string, JsonSchema>;
@@ -156,7 +157,8 @@ function operationOf(r: DocumentedPath, openApiPath: string, components: Record<
     operationId: operationId(r.method, openApiPath),
     summary: r.summary,
     tags: [r.tag],
-    ...(r.auth ? { security: [{ cookieAuth: [] }, { bearerAuth: [] }] } : {}),
+    // A public operation says so (an empty list: no scheme needed) rather than leaving it unsaid.
+    security: r.auth ? [{ cookieAuth: [] }, { bearerAuth: [] }] : [],
     ...(parameters.length ? { parameters } : {}),
     ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body, 'input', components) } } } } : {}),
     responses,
@@ -175,6 +177,8 @@ export interface OpenApiInfo {
   title?: string;
   version: string;
   description?: string;
+  /** The API's licence, e.g. package.json's `license` field. */
+  license?: string;
 }
 
 /** Builds the document; two routes with the same method and path are a programming error. */
@@ -190,15 +194,24 @@ export function buildOpenApi(routes: DocumentedPath[], info: OpenApiInfo): OpenA
     item[r.method] = operationOf(r, p, components);
     tags.add(r.tag);
   }
+  // Only the shared error answers some operation refers to: an unused component is noise.
+  const used = new Set(JSON.stringify(paths).match(/#\/components\/responses\/[A-Za-z0-9]+/g) ?? []);
   const responses: Record<string, unknown> = {};
   for (const [code, description] of Object.entries(DEFAULT_DESCRIPTIONS)) {
+    if (!used.has(`#/components/responses/Error${code}`)) continue;
     responses[`Error${code}`] = { description, content: { 'application/json': { schema: ERROR_REF } } };
   }
   return {
     openapi: '3.1.0',
-    info: { title: info.title ?? 'watchstore API', version: info.version, ...(info.description ? { description: info.description } : {}) },
-    servers: [{ url: '/' }],
-    tags: [...tags].sort().map((name) => ({ name })),
+    info: {
+      title: info.title ?? 'watchstore API',
+      version: info.version,
+      ...(info.description ? { description: info.description } : {}),
+      ...(info.license ? { license: { name: info.license } } : {}),
+    },
+    // Relative: the document describes the store that serves it, whatever its host name.
+    servers: [{ url: '/', description: 'The store serving this document' }],
+    tags: [...tags].sort().map((name) => (TAG_DESCRIPTIONS[name] ? { name, description: TAG_DESCRIPTIONS[name] } : { name })),
     paths,
     components: {
       schemas: components,
