@@ -13,6 +13,7 @@ import { healthRoutes } from './routes/health.routes.js';
 import { authRoutes } from './routes/auth.routes.js';
 import { createRateLimits } from './middleware/rate-limit.js';
 import { openapiRoutes } from './routes/openapi.routes.js';
+import { docsRoutes } from './routes/docs.routes.js';
 import { cartRoutes } from './routes/cart.routes.js';
 import { ordersRoutes } from './routes/orders.routes.js';
 import { checkoutRoutes } from './routes/checkout.routes.js';
@@ -44,7 +45,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.silent = true;
 
   const routes = apiRoutes(deps);
-  routes.push(...openapiRoutes(() => routes));
+  routes.push(...openapiRoutes(() => routes), ...docsRoutes());
   const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret));
 
   app.use(requestContext(deps.logger));
