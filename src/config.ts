@@ -25,6 +25,8 @@ export interface Config {
   port: number;
   host: string;
   database: DatabaseConfig;
+  /** DB_TIMEOUT_MS: the longest a request waits on the database for one step before it answers 503. */
+  dbTimeoutMs: number;
   accessTokenSecret: string;
   refreshTokenSecret: string;
   /** Which of the token secrets were generated for this process only. */
@@ -87,6 +89,7 @@ const schema = z.object({
   DB_USER: nonEmpty.optional(),
   DB_PASSWORD: z.string().optional(),
   DB_NAME: nonEmpty.optional(),
+  DB_TIMEOUT_MS: int(100, 600_000).optional(),
   ACCESS_TOKEN_SECRET: nonEmpty.optional(),
   REFRESH_TOKEN_SECRET: nonEmpty.optional(),
   BCRYPT_COST: int(4, 15).optional(),
@@ -193,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT ?? 3000,
     host: e.HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
     database,
+    dbTimeoutMs: e.DB_TIMEOUT_MS ?? 5000,
     accessTokenSecret: secret('ACCESS_TOKEN_SECRET'),
     refreshTokenSecret: secret('REFRESH_TOKEN_SECRET'),
     generatedSecrets,

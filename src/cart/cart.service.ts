@@ -11,8 +11,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getConfig } from '../config.js';
 import type { Db } from '../db/connection.js';
-import { isUniqueViolation } from '../db/connection.js';
-import { isRetryableLockError } from '../db/transaction.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { isRetryableLockError } from '../db/errors.js';
 import { AppError, notFound } from '../errors.js';
 import { centsToNumber } from '../money.js';
 import { parseInput } from '../validation.js';

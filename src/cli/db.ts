@@ -4,13 +4,17 @@
  */
 import { inspect } from 'node:util';
 import { debugEnabled } from '../config.js';
-import { getDb, migrationName, setDbLogSink, type Db } from '../db/connection.js';
+import { getDb, type Db } from '../db/connection.js';
+import type { DbOptions } from '../db/knex-config.js';
+import { migrationName } from '../db/migration-source.js';
+import { setDbLogSink } from '../db/knex-config.js';
 
-export async function openDb(): Promise<Db> {
+/** `options` apply when this opens the process's database (the first call). */
+export async function openDb(options?: DbOptions): Promise<Db> {
   setDbLogSink((level, m) => {
     if (debugEnabled()) process.stderr.write(`knex ${level}: ${typeof m === 'string' ? m : inspect(m)}\n`);
   });
-  return getDb();
+  return getDb(options);
 }
 
 /** The applied and the pending migrations, by name (as `migrate --status` and `doctor` show them). */

@@ -8,7 +8,8 @@
  * Exit codes: 0 done; 1 failed (database unreachable, not found, conflict); 2 bad usage or input.
  */
 import { Command, CommanderError } from 'commander';
-import { isAppError, isDatabaseUnavailable } from '../errors.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { isAppError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { configureUi } from './ui.js';
 

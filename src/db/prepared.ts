@@ -6,7 +6,7 @@
  * transaction too: its client hands out the transaction's connection. MySQL goes through knex.
  */
 import type { Knex } from 'knex';
-import { isMysql } from './connection.js';
+import { isMysql } from './dialect.js';
 
 type Runner = Knex | Knex.Transaction;
 

@@ -3,8 +3,10 @@
  * product stock. Every function takes the Knex (or transaction) to run in.
  */
 import type { Db } from '../db/connection.js';
-import { insertedId, isMysql, toDbTime } from '../db/connection.js';
+import { insertedId, toDbTime } from '../db/values.js';
+import { isMysql } from '../db/dialect.js';
 import { sqlAll } from '../db/prepared.js';
+import { productsRepository } from '../products/products.repository.js';
 import type { OrderStatus } from './orders.schemas.js';
 
 export interface OrderRow {
@@ -96,9 +98,8 @@ export const ordersRepository = {
 
   /** Stock coming back from a canceled order: no upper bound, it was in stock before. */
   returnStock(db: Db, productId: number, quantity: number): Promise<number> {
-    return db('products')
-      .where('id', productId)
-      .update({ stock: db.raw('stock + ?', [quantity]), version: db.raw('version + 1'), updated_at: toDbTime(new Date()) });
+    // Through the products repository, which raises the catalog revision with it.
+    return productsRepository.returnStock(db, productId, quantity);
   },
 
   /**

@@ -1,6 +1,6 @@
 import { getConfig } from '../config.js';
 import type { Db } from '../db/connection.js';
-import { isForeignKeyViolation, isUniqueViolation } from '../db/connection.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
 import { AppError, notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';

@@ -1,6 +1,8 @@
 import test from 'ava';
 import { parseDatabaseUrl } from '../../src/config.js';
-import { createDb, pingFreshConnection, setDbLogSink, type Db } from '../../src/db/connection.js';
+import { createDb, type Db } from '../../src/db/connection.js';
+import { pingFreshConnection } from '../../src/db/ping.js';
+import { setDbLogSink } from '../../src/db/knex-config.js';
 import { type Res, startApp, type TestApp } from '../helpers/app.js';
 import { createMariaDatabase, type TestDatabase } from '../helpers/db.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';

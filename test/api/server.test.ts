@@ -9,7 +9,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { createDb, MIGRATIONS_DIR } from '../../src/db/connection.js';
+import { createDb } from '../../src/db/connection.js';
+import { MIGRATIONS_DIR } from '../../src/db/migration-source.js';
 import { createMariaDatabase, createTestDatabase } from '../helpers/db.js';
 import { exitWithin, spawnCli, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 

@@ -16,6 +16,8 @@ import { PROJECT_ROOT } from '../../src/paths.js';
 
 export const dialect: 'sqlite' | 'mysql' = process.env.TEST_DB === 'mysql' ? 'mysql' : 'sqlite';
 const mysqlServer = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+/** The tests' DB_TIMEOUT_MS (env.mjs: generous), for the databases made here as for the app's. */
+const dbOptions = { timeoutMs: Number(process.env.DB_TIMEOUT_MS) || undefined };
 
 export interface TestDatabase {
   /** DATABASE_URL for child processes (CLI, server). */
@@ -62,7 +64,7 @@ export async function createMariaDatabase(opts: { migrate?: boolean } = {}): Pro
   await asAdmin(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   const url = `${mysqlServer.replace(/\/$/, '')}/${name}`;
   const config = parseDatabaseUrl(url);
-  const db = createDb(config);
+  const db = createDb(config, dbOptions);
   if (opts.migrate !== false) await db.migrate.latest();
   return {
     name,
@@ -86,7 +88,7 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
   const file = path.join(os.tmpdir(), `${name}.sqlite`);
   const url = `sqlite:${file}`;
   const config = parseDatabaseUrl(url);
-  const db = createDb(config);
+  const db = createDb(config, dbOptions);
   return {
     url,
     config,

@@ -7,7 +7,8 @@
 import test from 'ava';
 import type { Knex } from 'knex';
 import { seedCatalog } from '../../src/products/catalog.service.js';
-import { inTransaction, isRetryableLockError, MAX_TRANSACTION_ATTEMPTS, retryingTransaction } from '../../src/db/transaction.js';
+import { isRetryableLockError } from '../../src/db/errors.js';
+import { inTransaction, MAX_TRANSACTION_ATTEMPTS, retryingTransaction } from '../../src/db/transaction.js';
 import { createMariaDatabase, createTestDatabase, holdWriteLock, type TestDatabase } from '../helpers/db.js';
 
 let database: TestDatabase;

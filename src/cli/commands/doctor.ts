@@ -4,9 +4,9 @@
  * An invalid configuration is not a table row: it stops like every command, with exit 2.
  */
 import { getConfig, type Config } from '../../config.js';
-import { pingDb } from '../../db/connection.js';
+import { pingDb } from '../../db/ping.js';
 import { listMigrations, openDb } from '../db.js';
-import { isDatabaseUnavailable } from '../../errors.js';
+import { isDatabaseUnavailable } from '../../db/errors.js';
 import { describeDatabase, describeRedisUrl } from '../describe.js';
 import { ui } from '../ui.js';
 

@@ -1,5 +1,6 @@
 /** `watchstore migrate [--status | --rollback]`: the Knex migrator, called directly. */
-import { migrationName } from '../../db/connection.js';
+import { migrationName } from '../../db/migration-source.js';
+import { MIGRATION_TIMEOUT_MS } from '../../db/knex-config.js';
 import { listMigrations, openDb } from '../db.js';
 import { ui, usageError } from '../ui.js';
 
@@ -10,7 +11,8 @@ export interface MigrateOptions {
 
 export async function migrate(_args: string[], opts: MigrateOptions): Promise<void> {
   if (opts.status && opts.rollback) throw usageError('migrate takes --status or --rollback, not both.');
-  const db = await openDb();
+  // Not DB_TIMEOUT_MS: a migration's ALTER may rightly take minutes.
+  const db = await openDb({ timeoutMs: MIGRATION_TIMEOUT_MS });
 
   if (opts.status) {
     const { applied, pending } = await listMigrations(db);

@@ -1,5 +1,6 @@
 import { verifyAccessToken } from '../../auth/access-token.js';
-import { isForeignKeyViolation, type Db } from '../../db/connection.js';
+import { isForeignKeyViolation } from '../../db/errors.js';
+import type { Db } from '../../db/connection.js';
 import { AppError } from '../../errors.js';
 import { usersRepository } from '../../users/users.repository.js';
 import type { AppMiddleware } from '../context.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { pingDb, pingFreshConnection, type Db } from '../../db/connection.js';
+import { pingDb, pingFreshConnection } from '../../db/ping.js';
+import type { Db } from '../../db/connection.js';
 import { AppError } from '../../errors.js';
 import type { AppDeps } from '../context.js';
 import { route, type RouteSpec } from '../route.js';
