@@ -123,7 +123,7 @@ test('when a catalog request arrives after the database was destroyed, then it i
   }
 });
 
-test('when the same page is asked twice with nothing changed, then the second is a hit; after a change, a miss', async (t) => {
+test.serial('when the same page is asked twice with nothing changed, then the second is a hit; after a change, a miss', async (t) => {
   const { productsRepository } = await import('../../src/products/products.repository.js');
   const { catalogCacheStats } = await import('../../src/products/catalog-cache.js');
   const cache = new CatalogCache(database.db, 'EUR');
