@@ -20,11 +20,14 @@ export function isForeignKeyViolation(err: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === 'ER_NO_REFERENCED_ROW_2' || code === 'ER_NO_REFERENCED_ROW';
 }
 
-const RETRYABLE_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT']);
+const RETRYABLE_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY_SNAPSHOT']);
 
 /**
  * True for lock conflicts after which running the whole transaction again is safe: MariaDB chose
- * it as a deadlock victim or a lock wait timed out, or another process held the SQLite file.
+ * it as a deadlock victim or a lock wait timed out, or a SQLite transaction's snapshot went stale.
+ * Not a plain SQLITE_BUSY: every SQLite transaction takes the write lock at BEGIN
+ * (sqlite-immediate-client.ts), so that error comes only after busy_timeout (DB_TIMEOUT_MS) was
+ * waited out, and waiting again would multiply the bound; it means unavailable (503).
  */
 export function isRetryableLockError(err: unknown): boolean {
   return RETRYABLE_CODES.has(codeOf(err));

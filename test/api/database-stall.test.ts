@@ -3,16 +3,21 @@
  * as under SIGSTOP or a network partition. Every request answers 503 SERVICE_UNAVAILABLE within
  * DB_TIMEOUT_MS-ish bounds instead of hanging for the whole stall, is logged as the database
  * being unavailable (not as an unhandled error), and once the database answers again the pool
- * recovers by itself. Always on MariaDB through a TCP proxy the test freezes (whatever TEST_DB
- * is): SQLite has no server to stall; its bound is busy_timeout (see knex-config.ts).
+ * recovers by itself. On MariaDB through a TCP proxy the test freezes (whatever TEST_DB is). On
+ * SQLite, which has no server to stall, the same bound applies to a file another process keeps
+ * locked (busy_timeout): writes answer 503, reads (WAL) go on.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import test from 'ava';
 import { parseDatabaseUrl } from '../../src/config.js';
 import { createDb } from '../../src/db/connection.js';
 import { setDbLogSink } from '../../src/db/knex-config.js';
 import { type Client, type Res, startApp, type TestApp } from '../helpers/app.js';
-import { createMariaDatabase, type MariaDatabase, type TestDatabase } from '../helpers/db.js';
+import { signedInCustomer } from '../helpers/customers.js';
+import { createMariaDatabase, holdWriteLock, type MariaDatabase, type TestDatabase } from '../helpers/db.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 /** Short, so the test is quick; the default is 5000 (README). */
@@ -120,3 +125,43 @@ test.serial('when the database stalls, then catalog, cart and sign-in answer 503
     'nothing logged as an unhandled error',
   );
 });
+
+test.serial(
+  'when another process keeps the SQLite file locked past DB_TIMEOUT_MS, then writes (cart, sign-in) answer 503, reads go on, and all succeed once it lets go',
+  async (t) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'watchstore-stall-'));
+    const config = { client: 'sqlite' as const, filename: path.join(dir, 'stall.sqlite') };
+    const db = createDb(config, { timeoutMs: TIMEOUT_MS });
+    const database: TestDatabase = { url: `sqlite:${config.filename}`, config, db, dialect: 'sqlite', drop: async () => {} };
+    let local: TestApp | undefined;
+    try {
+      await db.migrate.latest();
+      local = await startApp({ database, seed: true, env: { DB_TIMEOUT_MS: String(TIMEOUT_MS) } });
+      const customer = await signedInCustomer(db, local.config.accessTokenSecret, 'stall');
+      const c = local.client();
+      const productId = (await c.get('/api/products?limit=1')).body.items[0].id as number;
+      const kinds: Record<string, () => Promise<Res>> = {
+        cart: () => c.request('POST', '/api/cart', { json: { product_id: productId, quantity: 1 }, headers: customer.auth }),
+        signin: () => local!.client().post('/api/auth/signin', { login: customer.username, password: 'correct horse 1' }),
+      };
+
+      const held = await holdWriteLock(database, { ms: 8000, sql: 'UPDATE catalog_revision SET revision = revision WHERE id = 1' });
+      for (const [name, request] of Object.entries(kinds)) {
+        const started = Date.now();
+        const res = await request();
+        t.log(`${name}: ${res.status} after ${Date.now() - started} ms (DB_TIMEOUT_MS=${TIMEOUT_MS})`);
+        t.is(res.status, 503, `${name}: ${res.text}`);
+        t.is(res.body.error.code, 'SERVICE_UNAVAILABLE');
+      }
+      t.is((await c.get('/api/products?limit=1')).status, 200, 'readers do not wait for the write lock');
+      await held.released;
+
+      t.is((await kinds.cart()).status, 200);
+      t.is((await kinds.signin()).status, 200);
+    } finally {
+      await local?.close();
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
