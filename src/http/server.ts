@@ -13,6 +13,7 @@ import { getConfig } from '../config.js';
 import { closeDb, getDb } from '../db/connection.js';
 import { setDbLogSink } from '../db/knex-config.js';
 import { createLogger } from '../logger.js';
+import { catalogCacheStats } from '../products/catalog-cache.js';
 import { prepareDatabase } from '../store/bootstrap.js';
 import { createApp } from './app.js';
 import { createRateLimits, type RateLimits } from './middleware/rate-limit.js';
@@ -136,6 +137,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       clearTimeout(forceTimer);
       await closeDb().catch((err: unknown) => logger.error({ err }, 'closing the database pool failed'));
       await closeRateLimits();
+      // What a bench reads for the catalog cache's hit rate (docs/architecture.md).
+      logger.info({ catalog_cache: catalogCacheStats() }, 'catalog cache hits and misses since start');
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       logger.info('stopped');
