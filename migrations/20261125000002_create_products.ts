@@ -16,7 +16,8 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('stock').notNullable().defaultTo(0);
     t.string('image_url', 500);
     // Bumped by every write to the row (price, stock, text): with COUNT(*) and MAX(id) it gives
-    // a catalog fingerprint that changes on any change, made by any process.
+    // a catalog fingerprint that changes on any change, made by any process. (Dropped by
+    // 20261130000000_catalog_revision: one revision row replaced it.)
     t.integer('version').notNullable().defaultTo(0);
     t.datetime('created_at', { precision: 3 }).notNullable().defaultTo(nowDefault(knex));
     t.datetime('updated_at', { precision: 3 }).notNullable().defaultTo(nowDefault(knex));
