@@ -52,6 +52,13 @@ export interface Config {
   /** Key prefix of the rate-limit counters in Redis (instances sharing a budget share it). */
   rateLimitPrefix?: string;
   orderHoldMinutes: number;
+  /** Limits of the HTTP server against slow or too many clients (server.ts). */
+  http: {
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    maxConnections: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -122,6 +129,10 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9:._-]{1,100}$/, { message: 'must be 1 to 100 letters, digits or : . _ -' })
     .optional(),
   ORDER_HOLD_MINUTES: int(1, 100_000).optional(),
+  HTTP_HEADERS_TIMEOUT_MS: int(100, 3_600_000).optional(),
+  HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).optional(),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 3_600_000).optional(),
+  HTTP_MAX_CONNECTIONS: int(1, 1_000_000).optional(),
 });
 
 /** Every environment variable loadConfig reads (`.env.example` documents each one). */
@@ -190,6 +201,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return randomBytes(32).toString('hex');
   };
 
+  const headersTimeoutMs = e.HTTP_HEADERS_TIMEOUT_MS ?? 10_000;
+  const requestTimeoutMs = e.HTTP_REQUEST_TIMEOUT_MS ?? 30_000;
+  // Node refuses a headers timeout longer than the request timeout.
+  if (headersTimeoutMs > requestTimeoutMs)
+    throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS', `must not be more than HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+
   return {
     env: nodeEnv,
     isProduction,
@@ -223,6 +240,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     rateLimitPrefix: e.RATE_LIMIT_PREFIX,
     orderHoldMinutes: e.ORDER_HOLD_MINUTES ?? 30,
+    http: {
+      headersTimeoutMs,
+      requestTimeoutMs,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? 5_000,
+      maxConnections: e.HTTP_MAX_CONNECTIONS ?? 1000,
+    },
   };
 }
 

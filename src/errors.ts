@@ -20,7 +20,6 @@ export type ErrorCode =
   | 'TOKEN_REUSED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
-  | 'METHOD_NOT_ALLOWED'
   | 'USERNAME_TAKEN'
   | 'EMAIL_TAKEN'
   | 'OUT_OF_STOCK'
@@ -28,9 +27,6 @@ export type ErrorCode =
   | 'INVALID_TRANSITION'
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'CONFLICT'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'RATE_LIMITED'
   | 'PAYMENT_PROVIDER_ERROR'
   | 'PAYMENTS_UNAVAILABLE'
   | 'SERVICE_UNAVAILABLE'
@@ -40,14 +36,11 @@ const KIND_OF: Record<ErrorCode, ErrorKind> = {
   VALIDATION_FAILED: 'invalid',
   INVALID_JSON: 'invalid',
   EMPTY_CART: 'invalid',
-  PAYLOAD_TOO_LARGE: 'invalid',
-  UNSUPPORTED_MEDIA_TYPE: 'invalid',
   UNAUTHENTICATED: 'unauthenticated',
   INVALID_CREDENTIALS: 'unauthenticated',
   TOKEN_REUSED: 'unauthenticated',
   FORBIDDEN: 'forbidden',
   NOT_FOUND: 'not_found',
-  METHOD_NOT_ALLOWED: 'invalid',
   USERNAME_TAKEN: 'conflict',
   EMAIL_TAKEN: 'conflict',
   OUT_OF_STOCK: 'conflict',
@@ -55,7 +48,6 @@ const KIND_OF: Record<ErrorCode, ErrorKind> = {
   INVALID_TRANSITION: 'conflict',
   IDEMPOTENCY_KEY_REUSED: 'conflict',
   CONFLICT: 'conflict',
-  RATE_LIMITED: 'forbidden',
   PAYMENT_PROVIDER_ERROR: 'upstream',
   PAYMENTS_UNAVAILABLE: 'unavailable',
   SERVICE_UNAVAILABLE: 'unavailable',
@@ -85,6 +77,9 @@ export class AppError extends Error {
 export const validationError = (message: string, details?: ErrorDetail[]) => new AppError('VALIDATION_FAILED', message, details);
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found.`);
+
+/** A signed-in user's write failed because the account was removed since the token was issued. */
+export const accountRemoved = (cause?: unknown) => new AppError('UNAUTHENTICATED', 'This account no longer exists. Sign in to continue.', undefined, { cause });
 
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;

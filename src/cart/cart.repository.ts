@@ -60,6 +60,11 @@ export const cartRepository = {
     ]);
   },
 
+  /** Whether the cart's owner still exists (asked only after a write failed on its foreign key). */
+  async userExists(db: Db, userId: number): Promise<boolean> {
+    return (await db('users').where({ id: userId }).first('id')) !== undefined;
+  },
+
   /** Takes one off a line that has more than one. */
   decrementLine(db: Db, userId: number, productId: number): Promise<number> {
     return db('cart_items')

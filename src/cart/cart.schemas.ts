@@ -1,12 +1,9 @@
 import { z } from 'zod';
+import { dbIdSchema } from '../schemas.js';
 
 export const MAX_LINE_ADD = 99;
 
-const productId = z
-  .number({ message: 'must be a positive whole number' })
-  .int({ message: 'must be a positive whole number' })
-  .positive({ message: 'must be a positive whole number' })
-  .max(2_147_483_647, { message: 'is out of range' });
+const productId = dbIdSchema;
 
 /** POST /api/cart. Unknown keys (price, stock, user_id, …) are stripped: the client never sets them. */
 export const addToCartSchema = z.object({

@@ -9,11 +9,9 @@
  * retries inside such transactions deadlock each other; on their own they simply serialise.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getConfig } from '../config.js';
 import type { Db } from '../db/connection.js';
-import { isUniqueViolation } from '../db/errors.js';
-import { isRetryableLockError } from '../db/errors.js';
-import { AppError, notFound } from '../errors.js';
+import { isForeignKeyViolation, isRetryableLockError, isUniqueViolation } from '../db/errors.js';
+import { AppError, accountRemoved, notFound } from '../errors.js';
 import { centsToNumber } from '../money.js';
 import { parseInput } from '../validation.js';
 import { cartRepository as repo, type CartLineRow } from './cart.repository.js';
@@ -66,7 +64,7 @@ function toCart(rows: CartLineRow[], currency: string): Cart {
 }
 
 /** The cart with current names, prices and stock. `count` is the sum of the quantities. */
-export async function getCart(db: Db, userId: number, currency = getConfig().currency): Promise<Cart> {
+export async function getCart(db: Db, userId: number, currency: string): Promise<Cart> {
   return toCart(await repo.lines(db, userId), currency);
 }
 
@@ -81,13 +79,15 @@ function outOfStock(productId: number, requested: number, stock: number, inCart:
  * user end as one line whose quantity is their sum; an add that would take the line above the
  * product's stock is refused whole (409 OUT_OF_STOCK, details.available = how many more fit).
  */
-export async function addToCart(db: Db, userId: number, input: AddToCart | Record<string, unknown>, currency = getConfig().currency): Promise<Cart> {
+export async function addToCart(db: Db, userId: number, input: AddToCart | Record<string, unknown>, currency: string): Promise<Cart> {
   const { product_id: productId, quantity } = parseInput(addToCartSchema, input, 'body');
   await settle(async () => {
     if ((await repo.addToLine(db, userId, productId, quantity)) > 0) return true;
     try {
       if ((await repo.insertLine(db, userId, productId, quantity)) > 0) return true;
     } catch (err) {
+      // A token outlives its user by up to 15 minutes: the new line then points at no user.
+      if (isForeignKeyViolation(err) && !(await repo.userExists(db, userId))) throw accountRemoved(err);
       // The line exists: created by a concurrent first add, or there all along but too full.
       if (!isUniqueViolation(err)) throw err;
     }
@@ -101,12 +101,7 @@ export async function addToCart(db: Db, userId: number, input: AddToCart | Recor
 }
 
 /** One more of a product already in the cart (404 if it is not there, 409 at its stock). */
-export async function incrementLine(
-  db: Db,
-  userId: number,
-  input: { product_id: number } | Record<string, unknown>,
-  currency = getConfig().currency,
-): Promise<Cart> {
+export async function incrementLine(db: Db, userId: number, input: { product_id: number } | Record<string, unknown>, currency: string): Promise<Cart> {
   const { product_id: productId } = parseInput(cartProductSchema, input, 'body');
   await settle(async () => {
     if ((await repo.addToLine(db, userId, productId, 1)) > 0) return true;
@@ -120,12 +115,7 @@ export async function incrementLine(
 }
 
 /** One fewer; the line goes away at quantity 1 (never a line of 0). 404 if it is not in the cart. */
-export async function decrementLine(
-  db: Db,
-  userId: number,
-  input: { product_id: number } | Record<string, unknown>,
-  currency = getConfig().currency,
-): Promise<Cart> {
+export async function decrementLine(db: Db, userId: number, input: { product_id: number } | Record<string, unknown>, currency: string): Promise<Cart> {
   const { product_id: productId } = parseInput(cartProductSchema, input, 'body');
   await settle(async () => {
     if ((await repo.decrementLine(db, userId, productId)) > 0) return true;
@@ -138,12 +128,12 @@ export async function decrementLine(
 }
 
 /** Removes a product's line. 404 if the caller's cart does not have it (whoever else does). */
-export async function removeFromCart(db: Db, userId: number, productId: number, currency = getConfig().currency): Promise<Cart> {
+export async function removeFromCart(db: Db, userId: number, productId: number, currency: string): Promise<Cart> {
   if ((await repo.removeLine(db, userId, productId)) === 0) throw notFound(`Product ${productId} in your cart`);
   return getCart(db, userId, currency);
 }
 
-export async function clearCart(db: Db, userId: number, currency = getConfig().currency): Promise<Cart> {
+export async function clearCart(db: Db, userId: number, currency: string): Promise<Cart> {
   await repo.clear(db, userId);
   return getCart(db, userId, currency);
 }

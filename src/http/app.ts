@@ -19,6 +19,7 @@ import { checkoutRoutes } from './routes/checkout.routes.js';
 import { STRIPE_WEBHOOK_PATH, webhookRoutes } from './routes/webhooks.routes.js';
 import { productsRoutes } from './routes/products.routes.js';
 import { images } from './middleware/images.js';
+import { sameOriginCookies } from './middleware/origin.js';
 
 /** Every API route, in one list: the router and the OpenAPI document are both built from it. */
 export function apiRoutes(deps: AppDeps): RouteSpec[] {
@@ -44,13 +45,14 @@ export function createApp(deps: AppDeps): Koa<AppState> {
 
   const routes = apiRoutes(deps);
   routes.push(...openapiRoutes(() => routes));
-  const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret, deps.db));
+  const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret));
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());
   app.use(corsFor(deps.config.corsOrigins));
   app.use(errorHandler(deps.logger));
   app.use(images(deps.config.imagesDir));
+  app.use(sameOriginCookies(deps.config.corsOrigins, [STRIPE_WEBHOOK_PATH]));
   app.use(jsonBody([STRIPE_WEBHOOK_PATH]));
   app.use(router.routes());
   app.use(router.allowedMethods());

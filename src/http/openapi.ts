@@ -51,6 +51,7 @@ const ERROR_SCHEMA: JsonSchema = {
 const DEFAULT_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input (VALIDATION_FAILED, INVALID_JSON)',
   401: 'Not signed in (UNAUTHENTICATED)',
+  403: 'Signed in by cookie, but sent from another site: Origin (or Sec-Fetch-Site) is neither the store nor one of CORS_ORIGINS (FORBIDDEN)',
   413: 'The request body is larger than 100 kB (PAYLOAD_TOO_LARGE)',
   415: 'The request body is not JSON (UNSUPPORTED_MEDIA_TYPE)',
   429: 'Too many attempts (RATE_LIMITED); see Retry-After',
@@ -147,6 +148,8 @@ function operationOf(r: DocumentedPath, openApiPath: string, components: Record<
   if (r.body || r.query || pathParams(openApiPath).length) common.push(400);
   if (r.body) common.push(413, 415);
   if (r.auth) common.push(401);
+  // The cookie sessions' origin check (middleware/origin.ts) applies to every state-changing method.
+  if (r.method !== 'get' && r.cookieSession !== false) common.push(403);
   for (const code of common) responses[code] ??= { $ref: `#/components/responses/Error${code}` };
 
   return {

@@ -6,6 +6,7 @@
 import Router from '@koa/router';
 import type { z } from 'zod';
 import { notFound } from '../errors.js';
+import { MAX_DB_ID } from '../schemas.js';
 import { parseInput } from '../validation.js';
 import type { AppContext, AppMiddleware, AppState } from './context.js';
 
@@ -28,6 +29,8 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   auth?: boolean;
   body?: B;
   query?: Q;
+  /** False for a route no browser session calls (the Stripe webhook): no origin check, no 403. */
+  cookieSession?: false;
   /** Extra request headers worth documenting, e.g. Idempotency-Key. */
   headers?: { name: string; description: string; required?: boolean }[];
   responses: Record<number, ResponseSpec>;
@@ -77,15 +80,13 @@ export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware): Ro
   return router;
 }
 
-const MAX_ID = 2_147_483_647;
-
 /**
  * A path id: a positive integer written plainly ("7", not "07", "7.0", "1e1" or "0x7"). Anything
  * else names nothing: NOT_FOUND "<what> not found." (api.md).
  */
 export function pathId(raw: string | undefined, what: string): number {
-  const id = raw && /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : MAX_ID + 1;
-  if (id > MAX_ID) throw notFound(what);
+  const id = raw && /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : MAX_DB_ID + 1;
+  if (id > MAX_DB_ID) throw notFound(what);
   return id;
 }
 

@@ -9,7 +9,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { getConfig } from '../config.js';
+import { getConfig, type Config } from '../config.js';
 import { closeDb, getDb } from '../db/connection.js';
 import { setDbLogSink } from '../db/knex-config.js';
 import { createLogger } from '../logger.js';
@@ -36,6 +36,28 @@ export interface RunningServer {
   shutdown(reason?: string): Promise<void>;
   /** Resolves once the server has shut down and every resource is released. */
   closed: Promise<void>;
+}
+
+/**
+ * The HTTP server with the limits of config.http: a client gets HTTP_HEADERS_TIMEOUT_MS to send
+ * its headers and HTTP_REQUEST_TIMEOUT_MS for the whole request (then 408 and the connection is
+ * closed), an idle keep-alive connection is closed after HTTP_KEEP_ALIVE_TIMEOUT_MS, and
+ * connections beyond HTTP_MAX_CONNECTIONS are refused, so slow clients cannot hold the server.
+ */
+export function createHttpServer(handler: http.RequestListener, limits: Config['http']): http.Server {
+  const server = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // How often Node looks for connections past those timeouts (its default, 30 s, would
+      // let a slow client keep a connection far longer than configured).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
+    handler,
+  );
+  server.maxConnections = limits.maxConnections;
+  return server;
 }
 
 function urlOf(address: AddressInfo): string {
@@ -78,7 +100,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     // Made here rather than by createApp so the server owns (and closes) their Redis client.
     // (Their key prefix is RATE_LIMIT_PREFIX; they log where they are kept.)
     rateLimits = createRateLimits(config, { logger });
-    server = http.createServer(createApp({ db, config, logger, rateLimits }).callback());
+    server = createHttpServer(createApp({ db, config, logger, rateLimits }).callback(), config.http);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {

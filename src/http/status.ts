@@ -1,7 +1,8 @@
 import type { ErrorCode } from '../errors.js';
+import type { HttpErrorCode } from './http-error.js';
 
-/** The one table from domain error codes to HTTP statuses (api.md, Conventions). */
-export const STATUS_OF: Record<ErrorCode, number> = {
+/** The one table from error codes (the domain's and HTTP's own) to HTTP statuses (api.md, Conventions). */
+export const STATUS_OF: Record<ErrorCode | HttpErrorCode, number> = {
   VALIDATION_FAILED: 400,
   INVALID_JSON: 400,
   EMPTY_CART: 400,

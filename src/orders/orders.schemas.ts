@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiPagingShape, CLI_PAGE_MAX, dbIdTextSchema, limitSchema, listEnvelopeSchema } from '../schemas.js';
 import { queryParam } from '../validation.js';
 
 export const ORDER_STATUSES = ['pending', 'paid', 'shipped', 'delivered', 'canceled'] as const;
@@ -11,11 +12,7 @@ export type MarkableStatus = (typeof MARKABLE_STATUSES)[number];
 export const orderStatusSchema = z.enum(ORDER_STATUSES, { message: `must be one of ${ORDER_STATUSES.join(', ')}` });
 export const markableStatusSchema = z.enum(MARKABLE_STATUSES, { message: `must be one of ${MARKABLE_STATUSES.join(', ')}` });
 
-export const orderIdSchema = z.coerce
-  .number({ message: 'must be a positive whole number' })
-  .int({ message: 'must be a positive whole number' })
-  .positive({ message: 'must be a positive whole number' })
-  .max(2_147_483_647, { message: 'is out of range' });
+export const orderIdSchema = dbIdTextSchema;
 
 /** `Idempotency-Key`: 1 to 100 printable ASCII characters (what fits the column, as Stripe's keys). */
 export const idempotencyKeySchema = z
@@ -24,19 +21,10 @@ export const idempotencyKeySchema = z
   .max(100, { message: 'must be 1 to 100 characters' })
   .regex(/^[\x20-\x7E]+$/, { message: 'must be printable ASCII' });
 
-const limit = (max: number, dflt: number) =>
-  z.coerce
-    .number({ message: 'must be a number' })
-    .int({ message: `must be 1 to ${max}` })
-    .min(1, { message: `must be 1 to ${max}` })
-    .max(max, { message: `must be 1 to ${max}` })
-    .default(dflt);
-
 /** GET /api/orders: the caller's own orders. A parameter sent empty is not given. */
 export const orderQuerySchema = z.object({
   status: queryParam(orderStatusSchema.optional()),
-  limit: queryParam(limit(100, 20)),
-  offset: queryParam(z.coerce.number({ message: 'must be a number' }).int().min(0, { message: 'must not be negative' }).max(1_000_000).default(0)),
+  ...apiPagingShape,
 });
 
 /** Midnight UTC of a YYYY-MM-DD day, or undefined when it is not a date (2026-02-30 is not). */
@@ -54,7 +42,7 @@ export const orderFilterSchema = z.object({
     .refine((s) => startOfDay(s)?.toISOString().slice(0, 10) === s, { message: 'must be a real date such as 2026-01-01' })
     .transform((s) => startOfDay(s)!)
     .optional(),
-  limit: limit(1000, 50),
+  limit: limitSchema(CLI_PAGE_MAX, 50),
 });
 
 export const orderItemSchema = z.object({
@@ -87,9 +75,4 @@ export const publicOrderSchema = httpOrderSchema.extend({
 });
 export type PublicOrder = z.infer<typeof publicOrderSchema>;
 
-export const orderListSchema = z.object({
-  items: z.array(httpOrderSchema),
-  total: z.number().int(),
-  limit: z.number().int(),
-  offset: z.number().int(),
-});
+export const orderListSchema = listEnvelopeSchema(httpOrderSchema);

@@ -7,7 +7,6 @@
  * (user_id, idempotency_key). The HTTP routes, the payments code and the CLI all come through here.
  */
 import type { Knex } from 'knex';
-import { getConfig } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { fromDbTime, toDbTime } from '../db/values.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -16,6 +15,7 @@ import { AppError, notFound } from '../errors.js';
 import { centsToNumber } from '../money.js';
 import { productsRepository } from '../products/products.repository.js';
 import { parseInput } from '../validation.js';
+import { invalidTransition, movesInto } from './order-states.js';
 import { ordersRepository as repo, type CartLine, type OrderItemRow, type OrderRow } from './orders.repository.js';
 import {
   idempotencyKeySchema,
@@ -127,10 +127,10 @@ async function orderWithKey(db: Db, userId: number, key: string): Promise<OrderR
 export async function createOrderFromCart(
   db: Db,
   userId: number,
-  opts: { idempotencyKey?: string /** The store currency (the app's config); else the process's. */; currency?: string } = {},
+  opts: { idempotencyKey?: string /** The store's currency (the caller's config). */; currency: string },
 ): Promise<{ order: PublicOrder; created: boolean }> {
   const key = opts.idempotencyKey === undefined ? null : parseInput(idempotencyKeySchema, opts.idempotencyKey, 'Idempotency-Key');
-  const currency = opts.currency ?? getConfig().currency;
+  const currency = opts.currency;
 
   let order: PublicOrder;
   try {
@@ -306,29 +306,35 @@ export async function attachPaymentIntent(db: Db, orderId: number, paymentIntent
 /* ------------------------------------------------------------------------------------------ */
 /* State moves                                                                                */
 
-/** pending → paid with paid_at. True when this call moved it; false when it was not pending. */
-export async function markPaid(db: Db | Knex.Transaction, orderId: number, paidAt: Date = new Date()): Promise<boolean> {
-  return (await repo.moveStatus(db, orderId, ['pending'], 'paid', { paid_at: toDbTime(paidAt) })) === 1;
-}
-
 /**
- * pending → canceled, and the stock comes back: the guarded status update and the stock return
- * are one transaction, and only the call whose update moved the order returns stock, so however
- * many cancels (customer, webhook, expiry) race, stock comes back exactly once.
+ * The one way an order changes state: a guarded `UPDATE … WHERE status IN (states the table in
+ * order-states.ts lets move into \`to\`)`. True when this call moved it; false when the order
+ * was not in such a state (or, with `onlyWithoutIntent`, had a PaymentIntent).
  *
- * `intentCancelUnconfirmed`: the order has a PaymentIntent that Stripe could not be asked to
- * cancel; the order is marked for `orders reconcile` in the same statement.
+ * A move into `canceled` gives the stock back in the same transaction, and only the call whose
+ * update moved the order returns it, so however many cancels (customer, webhook, expiry) race,
+ * stock comes back exactly once.
+ *
+ * `paidAt`: stored as paid_at on a move into `paid`. `intentCancelUnconfirmed`: the order has a
+ * PaymentIntent that Stripe could not be asked to cancel; it is marked for `orders reconcile` in
+ * the same statement. `onlyWithoutIntent`: the caller saw no PaymentIntent; a checkout that
+ * attached one since must not be left payable for a canceled order, so then nothing moves and
+ * the caller looks again.
  */
-export async function cancelOrder(
+export async function moveOrder(
   db: Db | Knex.Transaction,
   orderId: number,
-  opts: { intentCancelUnconfirmed?: boolean; onlyWithoutIntent?: boolean } = {},
+  to: OrderStatus,
+  opts: { paidAt?: Date; intentCancelUnconfirmed?: boolean; onlyWithoutIntent?: boolean } = {},
 ): Promise<boolean> {
-  const mark = opts.intentCancelUnconfirmed ? { intent_cancel_unconfirmed_at: toDbTime(new Date()) } : {};
+  const extra = {
+    ...(to === 'paid' ? { paid_at: toDbTime(opts.paidAt ?? new Date()) } : {}),
+    ...(opts.intentCancelUnconfirmed ? { intent_cancel_unconfirmed_at: toDbTime(new Date()) } : {}),
+  };
+  const move = (runner: Db | Knex.Transaction) => repo.moveStatus(runner, orderId, movesInto(to), to, extra, { withoutIntent: opts.onlyWithoutIntent });
+  if (to !== 'canceled') return (await move(db)) === 1;
   return inTransaction(db, async (trx) => {
-    // onlyWithoutIntent: the caller saw no PaymentIntent; a checkout that attached one since must
-    // not be left payable for a canceled order, so then nothing moves and the caller looks again.
-    if ((await repo.moveStatus(trx, orderId, ['pending'], 'canceled', mark, { withoutIntent: opts.onlyWithoutIntent })) === 0) return false;
+    if ((await move(trx)) === 0) return false;
     const items = (await repo.itemsOf(trx, [orderId])).filter((i) => i.product_id !== null);
     // Product id order, the same lock order as order creation.
     items.sort((a, b) => Number(a.product_id) - Number(b.product_id));
@@ -337,11 +343,19 @@ export async function cancelOrder(
   });
 }
 
-/** The states each hand-made move may start from: forward only, one step at a time. */
-const MOVES_FROM: Record<'shipped' | 'delivered', OrderStatus[]> = {
-  shipped: ['paid'],
-  delivered: ['shipped'],
-};
+/** pending → paid with paid_at (moveOrder). */
+export function markPaid(db: Db | Knex.Transaction, orderId: number, paidAt: Date = new Date()): Promise<boolean> {
+  return moveOrder(db, orderId, 'paid', { paidAt });
+}
+
+/** pending → canceled, stock back exactly once (moveOrder). */
+export function cancelOrder(
+  db: Db | Knex.Transaction,
+  orderId: number,
+  opts: { intentCancelUnconfirmed?: boolean; onlyWithoutIntent?: boolean } = {},
+): Promise<boolean> {
+  return moveOrder(db, orderId, 'canceled', opts);
+}
 
 /**
  * The shop owner's move (`orders mark`): shipped (from paid), delivered (from shipped), or
@@ -351,10 +365,7 @@ export async function markStatus(db: Db, orderId: number, to: 'shipped' | 'deliv
   const target = parseInput(markableStatusSchema, to, 'status');
   // Canceling here never touches Stripe, so it is only for orders without a PaymentIntent;
   // one with an intent is canceled through payments/cancel.service.ts (as the CLI does).
-  const moved =
-    target === 'canceled'
-      ? await cancelOrder(db, orderId, { onlyWithoutIntent: true })
-      : (await repo.moveStatus(db, orderId, MOVES_FROM[target], target)) === 1;
+  const moved = await moveOrder(db, orderId, target, { onlyWithoutIntent: target === 'canceled' });
   const order = await getOrder(db, orderId);
   if (!moved) {
     if (target === 'canceled' && order.status === 'pending' && order.payment_intent_id) {
@@ -368,11 +379,4 @@ export async function markStatus(db: Db, orderId: number, to: 'shipped' | 'deliv
 /** A canceled order whose PaymentIntent Stripe could not be told to cancel: reconcile follows up. */
 export async function markIntentCancelUnconfirmed(db: Db, orderId: number): Promise<void> {
   await repo.markIntentCancelUnconfirmed(db, orderId);
-}
-
-export function invalidTransition(order: PublicOrder, to: OrderStatus): AppError {
-  if (order.status === to) return new AppError('INVALID_TRANSITION', `Order ${order.id} is already ${to}.`);
-  // Shipped and delivered have their one starting state; anything else moves only from pending.
-  const from = MOVES_FROM[to as 'shipped' | 'delivered'] ?? ['pending'];
-  return new AppError('INVALID_TRANSITION', `Order ${order.id} is ${order.status}; only ${from.join(' or ')} orders can be marked ${to}.`);
 }

@@ -15,7 +15,8 @@
  */
 import type { Db } from '../db/connection.js';
 import { AppError, isAppError } from '../errors.js';
-import { cancelOrder, getOrder, invalidTransition, type PublicOrder } from '../orders/orders.service.js';
+import { assertMove, canMove, invalidTransition } from '../orders/order-states.js';
+import { cancelOrder, getOrder, type PublicOrder } from '../orders/orders.service.js';
 import { settleFromIntent } from './settlement.js';
 import { cancelPaymentIntent, paymentsConfigured, type StripeConfig } from './stripe-client.js';
 
@@ -44,13 +45,13 @@ async function cancelHere(db: Db, order: PublicOrder, opts: { intentCancelUnconf
  */
 export async function cancelPendingOrder(db: Db, config: StripeConfig, input: { orderId: number; userId?: number }): Promise<CustomerCancel> {
   let order = await getOrder(db, input.orderId, { userId: input.userId });
-  if (order.status !== 'pending') throw invalidTransition(order, 'canceled');
+  assertMove(order, 'canceled');
 
   if (!order.payment_intent_id) {
     if (await cancelOrder(db, order.id, { onlyWithoutIntent: true })) return { order: await getOrder(db, order.id), stripe: 'none' };
     // Moved on, or a checkout gave it an intent just now: look again.
     order = await getOrder(db, order.id);
-    if (order.status !== 'pending' || !order.payment_intent_id) throw invalidTransition(order, 'canceled');
+    if (!canMove(order.status, 'canceled') || !order.payment_intent_id) throw invalidTransition(order, 'canceled');
   }
   const intentId = order.payment_intent_id!;
 

@@ -1,9 +1,10 @@
 /** Payment inputs and outputs, shared by the HTTP routes and the CLI. */
 import { z } from 'zod';
+import { dbIdSchema } from '../schemas.js';
 
 /** `{order_id}` pays that order; `{}` makes the order from the cart first. */
 export const checkoutBodySchema = z.object({
-  order_id: z.number().int().positive().max(2_147_483_647).optional(),
+  order_id: dbIdSchema.optional(),
 });
 export type CheckoutBody = z.infer<typeof checkoutBodySchema>;
 
@@ -19,6 +20,17 @@ export const checkoutResultSchema = z.object({
 export type CheckoutResult = z.infer<typeof checkoutResultSchema>;
 
 export const webhookResultSchema = z.object({ received: z.literal(true) });
+
+/**
+ * The envelope of a Stripe event, as far as the store relies on it: checked after the signature,
+ * before anything is recorded, so a signed body that is not an event (`{}`, `[]`, `"x"`, no id,
+ * a null type) is a 400 and leaves no row. The bounds are those of `stripe_events` (docs/data.md).
+ */
+export const stripeEventEnvelopeSchema = z.looseObject({
+  id: z.string({ message: 'must be a string' }).min(1, { message: 'must not be empty' }).max(255, { message: 'must be at most 255 characters' }),
+  type: z.string({ message: 'must be a string' }).min(1, { message: 'must not be empty' }).max(100, { message: 'must be at most 100 characters' }),
+  data: z.looseObject({ object: z.record(z.string(), z.unknown(), { message: 'must be an object' }) }, { message: 'must be an object' }),
+});
 
 const DURATION = /^(\d+)\s*(s|m|min|h|d)$/i;
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -40,6 +52,30 @@ export const durationSchema = z
       .max(3650 * 86_400_000, { message: 'must be at most 3650d' }),
   );
 
+/**
+ * What settling a payment did, as a value (stripe_events.outcome_kind, beside the sentence in
+ * `outcome`): code compares these, never the text.
+ *   applied          the order moved
+ *   already_applied  the order was already where the event wanted it (a harmless repeat)
+ *   wrong_state      the order is in a state the event cannot move it from
+ *   mismatch         amount or currency differ from the order's
+ *   unmatched        no order could be tied to the payment intent
+ *   not_handled      an event type (or an event without a payment intent) that is not acted on
+ *   payment_failed   a failed payment attempt; the order stays as it is
+ *   payment_incomplete  Stripe's intent is neither paid nor canceled yet (reconcile, expire)
+ */
+export const OUTCOME_KINDS = [
+  'applied',
+  'already_applied',
+  'wrong_state',
+  'mismatch',
+  'unmatched',
+  'not_handled',
+  'payment_failed',
+  'payment_incomplete',
+] as const;
+export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
+
 /** A stripe_events row as the CLI and tests see it. */
 export interface StripeEventRecord {
   id: string;
@@ -49,3 +85,19 @@ export interface StripeEventRecord {
   received_at: string;
   outcome: string;
 }
+
+/**
+ * The fields of a payment intent in an event that settling reads (settlement.ts IntentFacts),
+ * with their types checked: a signed event whose intent has, say, a numeric currency is a 400
+ * before anything is recorded, not a failure half-way through settling it.
+ */
+export const eventIntentSchema = z.looseObject({
+  object: z.literal('payment_intent'),
+  id: z.string().min(1).max(255),
+  status: z.string().optional(),
+  amount: z.number().int().nullable().optional(),
+  amount_received: z.number().int().nullable().optional(),
+  currency: z.string().nullable().optional(),
+  metadata: z.record(z.string(), z.unknown()).nullable().optional(),
+  last_payment_error: z.looseObject({ code: z.string().nullable().optional(), message: z.string().nullable().optional() }).nullable().optional(),
+});

@@ -9,6 +9,7 @@
 import type { Db } from '../db/connection.js';
 import { AppError, isAppError } from '../errors.js';
 import { centsToNumber } from '../money.js';
+import { canMove } from '../orders/order-states.js';
 import { attachPaymentIntent, markIntentCancelUnconfirmed, createOrderFromCart, getOrder, type PublicOrder } from '../orders/orders.service.js';
 import type { CheckoutResult } from './payments.schemas.js';
 import { callStripe, getStripe, type PaymentIntent, type StripeConfig } from './stripe-client.js';
@@ -47,14 +48,14 @@ function result(order: PublicOrder, intent: PaymentIntent): CheckoutResult {
  * ORDER_NOT_PAYABLE unless pending, PAYMENTS_UNAVAILABLE without a Stripe key (checked before
  * anything is written), PAYMENT_PROVIDER_ERROR when Stripe fails (the order is left as it was).
  */
-export async function checkout(db: Db, config: StripeConfig & { currency?: string }, input: CheckoutInput): Promise<CheckoutResult> {
+export async function checkout(db: Db, config: StripeConfig & { currency: string }, input: CheckoutInput): Promise<CheckoutResult> {
   await getStripe(config); // PAYMENTS_UNAVAILABLE before an order is made from the cart
 
   const order =
     input.orderId === undefined
       ? (await createOrderFromCart(db, input.userId, { idempotencyKey: input.idempotencyKey, currency: config.currency })).order
       : await getOrder(db, input.orderId, { userId: input.userId });
-  if (order.status !== 'pending') throw notPayable(order);
+  if (!canMove(order.status, 'paid')) throw notPayable(order);
 
   if (order.payment_intent_id) {
     const existing = order.payment_intent_id;

@@ -16,6 +16,7 @@
 import type { Db } from '../db/connection.js';
 import { AppError, isAppError } from '../errors.js';
 import { formatMoney } from '../money.js';
+import { canMove } from '../orders/order-states.js';
 import {
   cancelOrder,
   clearIntentCancelUnconfirmed,
@@ -24,7 +25,7 @@ import {
   listPendingOlderThan,
   type PublicOrder,
 } from '../orders/orders.service.js';
-import type { StripeEventRecord } from './payments.schemas.js';
+import type { OutcomeKind, StripeEventRecord } from './payments.schemas.js';
 import { receivedAmount, settleFromIntent, type Settlement } from './settlement.js';
 import { countEvents, listEvents } from './stripe-events.repository.js';
 import {
@@ -75,8 +76,8 @@ export interface ReconcileReport {
   ignored_events_total: number;
 }
 
-/** Outcomes whose event wanted what was already true: nothing for a person to look at. */
-const BENIGN_PREFIX = 'ignored: order already';
+/** Events that moved an order, or wanted what was already true: nothing for a person to look at. */
+const NOTHING_TO_SEE: readonly OutcomeKind[] = ['applied', 'already_applied'];
 const IGNORED_LIST_LIMIT = 50;
 
 function action(order: PublicOrder, kind: ActionKind, outcome: string, intentStatus: string | null = null): OrderAction {
@@ -110,7 +111,7 @@ export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { 
   for (const listed of await listPendingOlderThan(db, cutoff)) {
     // Fresh: a checkout may have given it an intent since the listing.
     const order = await getOrder(db, listed.id);
-    if (order.status !== 'pending') {
+    if (!canMove(order.status, 'canceled')) {
       orders.push(action(order, 'left', `ignored: order ${order.status}`));
       continue;
     }
@@ -208,7 +209,7 @@ export async function reconcilePayments(db: Db, config: StripeConfig, opts: { no
   }
   for (const order of await listIntentCancelUnconfirmed(db)) orders.push(await followUpCanceled(db, config, order));
 
-  const worthALook = { outcomePrefix: 'ignored', excludePrefix: BENIGN_PREFIX };
+  const worthALook = { excludeKinds: NOTHING_TO_SEE };
   return {
     orders,
     failed: orders.filter((o) => o.action === 'error').length,

@@ -9,7 +9,9 @@
 import type { Knex } from 'knex';
 import { isAppError } from '../errors.js';
 import { attachPaymentIntent, cancelOrder, findOrderByPaymentIntent, getOrder, markPaid, type PublicOrder } from '../orders/orders.service.js';
+import { canMove } from '../orders/order-states.js';
 import type { OrderStatus } from '../orders/orders.schemas.js';
+import type { OutcomeKind } from './payments.schemas.js';
 
 type Runner = Knex | Knex.Transaction;
 
@@ -27,11 +29,15 @@ export interface IntentFacts {
 export interface Settlement {
   /** True when this call moved the order. */
   changed: boolean;
+  /** What happened, for code (stored in stripe_events.outcome_kind). */
+  kind: OutcomeKind;
+  /** The same for people: `applied: …` or `ignored: …` and why. */
   outcome: string;
   order?: PublicOrder;
 }
 
-const ignored = (why: string, order?: PublicOrder): Settlement => ({ changed: false, outcome: `ignored: ${why}`, order });
+export const ignored = (kind: OutcomeKind, why: string, order?: PublicOrder): Settlement => ({ changed: false, kind, outcome: `ignored: ${why}`, order });
+const applied = (what: string, order: PublicOrder): Settlement => ({ changed: true, kind: 'applied', outcome: `applied: ${what}`, order });
 
 /** The amount Stripe actually took (amount_received once succeeded), in minor units. */
 export function receivedAmount(intent: IntentFacts): number | undefined {
@@ -79,7 +85,7 @@ export async function findOrderForIntent(db: Runner, intent: IntentFacts): Promi
 
 /** Nothing done because the order is not pending: already `what`, or in another state. */
 const notPending = (order: PublicOrder, what: OrderStatus): Settlement =>
-  ignored(order.status === what ? `order already ${what}` : `order ${order.status}`, order);
+  order.status === what ? ignored('already_applied', `order already ${what}`, order) : ignored('wrong_state', `order ${order.status}`, order);
 
 /** Re-reads the order after a guarded update that did not move it, to say why. */
 async function notMoved(db: Runner, orderId: number, what: OrderStatus): Promise<Settlement> {
@@ -88,19 +94,19 @@ async function notMoved(db: Runner, orderId: number, what: OrderStatus): Promise
 
 /** A succeeded payment: `paid` when the order is pending and the amount and currency match. */
 export async function settleSucceeded(db: Runner, order: PublicOrder, intent: IntentFacts, paidAt?: Date): Promise<Settlement> {
-  if (order.status !== 'pending') return notPending(order, 'paid');
+  if (!canMove(order.status, 'paid')) return notPending(order, 'paid');
   const received = receivedAmount(intent);
-  if (received !== order.total_cents) return ignored(`amount mismatch ${received ?? 'none'} != ${order.total_cents}`, order);
+  if (received !== order.total_cents) return ignored('mismatch', `amount mismatch ${received ?? 'none'} != ${order.total_cents}`, order);
   const currency = (intent.currency ?? '').toLowerCase();
-  if (currency !== order.currency.toLowerCase()) return ignored(`currency mismatch ${currency || 'none'} != ${order.currency}`, order);
-  if (await markPaid(db, order.id, paidAt)) return { changed: true, outcome: 'applied: paid', order: await getOrder(db, order.id) };
+  if (currency !== order.currency.toLowerCase()) return ignored('mismatch', `currency mismatch ${currency || 'none'} != ${order.currency}`, order);
+  if (await markPaid(db, order.id, paidAt)) return applied('paid', await getOrder(db, order.id));
   return notMoved(db, order.id, 'paid');
 }
 
 /** A canceled intent: the pending order is canceled and its stock given back (exactly once). */
 export async function settleCanceled(db: Runner, order: PublicOrder): Promise<Settlement> {
-  if (order.status !== 'pending') return notPending(order, 'canceled');
-  if (await cancelOrder(db, order.id)) return { changed: true, outcome: 'applied: canceled, stock returned', order: await getOrder(db, order.id) };
+  if (!canMove(order.status, 'canceled')) return notPending(order, 'canceled');
+  if (await cancelOrder(db, order.id)) return applied('canceled, stock returned', await getOrder(db, order.id));
   return notMoved(db, order.id, 'canceled');
 }
 
@@ -108,5 +114,5 @@ export async function settleCanceled(db: Runner, order: PublicOrder): Promise<Se
 export async function settleFromIntent(db: Runner, order: PublicOrder, intent: IntentFacts): Promise<Settlement> {
   if (intent.status === 'succeeded') return settleSucceeded(db, order, intent);
   if (intent.status === 'canceled') return settleCanceled(db, order);
-  return ignored(`payment ${intent.status ?? 'in an unknown state'}`, order);
+  return ignored('payment_incomplete', `payment ${intent.status ?? 'in an unknown state'}`, order);
 }

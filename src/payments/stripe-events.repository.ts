@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import { fromDbTime } from '../db/values.js';
 import { isUniqueViolation } from '../db/errors.js';
-import type { StripeEventRecord } from './payments.schemas.js';
+import type { OutcomeKind, StripeEventRecord } from './payments.schemas.js';
 
 type Runner = Knex | Knex.Transaction;
 
@@ -35,6 +35,7 @@ function toRecord(r: Row): StripeEventRecord {
  */
 export async function claimEvent(trx: Runner, row: { id: string; type: string; payment_intent_id: string | null }): Promise<boolean> {
   try {
+    // outcome_kind stays NULL until recordOutcome, in the same transaction.
     await trx('stripe_events').insert({ ...row, outcome: 'processing' });
     return true;
   } catch (err) {
@@ -43,26 +44,21 @@ export async function claimEvent(trx: Runner, row: { id: string; type: string; p
   }
 }
 
-export async function recordOutcome(trx: Runner, id: string, outcome: { order_id: number | null; outcome: string }): Promise<void> {
+export async function recordOutcome(trx: Runner, id: string, outcome: { order_id: number | null; outcome: string; kind: OutcomeKind }): Promise<void> {
   await trx('stripe_events')
     .where({ id })
-    .update({ order_id: outcome.order_id, outcome: outcome.outcome.slice(0, OUTCOME_MAX) });
+    .update({ order_id: outcome.order_id, outcome: outcome.outcome.slice(0, OUTCOME_MAX), outcome_kind: outcome.kind });
 }
 
 export interface EventFilter {
-  /** Outcomes that start with this text… */
-  outcomePrefix?: string;
-  /** …and not with this one. */
-  excludePrefix?: string;
+  /** Events whose outcome is none of these kinds. */
+  excludeKinds?: readonly OutcomeKind[];
   paymentIntentId?: string;
 }
 
-const prefixPattern = (prefix: string) => `${prefix.replace(/[!%_]/g, (c) => `!${c}`)}%`;
-
 function filtered(db: Runner, f: EventFilter) {
   const q = db('stripe_events');
-  if (f.outcomePrefix) q.whereRaw("?? like ? escape '!'", ['outcome', prefixPattern(f.outcomePrefix)]);
-  if (f.excludePrefix) q.whereRaw("?? not like ? escape '!'", ['outcome', prefixPattern(f.excludePrefix)]);
+  if (f.excludeKinds) q.whereNotIn('outcome_kind', f.excludeKinds as OutcomeKind[]);
   if (f.paymentIntentId) q.where({ payment_intent_id: f.paymentIntentId });
   return q;
 }

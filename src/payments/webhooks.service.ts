@@ -10,7 +10,8 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
 import { retryingTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
-import { findOrderForIntent, settleCanceled, settleSucceeded, type IntentFacts, type Settlement } from './settlement.js';
+import { eventIntentSchema, type OutcomeKind, stripeEventEnvelopeSchema } from './payments.schemas.js';
+import { findOrderForIntent, ignored, settleCanceled, settleSucceeded, type IntentFacts, type Settlement } from './settlement.js';
 import { claimEvent, recordOutcome } from './stripe-events.repository.js';
 import { constructWebhookEvent, type StripeEvent } from './stripe-client.js';
 
@@ -18,39 +19,53 @@ export interface WebhookResult {
   /** False when this event id had been received before (nothing was done this time). */
   applied: boolean;
   outcome?: string;
+  kind?: OutcomeKind;
   orderId?: number | null;
 }
 
 /**
  * The verified event, or VALIDATION_FAILED when the signature is missing, forged, for other
- * bytes, or too old. PAYMENTS_UNAVAILABLE without a webhook secret.
+ * bytes, or too old, or when the signed JSON is not a Stripe event (stripeEventEnvelopeSchema).
+ * PAYMENTS_UNAVAILABLE without a webhook secret.
  */
 export async function verifyWebhook(rawBody: Buffer, signature: string | undefined, secret: string | undefined): Promise<StripeEvent> {
   if (!secret) throw new AppError('PAYMENTS_UNAVAILABLE', 'Stripe webhooks are not available: STRIPE_WEBHOOK_SECRET is not configured.');
   if (!signature) throw new AppError('VALIDATION_FAILED', 'The Stripe-Signature header is missing.');
+  let event: unknown;
   try {
-    return await constructWebhookEvent(rawBody, signature, secret);
+    event = await constructWebhookEvent(rawBody, signature, secret);
   } catch (err) {
     throw new AppError('VALIDATION_FAILED', 'The Stripe-Signature header does not match the request body.', undefined, { cause: err });
   }
+  const envelope = stripeEventEnvelopeSchema.safeParse(event);
+  if (!envelope.success) {
+    const details = envelope.error.issues.map((i) => ({ path: i.path.join('.') || 'body', message: i.message }));
+    throw new AppError('VALIDATION_FAILED', 'The webhook body is not a Stripe event.', details);
+  }
+  return event as StripeEvent;
 }
 
 const HANDLED = new Set(['payment_intent.succeeded', 'payment_intent.payment_failed', 'payment_intent.canceled']);
 
 function intentOf(event: StripeEvent): IntentFacts | undefined {
-  const object = (event.data as { object?: { object?: string; id?: unknown } } | undefined)?.object;
-  if (object?.object !== 'payment_intent' || typeof object.id !== 'string') return undefined;
+  const object = (event.data as { object?: { object?: string } } | undefined)?.object;
+  if (object?.object !== 'payment_intent') return undefined;
+  const facts = eventIntentSchema.safeParse(object);
+  if (!facts.success) {
+    const details = facts.error.issues.map((i) => ({ path: ['data', 'object', ...i.path].join('.'), message: i.message }));
+    throw new AppError('VALIDATION_FAILED', 'The payment intent in this event is malformed.', details);
+  }
   return object as IntentFacts;
 }
 
 async function settle(trx: Knex.Transaction, type: string, intent: IntentFacts): Promise<Settlement> {
   const { order, reason } = await findOrderForIntent(trx, intent);
-  if (!order) return { changed: false, outcome: `ignored: ${reason}` };
+  if (!order) return ignored('unmatched', reason ?? 'unknown payment intent');
   if (type === 'payment_intent.succeeded') return settleSucceeded(trx, order, intent);
   if (type === 'payment_intent.canceled') return settleCanceled(trx, order);
   const error = intent.last_payment_error;
   const why = [error?.code, error?.message].filter(Boolean).join(': ');
-  return { changed: false, outcome: `ignored: payment failed${why ? ` (${why})` : ''}, order stays ${order.status}`, order };
+  return ignored('payment_failed', `payment failed${why ? ` (${why})` : ''}, order stays ${order.status}`, order);
 }
 
 /** Applies a verified event once; a repeat of an event id returns `{applied: false}`. */
@@ -59,11 +74,11 @@ export async function handleStripeEvent(db: Db, event: StripeEvent): Promise<Web
   return retryingTransaction(db, async (trx) => {
     if (!(await claimEvent(trx, { id: event.id, type: event.type, payment_intent_id: intent?.id ?? null }))) return { applied: false };
     let outcome: Settlement;
-    if (!HANDLED.has(event.type)) outcome = { changed: false, outcome: `ignored: event type ${event.type} is not handled` };
-    else if (!intent) outcome = { changed: false, outcome: 'ignored: the event carries no payment intent' };
+    if (!HANDLED.has(event.type)) outcome = ignored('not_handled', `event type ${event.type} is not handled`);
+    else if (!intent) outcome = ignored('not_handled', 'the event carries no payment intent');
     else outcome = await settle(trx, event.type, intent);
     const orderId = outcome.order?.id ?? null;
-    await recordOutcome(trx, event.id, { order_id: orderId, outcome: outcome.outcome });
-    return { applied: true, outcome: outcome.outcome, orderId };
+    await recordOutcome(trx, event.id, { order_id: orderId, outcome: outcome.outcome, kind: outcome.kind });
+    return { applied: true, outcome: outcome.outcome, kind: outcome.kind, orderId };
   });
 }

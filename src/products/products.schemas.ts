@@ -1,11 +1,8 @@
 import { z } from 'zod';
+import { apiPagingShape, dbIdTextSchema, listEnvelopeSchema } from '../schemas.js';
 import { moneyInCents, queryParam } from '../validation.js';
 
-export const productIdSchema = z.coerce
-  .number({ message: 'must be a positive whole number' })
-  .int({ message: 'must be a positive whole number' })
-  .positive({ message: 'must be a positive whole number' })
-  .max(2_147_483_647, { message: 'is out of range' });
+export const productIdSchema = dbIdTextSchema;
 
 /** A price in major units: a decimal string or number, parsed to cents by money.ts. */
 export const priceInputSchema = z.union([z.string(), z.number()], { message: 'must be an amount such as 199.99' });
@@ -51,10 +48,7 @@ export const productQuerySchema = z.object({
   ),
   low_stock: queryParam(z.coerce.number().int().min(0).optional()),
   sort: queryParam(z.enum(SORTS, { message: `must be one of ${SORTS.join(', ')}` }).default('newest')),
-  limit: queryParam(
-    z.coerce.number({ message: 'must be a number' }).int().min(1, { message: 'must be 1 to 100' }).max(100, { message: 'must be 1 to 100' }).default(20),
-  ),
-  offset: queryParam(z.coerce.number({ message: 'must be a number' }).int().min(0, { message: 'must not be negative' }).max(1_000_000).default(0)),
+  ...apiPagingShape,
 });
 export type ProductQuery = z.output<typeof productQuerySchema>;
 
@@ -83,10 +77,5 @@ export const stockChangeSchema = z
 export const catalogQuerySchema = productQuerySchema.omit({ low_stock: true });
 export type CatalogQuery = z.output<typeof catalogQuerySchema>;
 
-export const productListSchema = z.object({
-  items: z.array(publicProductSchema),
-  total: z.number().int(),
-  limit: z.number().int(),
-  offset: z.number().int(),
-});
+export const productListSchema = listEnvelopeSchema(publicProductSchema);
 export type ProductList = z.infer<typeof productListSchema>;

@@ -1,4 +1,3 @@
-import { getConfig } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { fromDbTime } from '../db/values.js';
 import { AppError, notFound } from '../errors.js';
@@ -20,7 +19,8 @@ import {
   type PublicProduct,
 } from './products.schemas.js';
 
-export function toPublicProduct(row: ProductRow, currency = getConfig().currency): PublicProduct {
+/** A product as the API and the CLI show it, priced in the store's `currency` (the caller's config). */
+export function toPublicProduct(row: ProductRow, currency: string): PublicProduct {
   const stock = Number(row.stock);
   return {
     id: Number(row.id),
@@ -40,12 +40,12 @@ export function parseProductId(id: unknown): number {
   return parseInput(productIdSchema, id, 'product id');
 }
 
-export async function listProducts(db: Db, query: Record<string, unknown> = {}) {
-  return searchProducts(db, parseInput(productQuerySchema, query, 'query'));
+export async function listProducts(db: Db, query: Record<string, unknown>, currency: string) {
+  return searchProducts(db, parseInput(productQuerySchema, query, 'query'), currency);
 }
 
 /** The catalog listing for an already-validated query (the HTTP route validates with its own schema). */
-export async function searchProducts(db: Db, f: CatalogQuery | ProductQuery, currency = getConfig().currency): Promise<ProductList> {
+export async function searchProducts(db: Db, f: CatalogQuery | ProductQuery, currency: string): Promise<ProductList> {
   // The schemas read the price bounds in major units and hand them over in cents.
   const { min_price: minCents, max_price: maxCents, ...rest } = f;
   const { rows, total } = await repo.list(db, { ...rest, minCents, maxCents });
@@ -58,16 +58,16 @@ async function requireProduct(db: Db, id: number): Promise<ProductRow> {
   return row;
 }
 
-export async function getProduct(db: Db, id: unknown): Promise<PublicProduct> {
-  return toPublicProduct(await requireProduct(db, parseProductId(id)));
+export async function getProduct(db: Db, id: unknown, currency: string): Promise<PublicProduct> {
+  return toPublicProduct(await requireProduct(db, parseProductId(id)), currency);
 }
 
 /** One product by an id the caller has already validated, priced in `currency`. */
-export async function getProductById(db: Db, id: number, currency = getConfig().currency): Promise<PublicProduct> {
+export async function getProductById(db: Db, id: number, currency: string): Promise<PublicProduct> {
   return toPublicProduct(await requireProduct(db, id), currency);
 }
 
-export async function createProduct(db: Db, input: NewProduct): Promise<PublicProduct> {
+export async function createProduct(db: Db, input: NewProduct, currency: string): Promise<PublicProduct> {
   const p = parseInput(newProductSchema, input, 'product');
   const id = await repo.insert(db, {
     name: p.name,
@@ -76,10 +76,10 @@ export async function createProduct(db: Db, input: NewProduct): Promise<PublicPr
     stock: p.stock,
     image_url: p.image_url ?? null,
   });
-  return toPublicProduct(await requireProduct(db, id));
+  return toPublicProduct(await requireProduct(db, id), currency);
 }
 
-export async function updateProduct(db: Db, id: unknown, input: ProductPatch): Promise<PublicProduct> {
+export async function updateProduct(db: Db, id: unknown, input: ProductPatch, currency: string): Promise<PublicProduct> {
   const pid = parseProductId(id);
   const p = parseInput(productPatchSchema, input, 'product');
   const patch: Parameters<typeof repo.update>[2] = {};
@@ -91,14 +91,14 @@ export async function updateProduct(db: Db, id: unknown, input: ProductPatch): P
     throw new AppError('VALIDATION_FAILED', 'Nothing to update: give at least one of name, price, description, image.');
   }
   if ((await repo.update(db, pid, patch)) === 0) throw notFound(`Product ${pid}`);
-  return toPublicProduct(await requireProduct(db, pid));
+  return toPublicProduct(await requireProduct(db, pid), currency);
 }
 
 /**
  * Sets (`"5"`) or adjusts (`"+3"`, `"-1"`) stock. Adjustments are one guarded statement, so
  * stock never goes below zero however many run at once; a decrement that would is refused.
  */
-export async function changeStock(db: Db, id: unknown, change: string): Promise<PublicProduct> {
+export async function changeStock(db: Db, id: unknown, change: string, currency: string): Promise<PublicProduct> {
   const pid = parseProductId(id);
   const c = parseInput(stockChangeSchema, change, 'stock change');
   if ('set' in c) {
@@ -113,12 +113,12 @@ export async function changeStock(db: Db, id: unknown, change: string): Promise<
       { product_id: pid, requested: -c.delta, available: Number(row.stock) },
     ]);
   }
-  return toPublicProduct(await requireProduct(db, pid));
+  return toPublicProduct(await requireProduct(db, pid), currency);
 }
 
-export async function removeProduct(db: Db, id: unknown): Promise<PublicProduct> {
+export async function removeProduct(db: Db, id: unknown, currency: string): Promise<PublicProduct> {
   const pid = parseProductId(id);
   const row = await requireProduct(db, pid);
   await repo.remove(db, pid);
-  return toPublicProduct(row);
+  return toPublicProduct(row, currency);
 }

@@ -1,5 +1,6 @@
 import type { Db } from '../db/connection.js';
 import { fromDbTime, insertedId, likePattern, toDbTime } from '../db/values.js';
+import { normalizeLogin } from './login.js';
 import type { PublicUser, Role } from './users.schemas.js';
 
 export interface UserRow {
@@ -36,13 +37,18 @@ export const usersRepository = {
     return db<UserRow>('users').where({ username }).first();
   },
 
-  /** By username or (lower-cased) e-mail: the sign-in lookup. Bound parameters only. */
-  findByLogin(db: Db, login: string): Promise<UserRow | undefined> {
-    return db<UserRow>('users')
-      .where('username', login)
-      .orWhere('email', login.toLowerCase())
-      .orderByRaw('CASE WHEN username = ? THEN 0 ELSE 1 END', [login])
-      .first();
+  /**
+   * The sign-in lookup, by a login folded with normalizeLogin (users/login.ts): the user whose
+   * folded username or e-mail is exactly that, a username match first. The database is asked
+   * with its own comparison (MariaDB's collation is broader than the fold), and only rows whose
+   * folded username or e-mail equals the login are taken, so the lookup and the per-login rate
+   * limit agree on both dialects. Bound parameters only.
+   */
+  async findByLogin(db: Db, login: string): Promise<UserRow | undefined> {
+    const key = normalizeLogin(login);
+    if (!key) return undefined;
+    const rows = await db<UserRow>('users').where('username', key).orWhere('email', key).limit(10);
+    return rows.find((r) => normalizeLogin(r.username) === key) ?? rows.find((r) => normalizeLogin(r.email) === key);
   },
 
   /** A user holding this username or this (lower-cased) e-mail, if any. */

@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { CLI_PAGE_MAX, limitSchema, offsetSchema } from '../schemas.js';
+import { cleanUsername } from './login.js';
 
 export const ROLES = ['customer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const usernameSchema = z
   .string({ message: 'is required' })
-  .trim()
+  .overwrite(cleanUsername) // full-width letters and invisible characters out, trimmed (users/login.ts)
   .min(3, { message: 'must be 3 to 50 characters' })
   .max(50, { message: 'must be 3 to 50 characters' })
   .regex(/^[A-Za-z0-9_.-]+$/, { message: 'may contain only letters, digits, _ . and -' });
@@ -36,8 +38,8 @@ export type NewUser = z.input<typeof newUserSchema>;
 export const userListSchema = z.object({
   role: roleSchema.optional(),
   search: z.string().max(255).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
+  limit: limitSchema(CLI_PAGE_MAX, 100),
+  offset: offsetSchema,
 });
 
 export const publicUserSchema = z.object({

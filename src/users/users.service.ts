@@ -1,4 +1,3 @@
-import { getConfig } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
 import { AppError, notFound } from '../errors.js';
@@ -22,13 +21,13 @@ function takenError(err: unknown): AppError | undefined {
   return EMAIL_KEY.test(String((err as Error).message)) ? emailTaken() : usernameTaken();
 }
 
-/** bcrypt's cost factor: the app's configuration when given, else the process's. */
+/** bcrypt's cost factor, from the caller's configuration (BCRYPT_COST). */
 export interface PasswordOptions {
-  bcryptCost?: number;
+  bcryptCost: number;
 }
-const costOf = (opts: PasswordOptions) => opts.bcryptCost ?? getConfig().bcryptCost;
+const costOf = (opts: PasswordOptions) => opts.bcryptCost;
 
-export async function createUser(db: Db, input: NewUser, opts: PasswordOptions = {}): Promise<PublicUser> {
+export async function createUser(db: Db, input: NewUser, opts: PasswordOptions): Promise<PublicUser> {
   const data = parseInput(newUserSchema, input, 'user');
   // Cheap friendly check first; the unique keys are what actually guarantee it under concurrency.
   const clash = await repo.findClash(db, data.username, data.email);
@@ -75,7 +74,7 @@ export async function setRole(db: Db, username: string, role: string): Promise<P
   return toPublicUser({ ...row, role: r });
 }
 
-export async function setPassword(db: Db, username: string, password: string, opts: PasswordOptions = {}): Promise<PublicUser> {
+export async function setPassword(db: Db, username: string, password: string, opts: PasswordOptions): Promise<PublicUser> {
   const p = parseInput(passwordSchema, password, 'password');
   const row = await requireByUsername(db, username);
   await repo.update(db, row.id, { password_hash: await hashPassword(p, costOf(opts)) });
@@ -103,7 +102,7 @@ export async function removeUser(db: Db, username: string): Promise<PublicUser> 
  * Checks a login (username or e-mail) and password. Unknown users and wrong passwords fail the
  * same way after the same bcrypt work. The login is only ever a bound parameter.
  */
-export async function verifyCredentials(db: Db, login: string, password: string, opts: PasswordOptions = {}): Promise<PublicUser> {
+export async function verifyCredentials(db: Db, login: string, password: string, opts: PasswordOptions): Promise<PublicUser> {
   const fail = () => new AppError('INVALID_CREDENTIALS', 'Invalid login or password.');
   // The cost of the dummy hash an unknown login is compared with: the same as real hashes.
   const cost = costOf(opts);
@@ -111,7 +110,7 @@ export async function verifyCredentials(db: Db, login: string, password: string,
     await verifyPassword(String(password).slice(0, 72), await dummyHash(cost));
     throw fail();
   }
-  const row = await repo.findByLogin(db, login.trim());
+  const row = await repo.findByLogin(db, login);
   const ok = await verifyPassword(password, row ? row.password_hash : await dummyHash(cost));
   if (!row || !ok) throw fail();
   return toPublicUser(row);

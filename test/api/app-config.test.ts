@@ -6,9 +6,9 @@
  */
 import test from 'ava';
 import { getConfig } from '../../src/config.js';
-import { createProduct } from '../../src/products/products.service.js';
 import { startApp, type Client, type TestApp } from '../helpers/app.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
+import { createProduct } from '../helpers/services.js';
 
 let app: TestApp;
 let stripe: FakeStripe;

@@ -3,9 +3,9 @@
  * These fire real concurrent HTTP requests at the real app, on SQLite and on MariaDB.
  */
 import test from 'ava';
-import { createProduct } from '../../src/products/products.service.js';
 import { startApp, type Res, type TestApp } from '../helpers/app.js';
 import { signedInCustomer } from '../helpers/customers.js';
+import { createProduct } from '../helpers/services.js';
 
 let app: TestApp;
 test.before(async () => {

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { signAccessToken } from '../../src/auth/access-token.js';
-import { createProduct, updateProduct } from '../../src/products/products.service.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { signedInCustomer } from '../helpers/customers.js';
+import { createProduct, updateProduct } from '../helpers/services.js';
 
 let app: TestApp;
 test.before(async () => {

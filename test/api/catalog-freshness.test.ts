@@ -5,12 +5,12 @@
  */
 import test from 'ava';
 import { createDb, type Db } from '../../src/db/connection.js';
-import { cancelOrder, createOrderFromCart } from '../../src/orders/orders.service.js';
+import { cancelOrder } from '../../src/orders/orders.service.js';
 import { catalogCacheStats } from '../../src/products/catalog-cache.js';
-import { changeStock, createProduct, removeProduct, updateProduct } from '../../src/products/products.service.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
 import { signedInCustomer } from '../helpers/customers.js';
+import { changeStock, createOrderFromCart, createProduct, removeProduct, updateProduct } from '../helpers/services.js';
 
 let app: TestApp;
 /** A second pool on the same database: writes through it are writes "from another process". */

@@ -5,11 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import type { Db } from '../../src/db/connection.js';
-import { cancelOrder, createOrderFromCart, markPaid, type PublicOrder } from '../../src/orders/orders.service.js';
-import { createProduct, updateProduct } from '../../src/products/products.service.js';
+import { cancelOrder, markPaid, type PublicOrder } from '../../src/orders/orders.service.js';
 import { startApp, type Client, type TestApp } from '../helpers/app.js';
 import { signedInCustomer } from '../helpers/customers.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
+import { createOrderFromCart, createProduct, updateProduct } from '../helpers/services.js';
 
 let app: TestApp;
 let stripe: FakeStripe;

@@ -3,10 +3,10 @@
  * Writes made for such a user must answer 401 UNAUTHENTICATED (not a 500 from the foreign key).
  */
 import test from 'ava';
-import { createProduct } from '../../src/products/products.service.js';
 import { removeUser } from '../../src/users/users.service.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { signedInCustomer } from '../helpers/customers.js';
+import { createProduct } from '../helpers/services.js';
 
 let app: TestApp;
 test.before(async () => {

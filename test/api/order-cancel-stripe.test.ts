@@ -11,13 +11,11 @@ import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { signAccessToken } from '../../src/auth/access-token.js';
 import type { Db } from '../../src/db/connection.js';
-import { createOrderFromCart } from '../../src/orders/orders.service.js';
 import { reconcilePayments } from '../../src/payments/reconcile.service.js';
-import { createProduct } from '../../src/products/products.service.js';
-import { createUser } from '../../src/users/users.service.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
+import { createOrderFromCart, createProduct, createUser } from '../helpers/services.js';
 
 let database: TestDatabase;
 let db: Db;

@@ -10,9 +10,9 @@ import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import type { Db } from '../../src/db/connection.js';
 import { markPaid } from '../../src/orders/orders.service.js';
-import { createProduct, updateProduct } from '../../src/products/products.service.js';
 import { startApp, type Client, type Res, type TestApp } from '../helpers/app.js';
 import { signedInCustomer } from '../helpers/customers.js';
+import { createProduct, updateProduct } from '../helpers/services.js';
 
 let app: TestApp;
 let db: Db;

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { changeStock, createProduct, updateProduct } from '../../src/products/products.service.js';
 import { startApp, type TestApp } from '../helpers/app.js';
+import { changeStock, createProduct, updateProduct } from '../helpers/services.js';
 
 let app: TestApp;
 const ids: Record<string, number> = {};

@@ -6,11 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import type { Db } from '../../src/db/connection.js';
-import { cancelOrder, createOrderFromCart, type PublicOrder } from '../../src/orders/orders.service.js';
-import { createProduct } from '../../src/products/products.service.js';
+import { cancelOrder, type PublicOrder } from '../../src/orders/orders.service.js';
 import { startApp, type Client, type Res, type TestApp } from '../helpers/app.js';
 import { signedInCustomer } from '../helpers/customers.js';
 import { FakeStripe, paymentIntentEvent, signPayload, type FakeIntent } from '../helpers/fake-stripe.js';
+import { createOrderFromCart, createProduct } from '../helpers/services.js';
 
 const SECRET = 'whsec_test_webhooks';
 
@@ -93,6 +93,7 @@ test('when payment_intent.succeeded matches the order, then the order is paid wi
   t.is(recorded.payment_intent_id, f.intent.id);
   t.is(Number(recorded.order_id), f.order.id);
   t.regex(recorded.outcome, /^applied/);
+  t.is(recorded.outcome_kind, 'applied');
 });
 
 test('when the same event is delivered five times at once and again later, then it is applied once: one row, paid_at unchanged', async (t) => {
@@ -144,6 +145,7 @@ test('when the amount or currency does not match the order, then the order stays
   t.is((await orderRow(f.order.id)).status, 'pending');
   const [row] = await eventRows(short.id);
   t.is(row.outcome, `ignored: amount mismatch 1000 != ${f.order.total_cents}`);
+  t.is(row.outcome_kind, 'mismatch');
   t.is(Number(row.order_id), f.order.id);
 
   const euros = paymentIntentEvent('payment_intent.succeeded', { ...f.intent, status: 'succeeded', amount_received: f.order.total_cents, currency: 'eur' });
@@ -164,7 +166,7 @@ test('when a payment succeeds for a canceled order, then it stays canceled and t
   t.is(row.status, 'canceled');
   t.is(row.paid_at, null);
   t.is(await stockOf(f.productId), 10);
-  t.is((await eventRows(event.id))[0].outcome, 'ignored: order canceled');
+  t.like((await eventRows(event.id))[0], { outcome: 'ignored: order canceled', outcome_kind: 'wrong_state' });
 });
 
 test('when payment_intent.canceled arrives (twice, as two events), then the order is canceled and its stock comes back once', async (t) => {
@@ -182,6 +184,7 @@ test('when payment_intent.canceled arrives (twice, as two events), then the orde
   t.is((await deliver(second)).status, 200);
   t.is(await stockOf(f.productId), 10);
   t.regex((await eventRows(second.id))[0].outcome, /^ignored: order already canceled/);
+  t.is((await eventRows(second.id))[0].outcome_kind, 'already_applied');
 });
 
 test('when payment_intent.payment_failed arrives, then the order stays pending and the failure is recorded', async (t) => {
@@ -197,6 +200,7 @@ test('when payment_intent.payment_failed arrives, then the order stays pending a
   const [row] = await eventRows(event.id);
   t.is(row.type, 'payment_intent.payment_failed');
   t.regex(row.outcome, /^ignored: payment failed \(card_declined: Your card was declined\.\)/);
+  t.is(row.outcome_kind, 'payment_failed');
 });
 
 test('when an event names an unknown payment intent, then 200 and it is recorded', async (t) => {
@@ -212,11 +216,12 @@ test('when an event names an unknown payment intent, then 200 and it is recorded
   const [row] = await eventRows(event.id);
   t.is(row.payment_intent_id, `pi_unknown_${run}`);
   t.is(row.order_id, null);
-  t.is(row.outcome, 'ignored: unknown payment intent');
+  t.like(row, { outcome: 'ignored: unknown payment intent', outcome_kind: 'unmatched' });
 
   const other = paymentIntentEvent('charge.refunded' as never, { id: `pi_x_${run}` });
   t.is((await deliver(other)).status, 200);
   t.regex((await eventRows(other.id))[0].outcome, /^ignored: event type charge.refunded is not handled/);
+  t.is((await eventRows(other.id))[0].outcome_kind, 'not_handled');
 });
 
 test("when the intent was never stored on the order, then the order is found by the intent's metadata (same user only)", async (t) => {

@@ -96,16 +96,32 @@ test.serial('when events were recorded that changed nothing, then reconcile list
       payment_intent_id: f.intent.id,
       order_id: f.order.id,
       outcome: `ignored: amount mismatch 1000 != ${f.order.total_cents}`,
+      outcome_kind: 'mismatch',
     },
-    { id: `evt_after_cancel_${run}`, type: 'payment_intent.succeeded', payment_intent_id: 'pi_gone', order_id: f.order.id, outcome: 'ignored: order canceled' },
+    {
+      id: `evt_after_cancel_${run}`,
+      type: 'payment_intent.succeeded',
+      payment_intent_id: 'pi_gone',
+      order_id: f.order.id,
+      outcome: 'ignored: order canceled',
+      outcome_kind: 'wrong_state',
+    },
     {
       id: `evt_repeat_${run}`,
       type: 'payment_intent.canceled',
       payment_intent_id: 'pi_gone',
       order_id: f.order.id,
       outcome: 'ignored: order already canceled',
+      outcome_kind: 'already_applied',
     },
-    { id: `evt_applied_${run}`, type: 'payment_intent.succeeded', payment_intent_id: 'pi_fine', order_id: f.order.id, outcome: 'applied: paid' },
+    {
+      id: `evt_applied_${run}`,
+      type: 'payment_intent.succeeded',
+      payment_intent_id: 'pi_fine',
+      order_id: f.order.id,
+      outcome: 'applied: paid',
+      outcome_kind: 'applied',
+    },
   ]);
 
   const json = await cli(['--json']);

@@ -6,9 +6,8 @@ import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { ANSI, cliFor, lines } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { createOrderFromCart, getOrder, markPaid } from '../../src/orders/orders.service.js';
-import { createProduct } from '../../src/products/products.service.js';
-import { createUser } from '../../src/users/users.service.js';
+import { getOrder, markPaid } from '../../src/orders/orders.service.js';
+import { createOrderFromCart, createProduct, createUser } from '../helpers/services.js';
 
 let database: TestDatabase;
 let cli: ReturnType<typeof cliFor>;

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { seedCatalog } from '../../src/products/catalog.service.js';
-import { createProduct, listProducts } from '../../src/products/products.service.js';
 import type { PublicProduct } from '../../src/products/products.schemas.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { ANSI, cliFor, runCliInTerminal } from '../helpers/cli.js';
+import { createProduct, listProducts } from '../helpers/services.js';
 
 // Tests run concurrently: each works on products it creates itself (or only reads the seeded ones).
 let database: TestDatabase;

@@ -1,7 +1,7 @@
 import test from 'ava';
-import { createProduct } from '../../src/products/products.service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { cliFor } from '../helpers/cli.js';
+import { createProduct } from '../helpers/services.js';
 
 let database: TestDatabase;
 

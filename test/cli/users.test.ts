@@ -1,8 +1,8 @@
 import test from 'ava';
-import { createUser, verifyCredentials } from '../../src/users/users.service.js';
 import type { PublicUser } from '../../src/users/users.schemas.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { ANSI, cliFor, runCliInTerminal } from '../helpers/cli.js';
+import { createUser, verifyCredentials } from '../helpers/services.js';
 
 // Tests run concurrently: each uses its own usernames.
 let database: TestDatabase;

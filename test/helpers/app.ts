@@ -3,10 +3,11 @@
  * cookie jar (like a browser's) for talking to it.
  */
 import type { AddressInfo } from 'node:net';
-import http from 'node:http';
+import type http from 'node:http';
 import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createApp } from '../../src/http/app.js';
+import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { seedCatalog } from '../../src/products/catalog.service.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -32,7 +33,7 @@ export async function startApp(
   if (opts.seed) await seedCatalog(t.db);
   const config = loadConfig({ ...process.env, DATABASE_URL: t.url, ...opts.env });
   const app = createApp({ db: t.db, config, logger: createLogger(config.logLevel, opts.logStream) });
-  const server = http.createServer(app.callback());
+  const server = createHttpServer(app.callback(), config.http);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

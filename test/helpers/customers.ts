@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { signAccessToken } from '../../src/auth/access-token.js';
 import type { Db } from '../../src/db/connection.js';
-import { createUser } from '../../src/users/users.service.js';
+import { createUser } from './services.js';
 
 const run = randomBytes(3).toString('hex');
 let seq = 0;

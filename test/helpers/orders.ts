@@ -4,12 +4,11 @@
  * and, when a fake Stripe is given, a PaymentIntent for the order's total stored on it.
  */
 import { randomBytes } from 'node:crypto';
-import { toDbTime } from '../../src/db/values.js';
 import type { Db } from '../../src/db/connection.js';
-import { attachPaymentIntent, createOrderFromCart, type PublicOrder } from '../../src/orders/orders.service.js';
-import { createProduct } from '../../src/products/products.service.js';
-import { createUser } from '../../src/users/users.service.js';
+import { toDbTime } from '../../src/db/values.js';
+import { attachPaymentIntent, type PublicOrder } from '../../src/orders/orders.service.js';
 import type { FakeIntent, FakeStripe } from './fake-stripe.js';
+import { createOrderFromCart, createProduct, createUser } from './services.js';
 
 const run = randomBytes(3).toString('hex');
 let seq = 0;

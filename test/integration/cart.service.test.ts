@@ -4,11 +4,9 @@
  * straight through the connection pool.
  */
 import test from 'ava';
-import { addToCart, clearCart, decrementLine, getCart, incrementLine, removeFromCart } from '../../src/cart/cart.service.js';
 import { AppError, type ErrorCode } from '../../src/errors.js';
-import { changeStock, createProduct } from '../../src/products/products.service.js';
-import { createUser } from '../../src/users/users.service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { addToCart, changeStock, clearCart, createProduct, createUser, decrementLine, getCart, incrementLine, removeFromCart } from '../helpers/services.js';
 
 let tdb: TestDatabase;
 test.before(async () => {

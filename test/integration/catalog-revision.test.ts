@@ -7,7 +7,7 @@ import test from 'ava';
 import { cancelOrder } from '../../src/orders/orders.service.js';
 import { seedCatalog } from '../../src/products/catalog.service.js';
 import { productsRepository as repo } from '../../src/products/products.repository.js';
-import { changeStock, createProduct, removeProduct, updateProduct } from '../../src/products/products.service.js';
+import { changeStock, createProduct, removeProduct, updateProduct } from '../helpers/services.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { placePendingOrder } from '../helpers/orders.js';
 

@@ -276,3 +276,38 @@ test.serial('when migrate.latest runs again after a full rollback, then the sche
   await db('cart_items').insert({ user_id: uid, product_id: pid, quantity: 1 });
   t.regex(String((await failure(db('cart_items').insert({ user_id: 999999, product_id: pid, quantity: 1 })))?.message), /foreign key/i);
 });
+
+test.serial('when events recorded before outcome_kind existed are migrated, then each gets its kind from its text', async (t) => {
+  const name = '20261130100000_stripe_events_outcome_kind';
+  await db.migrate.down({ name });
+  t.false(await db.schema.hasColumn('stripe_events', 'outcome_kind'));
+  const texts: Record<string, string> = {
+    evt_applied: 'applied: canceled, stock returned',
+    evt_repeat: 'ignored: order already paid',
+    evt_state: 'ignored: order canceled',
+    evt_amount: 'ignored: amount mismatch 1000 != 1200',
+    evt_currency: 'ignored: currency mismatch eur != usd',
+    evt_failed: 'ignored: payment failed (card_declined: Your card was declined.), order stays pending',
+    evt_type: 'ignored: event type charge.refunded is not handled',
+    evt_nointent: 'ignored: the event carries no payment intent',
+    evt_unknown: 'ignored: unknown payment intent',
+    evt_other: 'ignored: order 5 belongs to another payment intent (pi_2)',
+  };
+  await db('stripe_events').insert(Object.entries(texts).map(([id, outcome]) => ({ id, type: 'payment_intent.succeeded', outcome })));
+  await db.migrate.up({ name });
+  const kinds = Object.fromEntries((await db('stripe_events').select('id', 'outcome_kind')).map((r) => [r.id, r.outcome_kind]));
+  t.deepEqual(kinds, {
+    evt_applied: 'applied',
+    evt_repeat: 'already_applied',
+    evt_state: 'wrong_state',
+    evt_amount: 'mismatch',
+    evt_currency: 'mismatch',
+    evt_failed: 'payment_failed',
+    evt_type: 'not_handled',
+    evt_nointent: 'not_handled',
+    evt_unknown: 'unmatched',
+    evt_other: 'unmatched',
+  });
+  const refused = await failure(db('stripe_events').insert({ id: 'evt_bad', type: 'x', outcome: 'x', outcome_kind: 'whatever' }));
+  t.truthy(refused, 'a value outside the enum is refused');
+});

@@ -3,10 +3,10 @@
  * process) while a buyer's order is in flight.
  */
 import test from 'ava';
-import { createOrderFromCart } from '../../src/orders/orders.service.js';
 import { productsRepository as products } from '../../src/products/products.repository.js';
 import { usersRepository as users } from '../../src/users/users.repository.js';
 import { createTestDatabase, holdWriteLock, type TestDatabase } from '../helpers/db.js';
+import { createOrderFromCart } from '../helpers/services.js';
 
 let tdb: TestDatabase;
 test.before(async () => {

@@ -8,7 +8,6 @@ import { AppError, type ErrorCode } from '../../src/errors.js';
 import {
   attachPaymentIntent,
   cancelOrder,
-  createOrderFromCart,
   findOrderByPaymentIntent,
   getOrder,
   listOrders,
@@ -17,9 +16,8 @@ import {
   markStatus,
   parseOrderFilter,
 } from '../../src/orders/orders.service.js';
-import { createProduct } from '../../src/products/products.service.js';
-import { createUser } from '../../src/users/users.service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createOrderFromCart, createProduct, createUser } from '../helpers/services.js';
 
 let tdb: TestDatabase;
 test.before(async () => {

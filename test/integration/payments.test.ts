@@ -7,26 +7,25 @@ import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import type { Db } from '../../src/db/connection.js';
 import { toDbTime } from '../../src/db/values.js';
-import { attachPaymentIntent, cancelOrder, createOrderFromCart, type PublicOrder } from '../../src/orders/orders.service.js';
+import { attachPaymentIntent, cancelOrder, type PublicOrder } from '../../src/orders/orders.service.js';
 import { durationSchema } from '../../src/payments/payments.schemas.js';
 import { checkout, intentIdempotencyKey } from '../../src/payments/payments.service.js';
 import { expirePendingOrders, reconcilePayments } from '../../src/payments/reconcile.service.js';
 import type { StripeConfig } from '../../src/payments/stripe-client.js';
-import { createProduct } from '../../src/products/products.service.js';
-import { createUser } from '../../src/users/users.service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
+import { createOrderFromCart, createProduct, createUser } from '../helpers/services.js';
 
 let tdb: TestDatabase;
 let db: Db;
 let stripe: FakeStripe;
-let config: StripeConfig;
+let config: StripeConfig & { currency: string };
 
 test.before(async () => {
   tdb = await createTestDatabase();
   db = tdb.db;
   stripe = await FakeStripe.start();
-  config = { stripeSecretKey: 'sk_test_fake', stripeApiBase: stripe.url };
+  config = { stripeSecretKey: 'sk_test_fake', stripeApiBase: stripe.url, currency: 'usd' };
 });
 test.after.always(async () => {
   await tdb?.drop();

@@ -9,10 +9,10 @@ import path from 'node:path';
 import test from 'ava';
 import { AppError, type ErrorCode } from '../../src/errors.js';
 import { seedCatalog } from '../../src/products/catalog.service.js';
-import { changeStock, createProduct, getProduct, listProducts, removeProduct, updateProduct } from '../../src/products/products.service.js';
 import type { NewProduct } from '../../src/products/products.schemas.js';
 import { DEFAULT_CATALOG } from '../../src/paths.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { changeStock, createProduct, getProduct, listProducts, removeProduct, updateProduct } from '../helpers/services.js';
 
 let tdb: TestDatabase;
 const tempFiles: string[] = [];

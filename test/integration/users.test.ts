@@ -5,8 +5,9 @@
 import test from 'ava';
 import bcrypt from 'bcrypt';
 import { AppError, type ErrorCode } from '../../src/errors.js';
-import { createUser, getUser, getUserByUsername, listUsers, removeUser, setPassword, setRole, verifyCredentials } from '../../src/users/users.service.js';
+import { getUser, getUserByUsername, listUsers, removeUser, setRole } from '../../src/users/users.service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createUser, setPassword, verifyCredentials } from '../helpers/services.js';
 
 let tdb: TestDatabase;
 

@@ -152,6 +152,13 @@ test('when CORS_ORIGINS, TRUST_PROXY and COOKIE_SECURE are set, then they are pa
   configError(t, { TRUST_PROXY: 'maybe' }, 'TRUST_PROXY');
 });
 
+test('when the HTTP limits are set, then they are read, and a headers timeout longer than the request timeout is refused', (t) => {
+  const c = loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '2000', HTTP_REQUEST_TIMEOUT_MS: '4000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '1500', HTTP_MAX_CONNECTIONS: '7' });
+  t.deepEqual(c.http, { headersTimeoutMs: 2000, requestTimeoutMs: 4000, keepAliveTimeoutMs: 1500, maxConnections: 7 });
+  configError(t, { HTTP_HEADERS_TIMEOUT_MS: '40000' }, 'HTTP_HEADERS_TIMEOUT_MS');
+  configError(t, { HTTP_MAX_CONNECTIONS: '0' }, 'HTTP_MAX_CONNECTIONS');
+});
+
 test('when .env.example is read, then it lists every variable the configuration reads, each on a commented NAME= line', (t) => {
   const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
   const listed = new Set([...example.matchAll(/^# ([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
@@ -181,6 +188,10 @@ test('when .env.example states a default, then it is the default loadConfig uses
   t.is(Number(value('RATE_LIMIT_SIGNIN_PER_IP_LOGIN')), c.rateLimits.signinPerIpLogin);
   t.is(Number(value('RATE_LIMIT_SIGNUP_PER_IP')), c.rateLimits.signupPerIp);
   t.is(Number(value('RATE_LIMIT_REFRESH_PER_IP')), c.rateLimits.refreshPerIp);
+  t.is(Number(value('HTTP_HEADERS_TIMEOUT_MS')), c.http.headersTimeoutMs);
+  t.is(Number(value('HTTP_REQUEST_TIMEOUT_MS')), c.http.requestTimeoutMs);
+  t.is(Number(value('HTTP_KEEP_ALIVE_TIMEOUT_MS')), c.http.keepAliveTimeoutMs);
+  t.is(Number(value('HTTP_MAX_CONNECTIONS')), c.http.maxConnections);
   t.is(value('DATABASE_URL'), 'sqlite:./data/watchstore.sqlite');
   t.deepEqual(c.database, parseDatabaseUrl(value('DATABASE_URL')!));
   const viaDbName = loadConfig({ DB_NAME: 'x' });

@@ -28,7 +28,7 @@ export interface ListOptions {
 }
 
 export async function list(_args: string[], opts: ListOptions): Promise<void> {
-  const page = await listProducts(await openDb(), { q: opts.search, low_stock: opts.lowStock, limit: opts.limit });
+  const page = await listProducts(await openDb(), { q: opts.search, low_stock: opts.lowStock, limit: opts.limit }, getConfig().currency);
   await ui.result(page.items, async () => {
     if (page.items.length === 0) return ui.print('No products match.');
     await ui.table(
@@ -92,7 +92,9 @@ export async function add(_args: string[], opts: AddOptions): Promise<void> {
       checkWith((v) => parseInput(stockSchema, v.trim() === '' ? undefined : v, 'stock')),
     ));
   const db = await openDb();
-  const product = await withImage(opts.image, (image_url) => createProduct(db, { name, price, stock, description: opts.description, image_url }));
+  const product = await withImage(opts.image, (image_url) =>
+    createProduct(db, { name, price, stock, description: opts.description, image_url }, getConfig().currency),
+  );
   await ui.result(product, () => ui.print(`Added ${summary(product)}.`));
 }
 
@@ -106,18 +108,23 @@ export interface UpdateOptions {
 export async function update([id]: string[], opts: UpdateOptions): Promise<void> {
   const db = await openDb();
   const product = await withImage(opts.image, (image_url) =>
-    updateProduct(db, id, {
-      ...(opts.name !== undefined && { name: opts.name }),
-      ...(opts.price !== undefined && { price: opts.price }),
-      ...(opts.description !== undefined && { description: opts.description }),
-      ...(image_url !== undefined && { image_url }),
-    }),
+    updateProduct(
+      db,
+      id,
+      {
+        ...(opts.name !== undefined && { name: opts.name }),
+        ...(opts.price !== undefined && { price: opts.price }),
+        ...(opts.description !== undefined && { description: opts.description }),
+        ...(image_url !== undefined && { image_url }),
+      },
+      getConfig().currency,
+    ),
   );
   await ui.result(product, () => ui.print(`Updated ${summary(product)}.`));
 }
 
 export async function stock([id, change]: string[]): Promise<void> {
-  const product = await changeStock(await openDb(), id, change);
+  const product = await changeStock(await openDb(), id, change, getConfig().currency);
   await ui.result(product, () => ui.print(`Stock of #${product.id} ${ui.style.bold(product.name)} is now ${stockText(product.stock)}.`));
 }
 
@@ -127,7 +134,7 @@ export interface RemoveOptions {
 
 export async function remove([id]: string[], opts: RemoveOptions): Promise<number | void> {
   const db = await openDb();
-  if (!(await ui.confirmRemoval('products remove', opts.yes, async () => summary(await getProduct(db, id))))) return 1;
-  const product = await removeProduct(db, id);
+  if (!(await ui.confirmRemoval('products remove', opts.yes, async () => summary(await getProduct(db, id, getConfig().currency))))) return 1;
+  const product = await removeProduct(db, id, getConfig().currency);
   await ui.result(product, () => ui.print(`Removed ${summary(product)}.`));
 }

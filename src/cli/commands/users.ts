@@ -1,4 +1,5 @@
 /** `watchstore users list|add|role|passwd|remove`: accounts, through the users service. */
+import { getConfig } from '../../config.js';
 import { openDb } from '../db.js';
 import type { PublicUser } from '../../users/users.schemas.js';
 import { createUser, getUserByUsername, listUsers, removeUser, setPassword, setRole } from '../../users/users.service.js';
@@ -37,7 +38,11 @@ export async function add(_args: string[], opts: AddOptions): Promise<void> {
   const username = opts.username ?? (await ui.ask('Username:', (v) => (v.trim() ? true : 'A username is required.')));
   const email = opts.email ?? (await ui.ask('E-mail:', (v) => (v.trim() ? true : 'An e-mail address is required.')));
   const password = opts.passwordStdin ? await ui.readStdin() : await ui.askPassword('Password (8 to 72 bytes):', true);
-  const user = await createUser(await openDb(), { username, email, password, role: opts.role as PublicUser['role'] | undefined });
+  const user = await createUser(
+    await openDb(),
+    { username, email, password, role: opts.role as PublicUser['role'] | undefined },
+    { bcryptCost: getConfig().bcryptCost },
+  );
   await ui.result(user, () => ui.print(`Created ${user.role} ${ui.style.bold(user.username)} <${user.email}> (id ${user.id}).`));
 }
 
@@ -55,7 +60,7 @@ export async function passwd([username]: string[], opts: PasswdOptions): Promise
   if (opts.passwordStdin) password = await ui.readStdin();
   else if (ui.interactive()) password = await ui.askPassword(`New password for ${username}:`, true);
   else throw usageError('users passwd needs --password-stdin when not run interactively.');
-  const user = await setPassword(await openDb(), username, password);
+  const user = await setPassword(await openDb(), username, password, { bcryptCost: getConfig().bcryptCost });
   await ui.result(user, () => ui.print(`Password changed for ${ui.style.bold(user.username)}.`));
 }
 

@@ -1,11 +1,23 @@
 import { bodyParser } from '@koa/bodyparser';
 import { AppError } from '../../errors.js';
+import { HttpError } from '../http-error.js';
 import type { AppMiddleware } from '../context.js';
 
 export const BODY_LIMIT_BYTES = 100 * 1024;
 
-export const payloadTooLarge = () => new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than 100 kB.');
-export const notJson = () => new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
+export const payloadTooLarge = () => new HttpError('PAYLOAD_TOO_LARGE', 'The request body is larger than 100 kB.');
+export const notJson = () => new HttpError('UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
+
+/** The Content-Encodings a body may arrive in (what the body parser can decode). */
+const ENCODINGS = new Set(['identity', 'gzip', 'x-gzip', 'deflate', 'br']);
+
+const unsupportedEncoding = (encoding: string) =>
+  new HttpError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    `Content-Encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported; send the body as is, or gzip, deflate or br.`,
+  );
+const undecodable = (encoding: string) =>
+  new AppError('INVALID_JSON', `The request body could not be decompressed (Content-Encoding: ${encoding.slice(0, 40)}).`);
 
 function hasBody(ctx: Parameters<AppMiddleware>[0]): boolean {
   const len = ctx.get('Content-Length');
@@ -13,8 +25,10 @@ function hasBody(ctx: Parameters<AppMiddleware>[0]): boolean {
 }
 
 /**
- * JSON bodies only, at most 100 kB. Anything else that carries a body is a 415, decided before
- * a byte is read; a declared length over the limit is a 413 without reading it.
+ * JSON bodies only, at most 100 kB (decoded). Anything else that carries a body is a 415, decided
+ * before a byte is read, and so is an unknown Content-Encoding; a declared length over the limit
+ * is a 413 without reading it. A body that does not decompress (garbage sent as gzip, deflate or
+ * br) is the client's fault: 400 INVALID_JSON, never a 500.
  * Paths in `raw` (the Stripe webhook) are left unread for their route to take the raw bytes.
  */
 export function jsonBody(raw: string[] = []): AppMiddleware {
@@ -23,6 +37,21 @@ export function jsonBody(raw: string[] = []): AppMiddleware {
     if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method) || !hasBody(ctx) || raw.includes(ctx.path)) return next();
     if (Number(ctx.get('Content-Length')) > BODY_LIMIT_BYTES) throw payloadTooLarge();
     if (!ctx.is('application/json', 'application/*+json')) throw notJson();
-    return parse(ctx, next);
+    const encoding = ctx.get('Content-Encoding').trim().toLowerCase();
+    if (encoding && !ENCODINGS.has(encoding)) throw unsupportedEncoding(encoding);
+    // Content codings are case-insensitive (RFC 9110 §8.4.1); the parser only knows lower case.
+    if (encoding) ctx.req.headers['content-encoding'] = encoding;
+    let parsed = false;
+    try {
+      return await parse(ctx, () => {
+        parsed = true;
+        return next();
+      });
+    } catch (err) {
+      // Only the decoder's own failures (zlib's Z_* and brotli's codes, no HTTP status); anything
+      // thrown after the body was read belongs to the route.
+      if (!parsed && encoding && encoding !== 'identity' && typeof (err as { status?: unknown }).status !== 'number') throw undecodable(encoding);
+      throw err;
+    }
   };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { isDatabaseUnavailable } from '../../db/errors.js';
 import { AppError, isAppError, type ErrorCode } from '../../errors.js';
+import { HttpError, isHttpError } from '../http-error.js';
 import type { AppMiddleware } from '../context.js';
 import { notJson, payloadTooLarge } from './body.js';
 import { STATUS_OF } from '../status.js';
@@ -11,13 +12,12 @@ const CODE_OF_HTTP_STATUS: Record<number, ErrorCode> = {
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   409: 'CONFLICT',
-  429: 'RATE_LIMITED',
   503: 'SERVICE_UNAVAILABLE',
 };
 
 /** Turns whatever was thrown into api.md's error body. A 500 says nothing but the request id. */
-function toAppError(err: unknown): AppError | undefined {
-  if (isAppError(err)) return err;
+function toAppError(err: unknown): AppError | HttpError | undefined {
+  if (isAppError(err) || isHttpError(err)) return err;
   if (isDatabaseUnavailable(err)) return new AppError('SERVICE_UNAVAILABLE', 'The store is temporarily unavailable. Please retry shortly.');
   const e = err as { status?: number; expose?: boolean; type?: string; message?: string };
   if (typeof e?.status === 'number' && e.status < 500) {
@@ -29,6 +29,7 @@ function toAppError(err: unknown): AppError | undefined {
     if (e.status === 413) return payloadTooLarge();
     if (e.status === 415) return notJson();
     const code = CODE_OF_HTTP_STATUS[e.status];
+    if (e.status === 429) return new HttpError('RATE_LIMITED', e.expose && e.message ? e.message : 'The request could not be processed.');
     if (code) return new AppError(code, e.expose && e.message ? e.message : 'The request could not be processed.');
   }
   return undefined;
@@ -42,7 +43,7 @@ export function errorHandler(logger: Logger): AppMiddleware {
         // The router's allowedMethods() answers a known path's other methods with a bare 405
         // (or 501 for a method no route uses), setting Allow; the body becomes api.md's envelope.
         if ((ctx.status === 405 || ctx.status === 501) && ctx.response.get('Allow')) {
-          throw new AppError('METHOD_NOT_ALLOWED', `${ctx.method} is not supported on ${ctx.path}; use ${ctx.response.get('Allow')}.`);
+          throw new HttpError('METHOD_NOT_ALLOWED', `${ctx.method} is not supported on ${ctx.path}; use ${ctx.response.get('Allow')}.`);
         }
         if (ctx.status === 404 || ctx.status === 501) {
           ctx.remove('Allow');

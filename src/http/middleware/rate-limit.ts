@@ -20,7 +20,8 @@ import type { Redis } from 'ioredis';
 import ratelimit from 'koa-ratelimit';
 import type { Logger } from 'pino';
 import type { Config } from '../../config.js';
-import { AppError } from '../../errors.js';
+import { HttpError } from '../http-error.js';
+import { LOGIN_MAX, normalizeLogin } from '../../users/login.js';
 import type { AppContext, AppMiddleware } from '../context.js';
 
 export const DEFAULT_RATE_LIMIT_PREFIX = 'watchstore:ratelimit';
@@ -91,11 +92,14 @@ export async function closeRateLimitClients(): Promise<void> {
 
 const ipOf = (ctx: AppContext) => ctx.ip || 'unknown';
 
-/** The login a sign-in names, as the per-login limit counts it: trimmed, lower-cased, bounded. */
+/**
+ * The login a sign-in names, as the per-login limit counts it: folded by normalizeLogin, the
+ * same function the sign-in lookup uses, so variants that reach one account share one budget.
+ */
 function loginOf(ctx: AppContext): string {
   const body = ctx.request.body as Record<string, unknown> | undefined;
   const login = body && typeof body === 'object' ? (body.login ?? body.username ?? body.email) : undefined;
-  return typeof login === 'string' ? login.trim().toLowerCase().slice(0, 255) : '';
+  return typeof login === 'string' ? normalizeLogin(login.slice(0, 4 * LOGIN_MAX)) : '';
 }
 
 export function createRateLimits(config: Pick<Config, 'rateLimits' | 'redisUrl'> & { rateLimitPrefix?: string }, opts: RateLimitOptions = {}): RateLimits {
@@ -158,7 +162,7 @@ export function createRateLimits(config: Pick<Config, 'rateLimits' | 'redisUrl'>
       const reset = Number(ctx.response.get('X-RateLimit-Reset'));
       const retryAfter = Number.isFinite(reset) ? Math.max(1, Math.ceil(reset - Date.now() / 1000)) : Math.ceil(windowMs / 1000);
       ctx.set('Retry-After', String(retryAfter));
-      throw new AppError('RATE_LIMITED', `Too many attempts. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`);
+      throw new HttpError('RATE_LIMITED', `Too many attempts. Try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`);
     };
   };
 

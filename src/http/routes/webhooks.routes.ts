@@ -1,7 +1,7 @@
-import { AppError } from '../../errors.js';
 import { webhookResultSchema } from '../../payments/payments.schemas.js';
 import { handleStripeEvent, verifyWebhook } from '../../payments/webhooks.service.js';
 import type { AppContext, AppDeps } from '../context.js';
+import { HttpError } from '../http-error.js';
 import { route, type RouteSpec } from '../route.js';
 
 export const STRIPE_WEBHOOK_PATH = '/api/webhooks/stripe';
@@ -9,7 +9,7 @@ export const STRIPE_WEBHOOK_PATH = '/api/webhooks/stripe';
 /** Stripe's events are small; this only stops a flood. */
 export const WEBHOOK_BODY_LIMIT_BYTES = 1024 * 1024;
 
-const tooLarge = () => new AppError('PAYLOAD_TOO_LARGE', 'The webhook body is larger than 1 MB.');
+const tooLarge = () => new HttpError('PAYLOAD_TOO_LARGE', 'The webhook body is larger than 1 MB.');
 
 /**
  * The exact bytes of the request body (the JSON body parser skips this path): the signature is
@@ -35,10 +35,11 @@ export function webhookRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
       path: STRIPE_WEBHOOK_PATH,
       summary: 'Stripe events (signed): payment succeeded, failed or canceled; each event is applied at most once',
       tag: 'Checkout',
+      cookieSession: false,
       headers: [{ name: 'Stripe-Signature', description: "Stripe's signature of the raw body (STRIPE_WEBHOOK_SECRET)", required: true }],
       responses: {
         200: { description: 'Received (also for a repeated event, an unknown payment intent, or an event that changed nothing)', schema: webhookResultSchema },
-        400: { description: 'Missing or invalid Stripe-Signature (VALIDATION_FAILED); nothing changed' },
+        400: { description: 'Missing or invalid Stripe-Signature, or a signed body that is not a Stripe event (VALIDATION_FAILED); nothing changed' },
         413: { description: 'The body is larger than 1 MB (PAYLOAD_TOO_LARGE)' },
         503: { description: 'STRIPE_WEBHOOK_SECRET is not configured (PAYMENTS_UNAVAILABLE)' },
       },
