@@ -229,7 +229,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY ?? false,
     cookieSecure: e.COOKIE_SECURE ?? isProduction,
     redisUrl: e.REDIS_URL,
-    logLevel: e.LOG_LEVEL ?? 'info',
+    // Production logs warnings and errors only (no line per request) unless LOG_LEVEL says otherwise.
+    logLevel: e.LOG_LEVEL ?? (isProduction ? 'warn' : 'info'),
     imagesDir: e.IMAGES_DIR ?? DEFAULT_IMAGES_DIR,
     rateLimits: {
       signinPerIp: e.RATE_LIMIT_SIGNIN_PER_IP ?? 10,

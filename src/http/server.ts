@@ -4,7 +4,8 @@
  * On SIGTERM or SIGINT the server stops accepting connections, lets the requests already in
  * flight finish (for at most 10 s, then their sockets are destroyed), closes idle keep-alive
  * connections at once so they cannot hold the process open, closes the database pool and the
- * rate limits' Redis client, and resolves `closed`. A second signal skips the wait.
+ * rate limits' Redis client, flushes the log (written asynchronously), and resolves `closed`.
+ * A second signal skips the wait.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +13,7 @@ import type { Logger } from 'pino';
 import { getConfig, type Config } from '../config.js';
 import { closeDb, getDb } from '../db/connection.js';
 import { setDbLogSink } from '../db/knex-config.js';
-import { createLogger } from '../logger.js';
+import { createLogger, flushLogger } from '../logger.js';
 import { catalogCacheStats } from '../products/catalog-cache.js';
 import { prepareDatabase } from '../store/bootstrap.js';
 import { createApp } from './app.js';
@@ -164,6 +165,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       logger.info('stopped');
+      await flushLogger(logger);
       resolveClosed();
     })();
     return shuttingDown;

@@ -5,7 +5,6 @@
 import type { Db } from '../db/connection.js';
 import { insertedId, toDbTime } from '../db/values.js';
 import { isMysql } from '../db/dialect.js';
-import { sqlAll } from '../db/prepared.js';
 import { productsRepository } from '../products/products.repository.js';
 import type { OrderStatus } from './orders.schemas.js';
 
@@ -71,14 +70,12 @@ export const ordersRepository = {
    * never wait on each other in a circle.
    */
   async lockBuyerAndCart(db: Db, userId: number): Promise<CartLine[] | undefined> {
-    const rows = await sqlAll<{ user_id: number; product_id: number | null; quantity: number | null }>(
-      db,
-      `SELECT u.id AS user_id, c.product_id, c.quantity
-         FROM users u LEFT JOIN cart_items c ON c.user_id = u.id
-        WHERE u.id = ?
-        ORDER BY c.product_id${isMysql(db) ? ' FOR UPDATE' : ''}`,
-      [userId],
-    );
+    const query = db('users as u')
+      .leftJoin('cart_items as c', 'c.user_id', 'u.id')
+      .where('u.id', userId)
+      .orderBy('c.product_id')
+      .select<{ user_id: number; product_id: number | null; quantity: number | null }[]>('u.id as user_id', 'c.product_id', 'c.quantity');
+    const rows = await (isMysql(db) ? query.forUpdate() : query);
     if (rows.length === 0) return undefined;
     return rows.filter((r) => r.product_id !== null).map((r) => ({ product_id: Number(r.product_id), quantity: Number(r.quantity) }));
   },

@@ -38,6 +38,13 @@ test('when NODE_ENV=production with both secrets, then it listens on 0.0.0.0 wit
   t.deepEqual(c.generatedSecrets, []);
 });
 
+test('when LOG_LEVEL is not set, then production logs at warn (no line per request) and anything else at info; when set, it wins', (t) => {
+  const prod = { NODE_ENV: 'production', ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH };
+  t.is(loadConfig(prod).logLevel, 'warn');
+  t.is(loadConfig({ ...prod, LOG_LEVEL: 'info' }).logLevel, 'info');
+  t.is(loadConfig({ NODE_ENV: 'development' }).logLevel, 'info');
+});
+
 test('when HOST and PORT are set, then they win over the defaults, in production too', (t) => {
   const c = loadConfig({ NODE_ENV: 'production', HOST: '10.0.0.5', PORT: '8080', ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH });
   t.is(c.host, '10.0.0.5');
