@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createEmptyDatabase } from '../helpers/db.js';
-import { ANSI, lines, runCli } from '../helpers/cli.js';
+import { ANSI, lines, runCli } from '../helpers/cli-in-process.js';
 
 test('when the database cannot be reached, then the command exits 1 with one line naming where, without password or stack', async (t) => {
   const r = await runCli(['products', 'list'], { env: { DATABASE_URL: 'mysql://root:s3cret-pw@127.0.0.1:1/x' } });

@@ -1,16 +1,16 @@
 import { readdirSync } from 'node:fs';
 import test from 'ava';
 import { createEmptyDatabase, type TestDatabase } from '../helpers/db.js';
-import { cliFor, lines } from '../helpers/cli.js';
+import { cliInProcess, lines } from '../helpers/cli-in-process.js';
 
 // One empty database walked through its life: the steps depend on each other, so serial.
 const MIGRATIONS = readdirSync(new URL('../../migrations/', import.meta.url)).filter((f) => f.endsWith('.ts')).length;
 let database: TestDatabase;
-let cli: ReturnType<typeof cliFor>;
+let cli: ReturnType<typeof cliInProcess>;
 
 test.before(async () => {
   database = await createEmptyDatabase();
-  cli = cliFor(database.url);
+  cli = cliInProcess(database);
 });
 test.after.always(() => database?.drop());
 

@@ -4,18 +4,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { ANSI, cliFor, lines } from '../helpers/cli.js';
+import { ANSI, cliInProcess, lines } from '../helpers/cli-in-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { createOrderFromCart, getOrder, markPaid } from '../../src/orders/orders.service.js';
 import { createProduct } from '../../src/products/products.service.js';
 import { createUser } from '../../src/users/users.service.js';
 
 let database: TestDatabase;
-let cli: ReturnType<typeof cliFor>;
+let cli: ReturnType<typeof cliInProcess>;
 
 test.before(async () => {
   database = await createTestDatabase();
-  cli = cliFor(database.url);
+  cli = cliInProcess(database);
 });
 test.after.always(() => database?.drop());
 

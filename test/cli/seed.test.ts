@@ -3,16 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { cliFor } from '../helpers/cli.js';
+import { cliInProcess } from '../helpers/cli-in-process.js';
 
 // One database; each step builds on the previous one, so serial.
 let database: TestDatabase;
-let cli: ReturnType<typeof cliFor>;
+let cli: ReturnType<typeof cliInProcess>;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'watchstore-seed-'));
 
 test.before(async () => {
   database = await createTestDatabase();
-  cli = cliFor(database.url);
+  cli = cliInProcess(database);
 });
 test.after.always(() => database?.drop());
 

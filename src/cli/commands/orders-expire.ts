@@ -1,5 +1,5 @@
 /** `watchstore orders expire [--older-than 30m]`: cancel unpaid orders past the hold time, stock back. */
-import { getConfig } from '../../config.js';
+import { cliConfig } from '../context.js';
 import { formatMoney } from '../../money.js';
 import { usernamesOf } from '../../orders/orders.service.js';
 import { durationSchema } from '../../payments/payments.schemas.js';
@@ -44,7 +44,7 @@ export async function actionsTable(db: Awaited<ReturnType<typeof openDb>>, actio
 }
 
 export async function expire(_args: string[], opts: ExpireOptions): Promise<number> {
-  const config = getConfig();
+  const config = await cliConfig();
   const olderThanMs = opts.olderThan === undefined ? config.orderHoldMinutes * 60_000 : parseInput(durationSchema, opts.olderThan, '--older-than');
   const db = await openDb();
   const report = await expirePendingOrders(db, config, { olderThanMs });

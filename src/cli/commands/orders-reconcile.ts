@@ -3,7 +3,7 @@
  * apply what Stripe says, follow up orders canceled while Stripe could not cancel their intent,
  * and list the recorded Stripe events that changed nothing.
  */
-import { getConfig } from '../../config.js';
+import { cliConfig } from '../context.js';
 import { reconcilePayments } from '../../payments/reconcile.service.js';
 import { openDb } from '../db.js';
 import { ui } from '../ui.js';
@@ -11,7 +11,7 @@ import { actionsTable } from './orders-expire.js';
 
 export async function reconcile(): Promise<number> {
   const db = await openDb();
-  const report = await reconcilePayments(db, getConfig());
+  const report = await reconcilePayments(db, await cliConfig());
 
   await ui.result(report, async () => {
     if (report.orders.length === 0) ui.print('No pending orders with a PaymentIntent.');

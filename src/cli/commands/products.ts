@@ -1,13 +1,12 @@
 /** `watchstore products list|add|update|stock|remove`: the catalog, through the products service. */
-import { getConfig } from '../../config.js';
+import { cliConfig } from '../context.js';
 import { openDb } from '../db.js';
-import { isAppError } from '../../errors.js';
 import { formatMoney, parseMoney } from '../../money.js';
 import { stockSchema, type PublicProduct } from '../../products/products.schemas.js';
 import { parseInput } from '../../validation.js';
 import { changeStock, createProduct, getProduct, listProducts, removeProduct, updateProduct } from '../../products/products.service.js';
 import { installImage, type InstalledImage } from '../product-image.js';
-import { joinAnd, ui, usageError } from '../ui.js';
+import { checkWith, joinAnd, ui, usageError } from '../ui.js';
 
 const price = (p: PublicProduct) => formatMoney(p.price_cents, p.currency);
 
@@ -42,7 +41,7 @@ export async function list(_args: string[], opts: ListOptions): Promise<void> {
 
 /** Installs the image (if any), runs the write, and takes the image back out if the write fails. */
 async function withImage<T>(file: string | undefined, write: (imageUrl: string | undefined) => Promise<T>): Promise<T> {
-  const image: InstalledImage | undefined = file === undefined ? undefined : await installImage(file, getConfig().imagesDir);
+  const image: InstalledImage | undefined = file === undefined ? undefined : await installImage(file, (await cliConfig()).imagesDir);
   try {
     return await write(image?.url);
   } catch (err) {
@@ -57,18 +56,6 @@ export interface AddOptions {
   stock?: string;
   description?: string;
   image?: string;
-}
-
-/** The prompt's check: true, or what to fix (the service checks the answer again anyway). */
-function checkWith(check: (v: string) => unknown): (v: string) => true | string {
-  return (v) => {
-    try {
-      check(v);
-      return true;
-    } catch (err) {
-      return isAppError(err) ? err.message : String(err);
-    }
-  };
 }
 
 export async function add(_args: string[], opts: AddOptions): Promise<void> {
