@@ -69,7 +69,9 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
     .command('migrate')
     .description('apply pending migrations, list them (--status), or roll back the last batch (--rollback)')
     .option('--status', 'list migrations and whether each is applied')
-    .option('--rollback', 'roll back the last batch')
+    .option('--rollback', 'roll back the last batch (says what it undoes and asks first)')
+    .option('--step <n>', 'with --rollback: undo only the last n migrations')
+    .option('-y, --yes', 'do not ask for confirmation (required when not run in a terminal)')
     .action(
       lazy(
         () => import('./commands/migrate.js'),
@@ -81,7 +83,8 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
     .command('seed')
     .description('load the sample watch catalog (idempotent by product name; never creates accounts)')
     .option('--file <catalog.json>', 'a catalog file instead of the bundled seeds/catalog.json')
-    .option('--reset', 'delete every product first and load the catalog afresh')
+    .option('--reset', 'delete every product first and load the catalog afresh (asks first)')
+    .option('-y, --yes', 'with --reset: do not ask for confirmation (required when not run in a terminal)')
     .action(
       lazy(
         () => import('./commands/seed.js'),
