@@ -5,8 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_IMAGES_DIR } from './paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_IMAGES_DIR } from './paths.js';
 
 export type DatabaseConfig =
   | { client: 'sqlite'; filename: string }
@@ -109,6 +110,7 @@ const schema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be a pino level (fatal, error, warn, info, debug, trace, silent)' })
     .optional(),
   IMAGES_DIR: nonEmpty.optional(),
+  DATA_DIR: nonEmpty.optional(),
   RATE_LIMIT_SIGNIN_PER_IP: int(1, 1_000_000).optional(),
   RATE_LIMIT_SIGNIN_PER_IP_LOGIN: int(1, 1_000_000).optional(),
   RATE_LIMIT_SIGNUP_PER_IP: int(1, 1_000_000).optional(),
@@ -173,7 +175,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       password: e.DB_PASSWORD ?? '',
       database: e.DB_NAME,
     };
-  } else database = { client: 'sqlite', filename: './data/watchstore.sqlite' };
+  } else {
+    // Against the installation (or DATA_DIR), never the working directory: run from elsewhere,
+    // the CLI must find the same store (docs/cli.md).
+    database = { client: 'sqlite', filename: path.join(path.resolve(e.DATA_DIR ?? DEFAULT_DATA_DIR), 'watchstore.sqlite') };
+  }
 
   const generatedSecrets: string[] = [];
   const secret = (name: 'ACCESS_TOKEN_SECRET' | 'REFRESH_TOKEN_SECRET'): string => {
