@@ -79,15 +79,18 @@ const VISIBLE = (s: string) => stripVTControlCharacters(s).length;
 
 /**
  * Column widths (content plus cli-table3's padding of 2) that fit `width` characters including
- * the borders: the widest columns give way first, none below `min` (docs/cli.md, tables).
+ * the borders: long columns (names, e-mails, details) give way first, widest first, so short ones
+ * (ids, amounts, dates) stay whole; none goes below `min` (docs/cli.md, tables).
  */
-export function fitColumns(natural: number[], width: number, min = 6): number[] {
+export function fitColumns(natural: number[], width: number, min = 6, short = 18): number[] {
   const widths = [...natural];
   const total = () => widths.reduce((a, b) => a + b, 0) + widths.length + 1;
-  while (total() > width) {
-    const widest = widths.indexOf(Math.max(...widths));
-    if (widths[widest] <= min) break;
-    widths[widest] -= 1;
+  for (const floor of [short, min]) {
+    while (total() > width) {
+      const widest = widths.indexOf(Math.max(...widths));
+      if (widths[widest] <= floor) break;
+      widths[widest] -= 1;
+    }
   }
   return widths;
 }

@@ -7,7 +7,7 @@ import { expirePendingOrders, type OrderAction } from '../../payments/reconcile.
 import { paymentsConfigured } from '../../payments/stripe-client.js';
 import { parseInput } from '../../validation.js';
 import { openDb } from '../db.js';
-import { ui } from '../ui.js';
+import { shortTime, ui } from '../ui.js';
 
 export interface ExpireOptions {
   olderThan?: string;
@@ -33,7 +33,7 @@ export async function actionsTable(db: Awaited<ReturnType<typeof openDb>>, actio
     actions.map((a) => [
       a.order_id,
       names.get(a.user_id) ?? `#${a.user_id}`,
-      a.created_at,
+      shortTime(a.created_at),
       formatMoney(a.total_cents, a.currency),
       a.payment_intent_id ? `${a.payment_intent_id}${a.intent_status ? ` (${a.intent_status})` : ''}` : '-',
       ACTION_STYLE[a.action](a.action),

@@ -6,7 +6,7 @@
 import { cliConfig } from '../context.js';
 import { reconcilePayments } from '../../payments/reconcile.service.js';
 import { openDb } from '../db.js';
-import { ui } from '../ui.js';
+import { shortTime, ui } from '../ui.js';
 import { actionsTable } from './orders-expire.js';
 
 export async function reconcile(): Promise<number> {
@@ -25,7 +25,7 @@ export async function reconcile(): Promise<number> {
     ui.print(ui.style.bold('Stripe events that changed nothing (newest first):'));
     await ui.table(
       ['Received', 'Event', 'Type', 'PaymentIntent', 'Order', 'Outcome'],
-      report.ignored_events.map((e) => [e.received_at, e.id, e.type, e.payment_intent_id ?? '-', e.order_id ?? '-', ui.style.yellow(e.outcome)]),
+      report.ignored_events.map((e) => [shortTime(e.received_at), e.id, e.type, e.payment_intent_id ?? '-', e.order_id ?? '-', ui.style.yellow(e.outcome)]),
     );
     if (report.ignored_events_total > report.ignored_events.length) {
       ui.print(`${report.ignored_events.length} of ${report.ignored_events_total} shown.`);

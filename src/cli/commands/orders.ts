@@ -6,7 +6,7 @@ import { getOrder, listOrders, markStatus, parseOrderFilter, parseOrderId, usern
 import { getUserByUsername } from '../../users/users.service.js';
 import { parseInput } from '../../validation.js';
 import { openDb } from '../db.js';
-import { ui } from '../ui.js';
+import { shortTime, ui } from '../ui.js';
 
 const total = (o: PublicOrder) => formatMoney(o.total_cents, o.currency);
 
@@ -45,7 +45,14 @@ export async function list(_args: string[], opts: ListOptions): Promise<void> {
     );
     await ui.table(
       ['ID', 'User', 'Status', 'Total', 'Items', 'Created'],
-      page.items.map((o) => [o.id, who(names, o.user_id), statusText(o.status), total(o), o.items.reduce((n, i) => n + i.quantity, 0), o.created_at]),
+      page.items.map((o) => [
+        o.id,
+        who(names, o.user_id),
+        statusText(o.status),
+        total(o),
+        o.items.reduce((n, i) => n + i.quantity, 0),
+        shortTime(o.created_at),
+      ]),
       ['right', 'left', 'left', 'right', 'right', 'left'],
     );
     ui.print(`${page.items.length} of ${page.total} order${page.total === 1 ? '' : 's'}.`);

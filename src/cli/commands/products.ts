@@ -6,7 +6,7 @@ import { stockSchema, type PublicProduct } from '../../products/products.schemas
 import { parseInput } from '../../validation.js';
 import { changeStock, createProduct, getProduct, listProducts, removeProduct, updateProduct } from '../../products/products.service.js';
 import { installImage, type InstalledImage } from '../product-image.js';
-import { checkWith, joinAnd, ui, usageError } from '../ui.js';
+import { checkWith, joinAnd, shortTime, ui, usageError } from '../ui.js';
 
 const price = (p: PublicProduct) => formatMoney(p.price_cents, p.currency);
 
@@ -32,7 +32,7 @@ export async function list(_args: string[], opts: ListOptions): Promise<void> {
     if (page.items.length === 0) return ui.print('No products match.');
     await ui.table(
       ['ID', 'Name', 'Price', 'Stock', 'Added'],
-      page.items.map((p) => [p.id, p.name, price(p), stockText(p.stock), p.created_at]),
+      page.items.map((p) => [p.id, p.name, price(p), stockText(p.stock), shortTime(p.created_at)]),
       ['right', 'left', 'right', 'right', 'left'],
     );
     ui.print(`${page.items.length} of ${page.total} product${page.total === 1 ? '' : 's'}.`);

@@ -3,7 +3,7 @@ import { openDb } from '../db.js';
 import { emailSchema, passwordSchema, type PublicUser, usernameSchema } from '../../users/users.schemas.js';
 import { parseInput } from '../../validation.js';
 import { createUser, getUserByUsername, listUsers, removeUser, setPassword, setRole } from '../../users/users.service.js';
-import { checkWith, joinAnd, ui, usageError } from '../ui.js';
+import { checkWith, joinAnd, shortTime, ui, usageError } from '../ui.js';
 
 export interface ListOptions {
   role?: string;
@@ -17,7 +17,7 @@ export async function list(_args: string[], opts: ListOptions): Promise<void> {
     if (users.length === 0) return ui.print('No accounts match.');
     await ui.table(
       ['ID', 'Username', 'E-mail', 'Role', 'Created'],
-      users.map((u) => [u.id, u.username, u.email, u.role === 'admin' ? ui.style.magenta(u.role) : u.role, u.created_at]),
+      users.map((u) => [u.id, u.username, u.email, u.role === 'admin' ? ui.style.magenta(u.role) : u.role, shortTime(u.created_at)]),
       ['right', 'left', 'left', 'left', 'left'],
     );
   });
