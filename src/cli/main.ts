@@ -93,6 +93,29 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
     );
 
   program
+    .command('backup')
+    .description('copy the whole store to a file (SQLite: online backup; MySQL/MariaDB: a consistent dump), safe while the server runs')
+    .argument('<file>', 'a new file (never overwritten)')
+    .action(
+      lazy(
+        () => import('./commands/backup.js'),
+        (m) => m.backup,
+      ),
+    );
+
+  program
+    .command('restore')
+    .description('replace the database with a backup (asks first unless the database is empty)')
+    .argument('<file>', 'a file written by `watchstore backup`')
+    .option('-y, --yes', 'do not ask for confirmation (required when not run in a terminal and the database is not empty)')
+    .action(
+      lazy(
+        () => import('./commands/backup.js'),
+        (m) => m.restore,
+      ),
+    );
+
+  program
     .command('doctor')
     .description('check configuration, database, pending migrations, secrets, Stripe and Redis')
     .action(
