@@ -51,6 +51,8 @@ export interface Config {
   /** Key prefix of the rate-limit counters in Redis (instances sharing a budget share it). */
   rateLimitPrefix?: string;
   orderHoldMinutes: number;
+  /** How long /api/health trusts its last look at the migrations table (ms; 0: every request). */
+  schemaCheckIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -121,6 +123,7 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9:._-]{1,100}$/, { message: 'must be 1 to 100 letters, digits or : . _ -' })
     .optional(),
   ORDER_HOLD_MINUTES: int(1, 100_000).optional(),
+  SCHEMA_CHECK_INTERVAL_MS: int(0, 3_600_000).optional(),
 });
 
 /** Every environment variable loadConfig reads (`.env.example` documents each one). */
@@ -225,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     rateLimitPrefix: e.RATE_LIMIT_PREFIX,
     orderHoldMinutes: e.ORDER_HOLD_MINUTES ?? 30,
+    schemaCheckIntervalMs: e.SCHEMA_CHECK_INTERVAL_MS ?? 5000,
   };
 }
 

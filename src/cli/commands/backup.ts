@@ -2,9 +2,8 @@
  * `watchstore backup <file>` and `watchstore restore <file> [--yes]` (docs/cli.md): the whole
  * store to one file and back. How each dialect is copied: src/cli/backup.ts.
  */
-import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { MIGRATIONS_DIR, migrationName } from '../../db/connection.js';
+import { codeMigrations } from '../../db/schema-state.js';
 import { backup as writeBackup, compareMigrations, countDataRows, openBackup, restore as loadBackup } from '../backup.js';
 import { cliConfig } from '../context.js';
 import { openDb } from '../db.js';
@@ -13,14 +12,6 @@ import { ui, usageError } from '../ui.js';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const total = (rows: Record<string, number>) => Object.values(rows).reduce((a, b) => a + b, 0);
-
-/** The migrations this version of the code ships, in order. */
-function codeMigrations(): string[] {
-  const names = readdirSync(MIGRATIONS_DIR)
-    .filter((f) => /\.(js|ts)$/.test(f) && !f.endsWith('.d.ts'))
-    .map(migrationName);
-  return [...new Set(names)].sort();
-}
 
 export async function backup([file]: string[]): Promise<void> {
   const db = await openDb();
