@@ -25,7 +25,7 @@ import { FakeStripe } from '../helpers/fake-stripe.js';
 import { startServerProcess } from '../helpers/server-process.js';
 
 /** The commands of every ```sh block, in order: comments dropped, `\` continuations joined. */
-export function readmeCommands(markdown: string): string[] {
+function readmeCommands(markdown: string): string[] {
   const commands: string[] = [];
   for (const block of markdown.matchAll(/^```sh\n([\s\S]*?)^```/gm)) {
     const joined = block[1].replace(/\\\n\s*/g, ' ');
