@@ -5,7 +5,7 @@ import test from 'ava';
 import Database from 'better-sqlite3';
 import { createUser } from '../../src/users/users.service.js';
 import { cliInProcess, lines } from '../helpers/cli-in-process.js';
-import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createEmptyDatabase, createTestDatabase, holdWriteLock, type TestDatabase } from '../helpers/db.js';
 import { placePendingOrder } from '../helpers/orders.js';
 
 // One store with users, orders, order lines and Stripe events, backed up and restored elsewhere.
@@ -104,4 +104,20 @@ test.serial('when a backup is behind the code, then restore loads it at its own 
   t.regex(r.stderr, /1 migration behind this code: run `watchstore migrate`/);
   t.truthy(await target.db('users').where({ username: 'old_schema' }).first());
   t.is((await cliInProcess(target)(['migrate'])).code, 0);
+});
+
+test.serial('when another process is writing to the SQLite store, then backup still takes a consistent copy (online backup)', async (t) => {
+  if (source.dialect !== 'sqlite') return t.pass('MySQL/MariaDB: the consistent snapshot is the transaction itself');
+  const before = Number((await source.db('products').count({ n: '*' }))[0].n);
+  // A writer in another process holds the write lock, with an uncommitted new product.
+  const writer = await holdWriteLock(source, {
+    ms: 1500,
+    sql: "INSERT INTO products (name, description, price_cents, stock) VALUES ('Uncommitted', '', 100, 1)",
+  });
+  const file = path.join(dir, 'online.backup');
+  const r = await cliInProcess(source)(['backup', file, '--json']);
+  t.is(r.code, 0, r.stderr);
+  t.is((JSON.parse(r.stdout) as { rows: Record<string, number> }).rows.products, before, 'the copy holds what was committed when it ran');
+  await writer.released;
+  t.is(Number((await source.db('products').count({ n: '*' }))[0].n), before + 1);
 });
