@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
@@ -62,6 +62,40 @@ async function withAdminSession<T>(fn: (admin: Knex) => Promise<T>): Promise<T> 
 }
 
 const TEMPLATE_READY = 'ws_template_ready';
+
+/** A short hash of the migration files (names and contents): a changed migration, a new template. */
+function migrationsHash(): string {
+  const hash = createHash('sha256');
+  for (const f of readdirSync(MIGRATIONS_DIR).sort()) hash.update(f).update(readFileSync(path.join(MIGRATIONS_DIR, f)));
+  return hash.digest('hex').slice(0, 12);
+}
+
+/**
+ * A migrated SQLite file to copy test databases from (cold, importing and running the migrations
+ * costs a test file about 0.3 s). Kept as a cache in node_modules/.cache/watchstore-test (not the
+ * system temporary directory), named after the migrations' hash; written under a temporary name
+ * and renamed, so concurrent test processes never see half a file.
+ */
+async function sqliteTemplate(): Promise<string> {
+  const cacheDir = path.join(PROJECT_ROOT, 'node_modules', '.cache', 'watchstore-test');
+  const file = path.join(cacheDir, `template-${migrationsHash()}.sqlite`);
+  if (existsSync(file)) return file;
+  mkdirSync(cacheDir, { recursive: true });
+  const work = path.join(cacheDir, `building-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const db = createDb({ client: 'sqlite', filename: `${work}.sqlite` });
+  try {
+    await db.migrate.latest();
+    // One self-contained file (no -wal beside it).
+    await db.raw('VACUUM INTO ?', [`${work}.copy`]);
+  } finally {
+    await db.destroy();
+    for (const f of [`${work}.sqlite`, `${work}.sqlite-wal`, `${work}.sqlite-shm`]) rmSync(f, { force: true });
+  }
+  for (const old of readdirSync(cacheDir))
+    if (old.startsWith('template-') && path.join(cacheDir, old) !== file) rmSync(path.join(cacheDir, old), { force: true });
+  renameSync(`${work}.copy`, file);
+  return file;
+}
 let templateName: string | undefined;
 
 /**
@@ -72,9 +106,7 @@ let templateName: string | undefined;
  */
 async function migratedTemplate(): Promise<string> {
   if (templateName) return templateName;
-  const hash = createHash('sha256');
-  for (const f of readdirSync(MIGRATIONS_DIR).sort()) hash.update(f).update(readFileSync(path.join(MIGRATIONS_DIR, f)));
-  const name = `ws_template_${hash.digest('hex').slice(0, 12)}`;
+  const name = `ws_template_${migrationsHash()}`;
   await withAdminSession(async (admin) => {
     await admin.raw('SELECT GET_LOCK(?, 120)', ['ws_test_template']);
     try {
@@ -178,9 +210,24 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
 
 /** A fresh, migrated database. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const t = await createEmptyDatabase();
-  await t.db.migrate.latest();
-  return t;
+  if (dialect === 'mysql') return createMariaDatabase();
+  const template = await sqliteTemplate();
+  const name = `ws_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const file = path.join(os.tmpdir(), `${name}.sqlite`);
+  copyFileSync(template, file);
+  const url = `sqlite:${file}`;
+  const config = parseDatabaseUrl(url);
+  const db = createDb(config);
+  return {
+    url,
+    config,
+    db,
+    dialect,
+    async drop() {
+      await db.destroy();
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    },
+  };
 }
 
 /**
