@@ -18,6 +18,9 @@ const MIGRATION_COUNT = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.t
 
 /** No database or secrets from the test environment: what a newcomer's shell has. */
 const BARE = {
+  // The default data directory is the package's own data/: a relative DATA_DIR keeps these
+  // servers in their temporary working directory.
+  DATA_DIR: './data',
   DATABASE_URL: undefined,
   DB_HOST: undefined,
   DB_NAME: undefined,
