@@ -1,12 +1,12 @@
 /** `watchstore orders list|show|mark`: the shop owner's view of orders, through the orders service. */
-import { getConfig } from '../../config.js';
+import { cliConfig } from '../context.js';
 import { formatMoney } from '../../money.js';
 import { markableStatusSchema, type OrderStatus } from '../../orders/orders.schemas.js';
 import { getOrder, listOrders, markStatus, parseOrderFilter, parseOrderId, usernamesOf, type PublicOrder } from '../../orders/orders.service.js';
 import { getUserByUsername } from '../../users/users.service.js';
 import { parseInput } from '../../validation.js';
 import { openDb } from '../db.js';
-import { ui } from '../ui.js';
+import { shortTime, ui } from '../ui.js';
 
 const total = (o: PublicOrder) => formatMoney(o.total_cents, o.currency);
 
@@ -45,7 +45,14 @@ export async function list(_args: string[], opts: ListOptions): Promise<void> {
     );
     await ui.table(
       ['ID', 'User', 'Status', 'Total', 'Items', 'Created'],
-      page.items.map((o) => [o.id, who(names, o.user_id), statusText(o.status), total(o), o.items.reduce((n, i) => n + i.quantity, 0), o.created_at]),
+      page.items.map((o) => [
+        o.id,
+        who(names, o.user_id),
+        statusText(o.status),
+        total(o),
+        o.items.reduce((n, i) => n + i.quantity, 0),
+        shortTime(o.created_at),
+      ]),
       ['right', 'left', 'left', 'right', 'right', 'left'],
     );
     ui.print(`${page.items.length} of ${page.total} order${page.total === 1 ? '' : 's'}.`);
@@ -85,7 +92,7 @@ export async function mark([id, status]: string[]): Promise<void> {
     // Through the payments side: an order with a PaymentIntent is canceled at Stripe too, so
     // nobody can pay for it afterwards.
     const { cancelPendingOrder } = await import('../../payments/cancel.service.js');
-    const { order, stripe, reason } = await cancelPendingOrder(db, getConfig(), { orderId });
+    const { order, stripe, reason } = await cancelPendingOrder(db, await cliConfig(), { orderId });
     if (stripe === 'unconfirmed') ui.warn(`Stripe could not cancel the payment (${reason}); \`watchstore orders reconcile\` will follow up.`);
     await ui.result(order, () => ui.print(`Order #${order.id} is now ${statusText(order.status)}; its stock is back on the shelf.`));
     return;
