@@ -195,11 +195,11 @@ export async function createMariaDatabase(opts: { migrate?: boolean } = {}): Pro
   };
 }
 
-/** Creates an empty database (no schema). */
-export async function createEmptyDatabase(): Promise<TestDatabase> {
-  if (dialect === 'mysql') return createMariaDatabase({ migrate: false });
+/** A SQLite test database in a new temporary file, from `template` when given; dropped with its files. */
+function sqliteDatabase(template?: string): TestDatabase {
   const name = `ws_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const file = path.join(os.tmpdir(), `${name}.sqlite`);
+  if (template) copyFileSync(template, file);
   const url = `sqlite:${file}`;
   const config = parseDatabaseUrl(url);
   const db = createDb(config, dbOptions);
@@ -215,26 +215,16 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
   };
 }
 
+/** Creates an empty database (no schema). */
+export async function createEmptyDatabase(): Promise<TestDatabase> {
+  if (dialect === 'mysql') return createMariaDatabase({ migrate: false });
+  return sqliteDatabase();
+}
+
 /** A fresh, migrated database. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (dialect === 'mysql') return createMariaDatabase();
-  const template = await sqliteTemplate();
-  const name = `ws_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const file = path.join(os.tmpdir(), `${name}.sqlite`);
-  copyFileSync(template, file);
-  const url = `sqlite:${file}`;
-  const config = parseDatabaseUrl(url);
-  const db = createDb(config, dbOptions);
-  return {
-    url,
-    config,
-    db,
-    dialect,
-    async drop() {
-      await db.destroy();
-      for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
-    },
-  };
+  return sqliteDatabase(await sqliteTemplate());
 }
 
 /**
