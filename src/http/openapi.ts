@@ -74,12 +74,27 @@ function pathParams(openApiPath: string): string[] {
 }
 
 /**
+ * zod writes every `.int()` as bounded by ±Number.MAX_SAFE_INTEGER. In what the store answers that
+ * says nothing, and renderers take the bound as the example value (a total of -9007199254740991 on
+ * /api/docs), so answers drop it; requests keep it, since it is what the store accepts.
+ */
+function dropSafeIntegerBounds(ctx: { jsonSchema: JsonSchema }): void {
+  if (ctx.jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete ctx.jsonSchema.minimum;
+  if (ctx.jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete ctx.jsonSchema.maximum;
+}
+
+/**
  * A zod schema as an OpenAPI 3.1 schema object (JSON Schema 2020-12). Named sub-schemas
  * (`$defs`, from `.meta({id})` or recursion) are moved to components so `$ref`s resolve
  * against the document.
  */
 function schemaOf(schema: z.ZodType, io: 'input' | 'output', components: Record<string, JsonSchema>): JsonSchema {
-  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  const json = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+    override: io === 'output' ? dropSafeIntegerBounds : undefined,
+  }) as JsonSchema;
   delete json.$schema;
   const defs = json.$defs as Record<string, JsonSchema> | undefined;
   if (!defs) return json;
