@@ -242,13 +242,14 @@ export async function findOrderByPaymentIntent(db: Db, paymentIntentId: string):
 
 export async function listOrders(
   db: Db,
-  f: { userId?: number; status?: string; since?: Date; limit?: number; offset?: number },
+  f: { userId?: number; status?: string; since?: Date; before?: Date; limit?: number; offset?: number },
 ): Promise<{ items: PublicOrder[]; total: number }> {
   const status = f.status === undefined ? undefined : parseInput(orderStatusSchema, f.status, 'status');
   const { rows, total } = await repo.list(db, {
     userId: f.userId,
     status,
     since: f.since,
+    createdBefore: f.before,
     limit: f.limit ?? 20,
     offset: f.offset ?? 0,
   });
@@ -320,26 +321,35 @@ export async function attachPaymentIntent(db: Db, orderId: number, paymentIntent
  * attached one since must not be left payable for a canceled order, so then nothing moves and
  * the caller looks again.
  */
-export async function moveOrder(
-  db: Db | Knex.Transaction,
-  orderId: number,
-  to: OrderStatus,
-  opts: { paidAt?: Date; intentCancelUnconfirmed?: boolean; onlyWithoutIntent?: boolean } = {},
-): Promise<boolean> {
+export async function moveOrder(db: Db | Knex.Transaction, orderId: number, to: OrderStatus, opts: MoveOptions = {}): Promise<boolean> {
   const extra = {
     ...(to === 'paid' ? { paid_at: toDbTime(opts.paidAt ?? new Date()) } : {}),
     ...(opts.intentCancelUnconfirmed ? { intent_cancel_unconfirmed_at: toDbTime(new Date()) } : {}),
   };
   const move = (runner: Db | Knex.Transaction) => repo.moveStatus(runner, orderId, movesInto(to), to, extra, { withoutIntent: opts.onlyWithoutIntent });
-  if (to !== 'canceled') return (await move(db)) === 1;
+  if (to !== 'canceled' && !opts.afterMove) return (await move(db)) === 1;
   return inTransaction(db, async (trx) => {
     if ((await move(trx)) === 0) return false;
-    const items = (await repo.itemsOf(trx, [orderId])).filter((i) => i.product_id !== null);
-    // Product id order, the same lock order as order creation.
-    items.sort((a, b) => Number(a.product_id) - Number(b.product_id));
-    for (const i of items) await repo.returnStock(trx, Number(i.product_id), Number(i.quantity));
+    if (to === 'canceled') {
+      const items = (await repo.itemsOf(trx, [orderId])).filter((i) => i.product_id !== null);
+      // Product id order, the same lock order as order creation.
+      items.sort((a, b) => Number(a.product_id) - Number(b.product_id));
+      for (const i of items) await repo.returnStock(trx, Number(i.product_id), Number(i.quantity));
+    }
+    await opts.afterMove?.(trx);
     return true;
   });
+}
+
+export interface MoveOptions {
+  paidAt?: Date;
+  intentCancelUnconfirmed?: boolean;
+  onlyWithoutIntent?: boolean;
+  /**
+   * Runs in the move's transaction once the order has moved (not when it did not): an admin
+   * move's extra columns and its audit row (docs/data.md, audit_log) commit with it or not at all.
+   */
+  afterMove?: (trx: Knex.Transaction) => Promise<void>;
 }
 
 /** pending → paid with paid_at (moveOrder). */
@@ -348,11 +358,7 @@ export function markPaid(db: Db | Knex.Transaction, orderId: number, paidAt: Dat
 }
 
 /** pending → canceled, stock back exactly once (moveOrder). */
-export function cancelOrder(
-  db: Db | Knex.Transaction,
-  orderId: number,
-  opts: { intentCancelUnconfirmed?: boolean; onlyWithoutIntent?: boolean } = {},
-): Promise<boolean> {
+export function cancelOrder(db: Db | Knex.Transaction, orderId: number, opts: Omit<MoveOptions, 'paidAt'> = {}): Promise<boolean> {
   return moveOrder(db, orderId, 'canceled', opts);
 }
 

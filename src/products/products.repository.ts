@@ -11,6 +11,8 @@ export interface ProductRow {
   price_cents: number;
   stock: number;
   image_url: string | null;
+  /** Hidden from the catalog, kept for past orders (docs/data.md); 0/1 or a boolean by dialect. */
+  archived: boolean | number;
   created_at: string;
   updated_at: string;
 }
@@ -23,7 +25,7 @@ const ORDER: Record<ProductQuery['sort'], [string, 'asc' | 'desc']> = {
   '-name': ['name', 'desc'],
 };
 
-type Filter = Omit<ProductQuery, 'min_price' | 'max_price'> & { minCents?: number; maxCents?: number };
+type Filter = Omit<ProductQuery, 'min_price' | 'max_price'> & { minCents?: number; maxCents?: number; archived?: boolean };
 
 function filtered(db: Db, f: Filter) {
   const q = db<ProductRow>('products');
@@ -36,6 +38,7 @@ function filtered(db: Db, f: Filter) {
   if (f.in_stock === true) q.where('stock', '>', 0);
   if (f.in_stock === false) q.where('stock', '=', 0);
   if (f.low_stock !== undefined) q.where('stock', '<=', f.low_stock);
+  if (f.archived !== undefined) q.where('archived', f.archived);
   return q;
 }
 
@@ -74,7 +77,7 @@ export const productsRepository = {
     return insertedId(await db('products').insert({ ...p, created_at: now, updated_at: now }));
   },
 
-  update(db: Db, id: number, patch: Partial<Pick<ProductRow, 'name' | 'description' | 'price_cents' | 'stock' | 'image_url'>>): Promise<number> {
+  update(db: Db, id: number, patch: Partial<Pick<ProductRow, 'name' | 'description' | 'price_cents' | 'stock' | 'image_url' | 'archived'>>): Promise<number> {
     return db('products')
       .where({ id })
       .update({ ...patch, version: db.raw('version + 1'), updated_at: toDbTime(new Date()) });
