@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../auth/permissions.js';
 import type { Db } from '../db/connection.js';
-import { fromDbTime, toDbTime } from '../db/connection.js';
+import { fromDbTime, toDbTime } from '../db/values.js';
 import type { AuditEntry, AuditQuery, TargetType } from './audit.schemas.js';
 
 type Fields = Record<string, unknown>;

@@ -14,8 +14,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
-import { fromDbTime } from '../db/connection.js';
-import { isRetryableLockError, retryingTransaction } from '../db/transaction.js';
+import { fromDbTime } from '../db/values.js';
+import { isRetryableLockError } from '../db/errors.js';
+import { retryingStatement, retryingTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
 import { createUser, verifyCredentials } from '../users/users.service.js';
 import { toPublicUser, usersRepository } from '../users/users.repository.js';
@@ -81,7 +82,7 @@ async function startSession(db: Db, user: PublicUser, config: TokenSecrets): Pro
   const familyId = randomUUID();
   const refresh = newRefreshToken(now);
   // A deadlock victim's insert (autocommit) was rolled back whole: running it again is safe.
-  await retryOnLock(() => tokens.insert(db, { user_id: user.id, token_hash: refresh.hash, family_id: familyId, expires_at: refresh.expiresAt }));
+  await retryingStatement(() => tokens.insert(db, { user_id: user.id, token_hash: refresh.hash, family_id: familyId, expires_at: refresh.expiresAt }));
   await pruneExpired(db, user.id, now);
   return sessionOf(user, familyId, refresh, config, now);
 }
@@ -107,26 +108,6 @@ export async function signin(db: Db, input: SigninInput, config: AuthConfig): Pr
   return startSession(db, user, config);
 }
 
-/** How many times a single revoking statement runs at most (see retryOnLock). */
-const STATEMENT_ATTEMPTS = 5;
-
-/**
- * Runs one statement again after a deadlock or lock-wait timeout. On MariaDB concurrent
- * rotations and sign-outs of one session lock the same family rows in different orders, and the
- * database picks a victim (ER_LOCK_DEADLOCK); the statement is idempotent (revoke what is still
- * active), so it is simply run again. Never a 500 for two browser tabs (docs/api.md, Auth).
- */
-async function retryOnLock<T>(work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (err) {
-      if (!isRetryableLockError(err) || attempt >= STATEMENT_ATTEMPTS) throw err;
-      await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10 * attempt)));
-    }
-  }
-}
-
 /** A marker for the transaction to roll back on: someone else rotated the token first. */
 class ConcurrentReuse extends Error {}
 
@@ -142,7 +123,7 @@ export async function refresh(db: Db, token: string | undefined, config: TokenSe
   if (!row) throw unauthenticated();
   const now = new Date();
   if (row.revoked_at !== null) {
-    await retryOnLock(() => tokens.revokeFamily(db, row.family_id, now));
+    await retryingStatement(() => tokens.revokeFamily(db, row.family_id, now));
     throw reused();
   }
   if (new Date(fromDbTime(row.expires_at) ?? 0).getTime() <= now.getTime()) throw unauthenticated();
@@ -150,7 +131,7 @@ export async function refresh(db: Db, token: string | undefined, config: TokenSe
   if (!userRow) throw unauthenticated();
   if (userRow.disabled_at) {
     // Disabling revokes every session already; this covers a token rotated in the meantime.
-    await retryOnLock(() => tokens.revokeFamily(db, row.family_id, now));
+    await retryingStatement(() => tokens.revokeFamily(db, row.family_id, now));
     throw unauthenticated();
   }
 
@@ -163,7 +144,7 @@ export async function refresh(db: Db, token: string | undefined, config: TokenSe
     });
   } catch (err) {
     if (!(err instanceof ConcurrentReuse)) throw err;
-    await retryOnLock(() => tokens.revokeFamily(db, row.family_id, now));
+    await retryingStatement(() => tokens.revokeFamily(db, row.family_id, now));
     throw reused();
   }
   await pruneExpired(db, row.user_id, now);
@@ -180,12 +161,12 @@ export async function logout(db: Db, presented: { refreshToken?: string; session
   if (presented.refreshToken && REFRESH_TOKEN_SHAPE.test(presented.refreshToken)) {
     const row = await tokens.findByHash(db, hashRefreshToken(presented.refreshToken));
     if (row) {
-      await retryOnLock(() => tokens.revokeIfActive(db, row.id, now));
+      await retryingStatement(() => tokens.revokeIfActive(db, row.id, now));
       return;
     }
   }
   const sessionId = presented.sessionId;
-  if (sessionId) await retryOnLock(() => tokens.revokeFamily(db, sessionId, now));
+  if (sessionId) await retryingStatement(() => tokens.revokeFamily(db, sessionId, now));
 }
 
 /** The signed-in user as stored now; a user deleted since the token was issued is signed out. */

@@ -50,26 +50,6 @@ export function route<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.Z
   return spec as unknown as RouteSpec;
 }
 
-const QUERY_MEMO_SIZE = 200;
-
-/**
- * Parsing a query is a pure function of the raw query string, and the hottest routes (the
- * catalog) see the same few strings over and over: the validated result is kept per string
- * (frozen, so no handler can change what the next request gets). Invalid strings are not kept.
- */
-function memoizedQueryParser(schema: z.ZodType): (ctx: AppContext) => unknown {
-  const memo = new Map<string, unknown>();
-  return (ctx) => {
-    const raw = ctx.querystring;
-    const hit = memo.get(raw);
-    if (hit !== undefined) return hit;
-    const parsed = Object.freeze(parseInput(schema, ctx.query, 'query'));
-    if (memo.size >= QUERY_MEMO_SIZE) memo.delete(memo.keys().next().value!);
-    memo.set(raw, parsed);
-    return parsed;
-  };
-}
-
 export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware, requirePermission?: (permission: Permission) => AppMiddleware): Router<AppState> {
   const router = new Router<AppState>();
   for (const r of routes) {
@@ -79,10 +59,9 @@ export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware, req
       if (!requirePermission) throw new Error(`${r.method.toUpperCase()} ${r.path} needs a permission check`);
       chain.push(requirePermission(r.permission));
     }
-    const parseQuery = r.query ? memoizedQueryParser(r.query) : undefined;
     const handler: AppMiddleware = async (ctx) => {
       const body = r.body ? parseInput(r.body, ctx.request.body ?? {}, 'body') : undefined;
-      const query = parseQuery ? parseQuery(ctx) : undefined;
+      const query = r.query ? parseInput(r.query, ctx.query, 'query') : undefined;
       await r.handler(ctx as AppContext, { body, query } as never);
     };
     (router[r.method] as (path: string, ...mw: AppMiddleware[]) => unknown).call(router, r.path, ...chain, handler);
@@ -92,7 +71,7 @@ export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware, req
 
 /**
  * A path id: a positive integer written plainly ("7", not "07", "7.0", "1e1" or "0x7"). Anything
- * else names nothing: NOT_FOUND "<what> not found." (api.md).
+ * else names nothing: NOT_FOUND "<what> not found." (docs/api.md).
  */
 export function pathId(raw: string | undefined, what: string): number {
   const id = raw && /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : MAX_DB_ID + 1;

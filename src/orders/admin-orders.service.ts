@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import type { Actor } from '../auth/permissions.js';
 import { recordAudit } from '../audit/audit.service.js';
 import type { Db } from '../db/connection.js';
-import { fromDbTime, toDbTime } from '../db/connection.js';
+import { fromDbTime, toDbTime } from '../db/values.js';
 import { cancelPendingOrder, type CustomerCancel } from '../payments/cancel.service.js';
 import type { StripeConfig } from '../payments/stripe-client.js';
 import type { AdminOrder, AdminOrderDetail, AdminOrderQuery, ShipInput } from './admin-orders.schemas.js';

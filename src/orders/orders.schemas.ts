@@ -55,7 +55,7 @@ export const orderItemSchema = z.object({
   line_total_cents: z.number().int(),
 });
 
-/** `order` as api.md shows it to the customer who owns it. */
+/** `order` as docs/api.md shows it to the customer who owns it. */
 export const httpOrderSchema = z.object({
   id: z.number().int(),
   status: orderStatusSchema,

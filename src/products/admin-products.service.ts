@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { Actor } from '../auth/permissions.js';
 import { changedFields, recordAudit } from '../audit/audit.service.js';
 import type { Db } from '../db/connection.js';
-import { isMysql } from '../db/connection.js';
+import { isMysql } from '../db/dialect.js';
 import { inTransaction } from '../db/transaction.js';
 import { AppError, notFound } from '../errors.js';
 import { parseMoney } from '../money.js';

@@ -1,5 +1,5 @@
 /**
- * The CLI's admin commands (the compiled CLI as child processes, against a real database):
+ * The CLI's admin commands (in-process, test/helpers/cli-in-process.ts, against a real database):
  * `orders mark <id> shipped --tracking … --carrier …`, `users disable|enable`, `products
  * archive|unarchive` and `audit list`, each change audited as `cli:<os user>` through the same
  * services as the admin API.
@@ -8,17 +8,17 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { markPaid } from '../../src/orders/orders.service.js';
-import { cliFor } from '../helpers/cli.js';
+import { cliInProcess } from '../helpers/cli-in-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { placePendingOrder } from '../helpers/orders.js';
 import { createUser } from '../helpers/services.js';
 
 let database: TestDatabase;
-let cli: ReturnType<typeof cliFor>;
+let cli: ReturnType<typeof cliInProcess>;
 
 test.before(async () => {
   database = await createTestDatabase();
-  cli = cliFor(database.url);
+  cli = cliInProcess(database);
 });
 test.after.always(() => database?.drop());
 

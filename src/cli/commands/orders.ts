@@ -1,5 +1,5 @@
 /** `watchstore orders list|show|mark`: the shop owner's view of orders, through the orders service. */
-import { getConfig } from '../../config.js';
+import { cliConfig } from '../context.js';
 import { formatMoney } from '../../money.js';
 import { shipSchema } from '../../orders/admin-orders.schemas.js';
 import { markableStatusSchema, type OrderStatus } from '../../orders/orders.schemas.js';
@@ -7,7 +7,7 @@ import { getOrder, listOrders, parseOrderFilter, parseOrderId, usernamesOf, type
 import { getUserByUsername } from '../../users/users.service.js';
 import { parseInput } from '../../validation.js';
 import { openDb } from '../db.js';
-import { ui, usageError } from '../ui.js';
+import { shortTime, ui, usageError } from '../ui.js';
 
 const total = (o: PublicOrder) => formatMoney(o.total_cents, o.currency);
 
@@ -46,7 +46,14 @@ export async function list(_args: string[], opts: ListOptions): Promise<void> {
     );
     await ui.table(
       ['ID', 'User', 'Status', 'Total', 'Items', 'Created'],
-      page.items.map((o) => [o.id, who(names, o.user_id), statusText(o.status), total(o), o.items.reduce((n, i) => n + i.quantity, 0), o.created_at]),
+      page.items.map((o) => [
+        o.id,
+        who(names, o.user_id),
+        statusText(o.status),
+        total(o),
+        o.items.reduce((n, i) => n + i.quantity, 0),
+        shortTime(o.created_at),
+      ]),
       ['right', 'left', 'left', 'right', 'right', 'left'],
     );
     ui.print(`${page.items.length} of ${page.total} order${page.total === 1 ? '' : 's'}.`);
@@ -96,7 +103,7 @@ export async function mark([id, status]: string[], opts: MarkOptions = {}): Prom
   const admin = await import('../../orders/admin-orders.service.js');
   const actor = (await import('../actor.js')).currentCliActor();
   if (to === 'canceled') {
-    const { order, cancel } = await admin.adminCancelOrder(db, getConfig(), actor, orderId);
+    const { order, cancel } = await admin.adminCancelOrder(db, await cliConfig(), actor, orderId);
     if (cancel.stripe === 'unconfirmed') ui.warn(`Stripe could not cancel the payment (${cancel.reason}); \`watchstore orders reconcile\` will follow up.`);
     await ui.result(order, () => ui.print(`Order #${order.id} is now ${statusText(order.status)}; its stock is back on the shelf.`));
     return;

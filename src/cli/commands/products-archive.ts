@@ -1,5 +1,5 @@
 /** `watchstore products archive|unarchive <id>`: out of the catalog (past orders intact), audited as `cli:<os user>`. */
-import { getConfig } from '../../config.js';
+import { cliConfig } from '../context.js';
 import { adminArchiveProduct } from '../../products/admin-products.service.js';
 import { parseProductId } from '../../products/products.service.js';
 import { currentCliActor } from '../actor.js';
@@ -7,7 +7,7 @@ import { openDb } from '../db.js';
 import { ui } from '../ui.js';
 
 async function setArchived(id: string, archived: boolean): Promise<void> {
-  const product = await adminArchiveProduct(await openDb(), currentCliActor(), parseProductId(id), archived, getConfig().currency);
+  const product = await adminArchiveProduct(await openDb(), currentCliActor(), parseProductId(id), archived, (await cliConfig()).currency);
   await ui.result(product, () =>
     ui.print(
       archived
