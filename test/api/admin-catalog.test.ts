@@ -108,6 +108,10 @@ test('when a product is archived, then the catalog hides it, its past orders sta
   t.true(adminList.body.items.some((p: { id: number }) => p.id === id));
   t.is((await send('GET', `/api/admin/products/${id}`)).body.archived, true);
 
+  const shopper = await signedInAs(db, app.config.accessTokenSecret, 'customer');
+  const add = await send('POST', '/api/cart', { product_id: id, quantity: 1 }, shopper.auth);
+  t.is(add.status, 404, add.text);
+
   const order = await send('GET', `/api/admin/orders/${placed.order.id}`);
   t.is(order.status, 200);
   t.is(order.body.items[0].product_id, id);
