@@ -54,8 +54,8 @@ export async function cancelPendingOrder(
     userId?: number;
     /**
      * Runs in the cancel's transaction when this call's database move cancels the order (an
-     * admin's audit row). Not run when the cancel was applied from Stripe's answer instead
-     * (settlement.ts): then `stripe` is `canceled` and `audited` false, and the caller records it.
+     * admin's audit row). Not run when a concurrent webhook canceled it first: then `audited` is
+     * false and the caller records it.
      */
     afterMove?: AfterMove;
   },
@@ -88,10 +88,11 @@ export async function cancelPendingOrder(
     return unconfirmed(err.message);
   }
 
-  const settled = await settleFromIntent(db, order, intent);
+  const settled = await settleFromIntent(db, order, intent, { afterMove });
   const after = settled.order ?? (await getOrder(db, order.id));
-  // Canceled, by this request or by the webhook that Stripe's cancel set off.
-  if (after.status === 'canceled') return { order: after, stripe: 'canceled', audited: false };
+  // Canceled, by this request (afterMove ran in its transaction) or by the webhook that Stripe's
+  // cancel set off (then the caller records its own change).
+  if (after.status === 'canceled') return { order: after, stripe: 'canceled', audited: settled.changed };
   if (after.status !== 'pending') {
     throw new AppError('INVALID_TRANSITION', `Order ${order.id} is ${after.status}: its payment went through before it could be canceled.`);
   }
