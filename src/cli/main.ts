@@ -142,7 +142,7 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
   users
     .command('list')
     .description('list accounts')
-    .option('--role <role>', 'customer or admin')
+    .option('--role <role>', 'customer, staff or admin')
     .option('--search <text>', 'part of a username or e-mail address')
     .option('--limit <n>', 'at most this many (default 100)')
     .action(
@@ -168,7 +168,7 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
     .command('role')
     .description("change an account's role")
     .argument('<username>')
-    .argument('<role>', 'customer or admin')
+    .argument('<role>', 'customer, staff or admin (the last admin stays one)')
     .action(
       lazy(
         () => import('./commands/users.js'),
