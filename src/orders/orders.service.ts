@@ -149,15 +149,31 @@ export async function createOrderFromCart(
       // of these rows keeps). Holding the rows, the names and prices read next are the latest
       // committed ones: the snapshot the order keeps, never the client's.
       const short: CartLine[] = [];
+      // An archived product (docs/data.md) is no longer sold, even from a cart filled before.
+      const archived = new Set(
+        (
+          await trx('products')
+            .whereIn(
+              'id',
+              lines.map((l) => l.product_id),
+            )
+            .where('archived', true)
+            .pluck('id')
+        ).map(Number),
+      );
       for (const line of lines) {
-        if ((await productsRepository.adjustStock(trx, line.product_id, -line.quantity)) === 0) short.push(line);
+        if (archived.has(line.product_id) || (await productsRepository.adjustStock(trx, line.product_id, -line.quantity)) === 0) short.push(line);
       }
       if (short.length > 0) {
         const stockNow = await repo.currentStock(
           trx,
           short.map((l) => l.product_id),
         );
-        const details = short.map((l) => ({ product_id: l.product_id, requested: l.quantity, available: stockNow.get(l.product_id) ?? 0 }));
+        const details = short.map((l) => ({
+          product_id: l.product_id,
+          requested: l.quantity,
+          available: archived.has(l.product_id) ? 0 : (stockNow.get(l.product_id) ?? 0),
+        }));
         const what = details.map((d) => `product ${d.product_id} has ${d.available} left, ${d.requested} requested`).join('; ');
         throw new AppError('OUT_OF_STOCK', `Not enough stock: ${what}.`, details);
       }

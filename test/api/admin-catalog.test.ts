@@ -111,6 +111,11 @@ test('when a product is archived, then the catalog hides it, its past orders sta
   const shopper = await signedInAs(db, app.config.accessTokenSecret, 'customer');
   const add = await send('POST', '/api/cart', { product_id: id, quantity: 1 }, shopper.auth);
   t.is(add.status, 404, add.text);
+  // A cart filled before the product was archived cannot order it.
+  await db('cart_items').insert({ user_id: shopper.id, product_id: id, quantity: 1 });
+  const ordered = await send('POST', '/api/orders', undefined, shopper.auth);
+  t.is(ordered.status, 409, ordered.text);
+  t.deepEqual(ordered.body.error.details, [{ product_id: id, requested: 1, available: 0 }]);
 
   const order = await send('GET', `/api/admin/orders/${placed.order.id}`);
   t.is(order.status, 200);
