@@ -3,7 +3,7 @@
  */
 import Koa from 'koa';
 import type { AppDeps, AppState } from './context.js';
-import { requireUser } from './middleware/auth.js';
+import { requirePermission, requireUser } from './middleware/auth.js';
 import { jsonBody } from './middleware/body.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { requestContext } from './middleware/request-context.js';
@@ -19,6 +19,7 @@ import { ordersRoutes } from './routes/orders.routes.js';
 import { checkoutRoutes } from './routes/checkout.routes.js';
 import { STRIPE_WEBHOOK_PATH, webhookRoutes } from './routes/webhooks.routes.js';
 import { productsRoutes } from './routes/products.routes.js';
+import { adminRoutes } from './routes/admin.routes.js';
 import { images } from './middleware/images.js';
 import { sameOriginCookies } from './middleware/origin.js';
 
@@ -32,6 +33,7 @@ export function apiRoutes(deps: AppDeps): RouteSpec[] {
     ...ordersRoutes(deps),
     ...checkoutRoutes(deps),
     ...webhookRoutes(deps),
+    ...adminRoutes(deps),
   ];
 }
 
@@ -46,7 +48,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
 
   const routes = apiRoutes(deps);
   routes.push(...openapiRoutes(() => routes), ...docsRoutes());
-  const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret));
+  const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret), requirePermission(deps.db));
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());

@@ -13,12 +13,15 @@
  * so that `watchstore orders reconcile` cancels the intent later, or reports a payment taken in
  * between as needing a refund. The caller logs that case (the result says so).
  */
+import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
 import { AppError, isAppError } from '../errors.js';
 import { assertMove, canMove, invalidTransition } from '../orders/order-states.js';
 import { cancelOrder, getOrder, type PublicOrder } from '../orders/orders.service.js';
 import { settleFromIntent } from './settlement.js';
 import { cancelPaymentIntent, paymentsConfigured, type StripeConfig } from './stripe-client.js';
+
+type AfterMove = (trx: Knex.Transaction) => Promise<void>;
 
 export interface CustomerCancel {
   order: PublicOrder;
@@ -31,7 +34,7 @@ export interface CustomerCancel {
 }
 
 /** Cancels the order in the database; INVALID_TRANSITION when a racing request moved it first. */
-async function cancelHere(db: Db, order: PublicOrder, opts: { intentCancelUnconfirmed: boolean }): Promise<PublicOrder> {
+async function cancelHere(db: Db, order: PublicOrder, opts: { intentCancelUnconfirmed: boolean; afterMove?: AfterMove }): Promise<PublicOrder> {
   const moved = await cancelOrder(db, order.id, opts);
   const after = await getOrder(db, order.id);
   if (!moved) throw invalidTransition(after, 'canceled');
@@ -43,22 +46,37 @@ async function cancelHere(db: Db, order: PublicOrder, opts: { intentCancelUnconf
  * cancel (with `userId`, NOT_FOUND for anyone else's order) and the shop owner's
  * `orders mark <id> canceled` alike.
  */
-export async function cancelPendingOrder(db: Db, config: StripeConfig, input: { orderId: number; userId?: number }): Promise<CustomerCancel> {
+export async function cancelPendingOrder(
+  db: Db,
+  config: StripeConfig,
+  input: {
+    orderId: number;
+    userId?: number;
+    /**
+     * Runs in the cancel's transaction when this call's database move cancels the order (an
+     * admin's audit row). Not run when a concurrent webhook canceled it first: then `audited` is
+     * false and the caller records it.
+     */
+    afterMove?: AfterMove;
+  },
+): Promise<CustomerCancel & { audited?: boolean }> {
   let order = await getOrder(db, input.orderId, { userId: input.userId });
   assertMove(order, 'canceled');
+  const afterMove = input.afterMove;
 
   if (!order.payment_intent_id) {
-    if (await cancelOrder(db, order.id, { onlyWithoutIntent: true })) return { order: await getOrder(db, order.id), stripe: 'none' };
+    if (await cancelOrder(db, order.id, { onlyWithoutIntent: true, afterMove })) return { order: await getOrder(db, order.id), stripe: 'none', audited: true };
     // Moved on, or a checkout gave it an intent just now: look again.
     order = await getOrder(db, order.id);
     if (!canMove(order.status, 'canceled') || !order.payment_intent_id) throw invalidTransition(order, 'canceled');
   }
   const intentId = order.payment_intent_id!;
 
-  const unconfirmed = async (reason: string): Promise<CustomerCancel> => ({
-    order: await cancelHere(db, order, { intentCancelUnconfirmed: true }),
+  const unconfirmed = async (reason: string): Promise<CustomerCancel & { audited?: boolean }> => ({
+    order: await cancelHere(db, order, { intentCancelUnconfirmed: true, afterMove }),
     stripe: 'unconfirmed',
     reason,
+    audited: true,
   });
   if (!paymentsConfigured(config)) return unconfirmed('STRIPE_SECRET_KEY is not configured');
 
@@ -70,10 +88,11 @@ export async function cancelPendingOrder(db: Db, config: StripeConfig, input: { 
     return unconfirmed(err.message);
   }
 
-  const settled = await settleFromIntent(db, order, intent);
+  const settled = await settleFromIntent(db, order, intent, { afterMove });
   const after = settled.order ?? (await getOrder(db, order.id));
-  // Canceled, by this request or by the webhook that Stripe's cancel set off.
-  if (after.status === 'canceled') return { order: after, stripe: 'canceled' };
+  // Canceled, by this request (afterMove ran in its transaction) or by the webhook that Stripe's
+  // cancel set off (then the caller records its own change).
+  if (after.status === 'canceled') return { order: after, stripe: 'canceled', audited: settled.changed };
   if (after.status !== 'pending') {
     throw new AppError('INVALID_TRANSITION', `Order ${order.id} is ${after.status}: its payment went through before it could be canceled.`);
   }

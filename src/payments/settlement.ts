@@ -8,7 +8,15 @@
  */
 import type { Knex } from 'knex';
 import { isAppError } from '../errors.js';
-import { attachPaymentIntent, cancelOrder, findOrderByPaymentIntent, getOrder, markPaid, type PublicOrder } from '../orders/orders.service.js';
+import {
+  attachPaymentIntent,
+  cancelOrder,
+  findOrderByPaymentIntent,
+  getOrder,
+  markPaid,
+  type MoveOptions,
+  type PublicOrder,
+} from '../orders/orders.service.js';
 import { canMove } from '../orders/order-states.js';
 import type { OrderStatus } from '../orders/orders.schemas.js';
 import type { OutcomeKind } from './payments.schemas.js';
@@ -104,15 +112,21 @@ export async function settleSucceeded(db: Runner, order: PublicOrder, intent: In
 }
 
 /** A canceled intent: the pending order is canceled and its stock given back (exactly once). */
-export async function settleCanceled(db: Runner, order: PublicOrder): Promise<Settlement> {
+export async function settleCanceled(db: Runner, order: PublicOrder, opts: { afterMove?: MoveOptions['afterMove'] } = {}): Promise<Settlement> {
   if (!canMove(order.status, 'canceled')) return notPending(order, 'canceled');
-  if (await cancelOrder(db, order.id)) return applied('canceled, stock returned', await getOrder(db, order.id));
+  if (await cancelOrder(db, order.id, { afterMove: opts.afterMove })) return applied('canceled, stock returned', await getOrder(db, order.id));
   return notMoved(db, order.id, 'canceled');
 }
 
 /** Whatever the intent's current status says (reconcile and expire ask Stripe for it). */
-export async function settleFromIntent(db: Runner, order: PublicOrder, intent: IntentFacts): Promise<Settlement> {
+export async function settleFromIntent(
+  db: Runner,
+  order: PublicOrder,
+  intent: IntentFacts,
+  /** Runs in the cancel's transaction when a canceled intent cancels the order (an admin's audit row). */
+  opts: { afterMove?: MoveOptions['afterMove'] } = {},
+): Promise<Settlement> {
   if (intent.status === 'succeeded') return settleSucceeded(db, order, intent);
-  if (intent.status === 'canceled') return settleCanceled(db, order);
+  if (intent.status === 'canceled') return settleCanceled(db, order, opts);
   return ignored('payment_incomplete', `payment ${intent.status ?? 'in an unknown state'}`, order);
 }

@@ -9,6 +9,7 @@ export interface UserRow {
   email: string;
   password_hash: string;
   role: Role;
+  disabled_at: string | null;
   created_at: string;
   updated_at: string;
 }
