@@ -29,6 +29,16 @@ export async function down(knex: Knex): Promise<void> {
     t.dropUnique(['checkout_session_id'], 'orders_checkout_session_id_unique');
   });
   await knex.schema.alterTable('orders', (t) => {
-    t.dropColumns('checkout_session_id', 'shipping_cents', 'ship_name', 'ship_line1', 'ship_line2', 'ship_city', 'ship_postal_code', 'ship_region', 'ship_country');
+    t.dropColumns(
+      'checkout_session_id',
+      'shipping_cents',
+      'ship_name',
+      'ship_line1',
+      'ship_line2',
+      'ship_city',
+      'ship_postal_code',
+      'ship_region',
+      'ship_country',
+    );
   });
 }

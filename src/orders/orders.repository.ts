@@ -235,7 +235,10 @@ export const ordersRepository = {
 
   /** Stores where the order goes (from a completed session) when it has no address yet. */
   setShippingAddress(db: Db, orderId: number, ship: ShipColumns): Promise<number> {
-    return db('orders').where('id', orderId).whereNull('ship_line1').update({ ...ship, updated_at: toDbTime(new Date()) });
+    return db('orders')
+      .where('id', orderId)
+      .whereNull('ship_line1')
+      .update({ ...ship, updated_at: toDbTime(new Date()) });
   },
 
   /** Sets the intent when none is set (or the same one is): rows changed. */

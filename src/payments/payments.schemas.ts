@@ -143,7 +143,10 @@ export const eventSessionSchema = z.looseObject({
   currency: z.string().nullable().optional(),
   client_reference_id: z.string().max(255).nullable().optional(),
   metadata: z.record(z.string(), z.unknown()).nullable().optional(),
-  payment_intent: z.union([z.string().max(255), z.looseObject({ id: z.string().max(255) })]).nullable().optional(),
+  payment_intent: z
+    .union([z.string().max(255), z.looseObject({ id: z.string().max(255) })])
+    .nullable()
+    .optional(),
   collected_information: z.looseObject({ shipping_details: sessionShippingSchema.nullable().optional() }).nullable().optional(),
   shipping_details: sessionShippingSchema.nullable().optional(),
 });

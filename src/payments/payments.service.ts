@@ -186,7 +186,10 @@ export async function hostedCheckout(db: Db, config: CheckoutConfig, input: Chec
     const settled = await settleFromSession(db, order, session);
     const now = settled.order ?? (await getOrder(db, order.id));
     if (now.status !== 'pending') throw notPayable(now);
-    throw new AppError('ORDER_NOT_PAYABLE', `Order ${order.id}: its payment on Stripe's page is ${session.payment_status ?? 'in progress'}; wait for it to finish.`);
+    throw new AppError(
+      'ORDER_NOT_PAYABLE',
+      `Order ${order.id}: its payment on Stripe's page is ${session.payment_status ?? 'in progress'}; wait for it to finish.`,
+    );
   }
 
   const store = config.storeUrl ?? 'http://localhost:3000';

@@ -133,7 +133,14 @@ export async function settleFromIntent(db: Runner, order: PublicOrder, intent: I
 
 interface SessionShipping {
   name?: string | null;
-  address?: { line1?: string | null; line2?: string | null; city?: string | null; postal_code?: string | null; state?: string | null; country?: string | null } | null;
+  address?: {
+    line1?: string | null;
+    line2?: string | null;
+    city?: string | null;
+    postal_code?: string | null;
+    state?: string | null;
+    country?: string | null;
+  } | null;
 }
 
 /** The fields of a Checkout Session (from the API or an event) that settling looks at. */

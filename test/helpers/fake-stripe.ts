@@ -164,7 +164,11 @@ export class FakeStripe {
     intent.status = 'succeeded';
     intent.amount_received = intent.amount;
     this.intents.set(intent.id, intent);
-    Object.assign(session, { status: 'complete', payment_status: 'paid', payment_intent: intent.id, url: null, collected_information: { shipping_details: shipping } }, patch);
+    Object.assign(
+      session,
+      { status: 'complete', payment_status: 'paid', payment_intent: intent.id, url: null, collected_information: { shipping_details: shipping } },
+      patch,
+    );
     return session;
   }
 
@@ -271,7 +275,9 @@ export class FakeStripe {
         const unit = Number(l.price_data?.unit_amount);
         const quantity = Number(l.quantity);
         if (!Number.isInteger(unit) || unit < 0 || !Number.isInteger(quantity) || quantity < 1 || !l.price_data?.product_data?.name) {
-          return send(400, { error: { type: 'invalid_request_error', message: 'line_items need price_data (unit_amount, currency, product_data.name) and quantity.' } });
+          return send(400, {
+            error: { type: 'invalid_request_error', message: 'line_items need price_data (unit_amount, currency, product_data.name) and quantity.' },
+          });
         }
         currency = l.price_data.currency;
         subtotal += unit * quantity;
@@ -316,7 +322,10 @@ export class FakeStripe {
       if (!session) return noSession(m[1]);
       if (session.status !== 'open') {
         return remember(400, {
-          error: { type: 'invalid_request_error', message: `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${session.status}".` },
+          error: {
+            type: 'invalid_request_error',
+            message: `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${session.status}".`,
+          },
         });
       }
       session.status = 'expired';
