@@ -4,10 +4,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { parseDatabaseUrl } from '../src/config.js';
 import { createDb, type Db } from '../src/db/connection.js';
@@ -32,6 +33,8 @@ export type Figures = {
   non2xx: number;
   requests: number;
   duration_s: number;
+  /** Answers by HTTP status. */
+  status?: Record<string, number>;
 };
 
 export async function freePort(): Promise<number> {
@@ -59,21 +62,36 @@ async function waitFor(url: string, deadlineMs = 30_000): Promise<void> {
   }
 }
 
+export type CacheCounts = { hits: number; misses: number };
+
 export interface Store {
   url: string;
   databaseUrl: string;
   env: Record<string, string>;
   /** Resident set size of the server process, in MB (Linux /proc). */
   rssMb(): number;
+  /** The catalog cache's hits and misses so far, read through bench/cache-probe.mjs. */
+  cacheCounts(): Promise<CacheCounts>;
   stop(): Promise<void>;
 }
 
-/** A fresh, migrated, seeded store served by `watchstore serve`. */
-export async function startStore(opts: { mysql?: boolean; extraEnv?: Record<string, string>; nodeArgs?: string[] } = {}): Promise<Store> {
+/**
+ * A fresh, migrated, seeded store served by `watchstore serve`; or, given `sameDatabaseAs`, one
+ * more server on that store's database (with its own `extraEnv`), which leaves the database alone
+ * when it stops.
+ */
+export async function startStore(
+  opts: { mysql?: boolean; extraEnv?: Record<string, string>; nodeArgs?: string[]; sameDatabaseAs?: Store } = {},
+): Promise<Store> {
   const id = randomBytes(4).toString('hex');
   let databaseUrl: string;
   let cleanup: () => Promise<void>;
-  if (opts.mysql) {
+  const probeDir = mkdtempSync(path.join(os.tmpdir(), 'ws-bench-probe-'));
+  const probeFile = path.join(probeDir, 'cache.json');
+  if (opts.sameDatabaseAs) {
+    databaseUrl = opts.sameDatabaseAs.databaseUrl;
+    cleanup = async () => {};
+  } else if (opts.mysql) {
     const name = `ws_bench_${id}`;
     await asAdmin(`CREATE DATABASE \`${name}\``);
     databaseUrl = `${MYSQL_SERVER}/${name}`;
@@ -97,14 +115,16 @@ export async function startStore(opts: { mysql?: boolean; extraEnv?: Record<stri
     RATE_LIMIT_SIGNIN_PER_IP: '1000000',
     RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '1000000',
     RATE_LIMIT_SIGNUP_PER_IP: '1000000',
+    BENCH_PROBE_FILE: probeFile,
     ...opts.extraEnv,
   };
   delete env.REDIS_URL;
-  for (const args of [['migrate'], ['seed']]) {
+  for (const args of opts.sameDatabaseAs ? [] : [['migrate'], ['seed']]) {
     const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`watchstore ${args.join(' ')} failed: ${r.stderr}`);
   }
-  const server = spawn(process.execPath, [...START_NODE_FLAGS, ...(opts.nodeArgs ?? []), BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+  const probe = `--import=${pathToFileURL(path.join(ROOT, 'bench', 'cache-probe.mjs')).href}`;
+  const server = spawn(process.execPath, [...START_NODE_FLAGS, probe, ...(opts.nodeArgs ?? []), BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -119,10 +139,17 @@ export async function startStore(opts: { mysql?: boolean; extraEnv?: Record<stri
       const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
       return Math.round((kb / 1024) * 10) / 10;
     },
+    async cacheCounts() {
+      rmSync(probeFile, { force: true });
+      server.kill('SIGUSR2');
+      for (let i = 0; i < 100 && !existsSync(probeFile); i++) await new Promise((r) => setTimeout(r, 50));
+      return JSON.parse(readFileSync(probeFile, 'utf8')) as CacheCounts;
+    },
     async stop() {
       const exited = new Promise((r) => server.once('exit', r));
       server.kill('SIGTERM');
       await exited;
+      rmSync(probeDir, { recursive: true, force: true });
       await cleanup();
     },
   };
@@ -181,6 +208,7 @@ export async function cannon(opts: CannonOptions): Promise<Figures> {
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
+    status: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, v]) => [code, (v as { count: number }).count])),
     non2xx: result.non2xx,
     requests: result.requests.total,
     duration_s: Math.round(result.duration * 10) / 10,

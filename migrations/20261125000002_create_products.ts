@@ -1,7 +1,11 @@
 import type { Knex } from 'knex';
-import { nowDefault } from '../src/db/connection.js';
 
 export const config = { transaction: false };
+
+/** Column default for "now" with milliseconds, in the same text form on both dialects (inlined: migrations import no application code). */
+function nowDefault(knex: Knex): Knex.Raw {
+  return knex.client.dialect === 'mysql' ? knex.raw('CURRENT_TIMESTAMP(3)') : knex.raw("(strftime('%Y-%m-%d %H:%M:%f', 'now'))");
+}
 
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('products', (t) => {
@@ -12,7 +16,8 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('stock').notNullable().defaultTo(0);
     t.string('image_url', 500);
     // Bumped by every write to the row (price, stock, text): with COUNT(*) and MAX(id) it gives
-    // a catalog fingerprint that changes on any change, made by any process.
+    // a catalog fingerprint that changes on any change, made by any process. (Dropped by
+    // 20261130000000_catalog_revision: one revision row replaced it.)
     t.integer('version').notNullable().defaultTo(0);
     t.datetime('created_at', { precision: 3 }).notNullable().defaultTo(nowDefault(knex));
     t.datetime('updated_at', { precision: 3 }).notNullable().defaultTo(nowDefault(knex));

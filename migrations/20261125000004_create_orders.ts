@@ -1,7 +1,11 @@
 import type { Knex } from 'knex';
-import { nowDefault } from '../src/db/connection.js';
 
 export const config = { transaction: false };
+
+/** Column default for "now" with milliseconds, in the same text form on both dialects (inlined: migrations import no application code). */
+function nowDefault(knex: Knex): Knex.Raw {
+  return knex.client.dialect === 'mysql' ? knex.raw('CURRENT_TIMESTAMP(3)') : knex.raw("(strftime('%Y-%m-%d %H:%M:%f', 'now'))");
+}
 
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('orders', (t) => {

@@ -5,8 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_IMAGES_DIR } from './paths.js';
+import { DEFAULT_DATA_DIR, DEFAULT_IMAGES_DIR } from './paths.js';
 
 export type DatabaseConfig =
   | { client: 'sqlite'; filename: string }
@@ -25,6 +26,8 @@ export interface Config {
   port: number;
   host: string;
   database: DatabaseConfig;
+  /** DB_TIMEOUT_MS: the longest a request waits on the database for one step before it answers 503. */
+  dbTimeoutMs: number;
   accessTokenSecret: string;
   refreshTokenSecret: string;
   /** Which of the token secrets were generated for this process only. */
@@ -67,6 +70,8 @@ export interface Config {
     keepAliveTimeoutMs: number;
     maxConnections: number;
   };
+  /** How long /api/health trusts its last look at the migrations table (ms; 0: every request). */
+  schemaCheckIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +109,7 @@ const schema = z.object({
   DB_USER: nonEmpty.optional(),
   DB_PASSWORD: z.string().optional(),
   DB_NAME: nonEmpty.optional(),
+  DB_TIMEOUT_MS: int(100, 600_000).optional(),
   ACCESS_TOKEN_SECRET: nonEmpty.optional(),
   REFRESH_TOKEN_SECRET: nonEmpty.optional(),
   BCRYPT_COST: int(4, 15).optional(),
@@ -126,6 +132,7 @@ const schema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be a pino level (fatal, error, warn, info, debug, trace, silent)' })
     .optional(),
   IMAGES_DIR: nonEmpty.optional(),
+  DATA_DIR: nonEmpty.optional(),
   RATE_LIMIT_SIGNIN_PER_IP: int(1, 1_000_000).optional(),
   RATE_LIMIT_SIGNIN_PER_IP_LOGIN: int(1, 1_000_000).optional(),
   RATE_LIMIT_SIGNUP_PER_IP: int(1, 1_000_000).optional(),
@@ -156,6 +163,7 @@ const schema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).optional(),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 3_600_000).optional(),
   HTTP_MAX_CONNECTIONS: int(1, 1_000_000).optional(),
+  SCHEMA_CHECK_INTERVAL_MS: int(0, 3_600_000).optional(),
 });
 
 /** Every environment variable loadConfig reads (`.env.example` documents each one). */
@@ -210,7 +218,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       password: e.DB_PASSWORD ?? '',
       database: e.DB_NAME,
     };
-  } else database = { client: 'sqlite', filename: './data/watchstore.sqlite' };
+  } else {
+    // Against the installation (or DATA_DIR), never the working directory: run from elsewhere,
+    // the CLI must find the same store (docs/cli.md).
+    database = { client: 'sqlite', filename: path.join(path.resolve(e.DATA_DIR ?? DEFAULT_DATA_DIR), 'watchstore.sqlite') };
+  }
 
   const generatedSecrets: string[] = [];
   const secret = (name: 'ACCESS_TOKEN_SECRET' | 'REFRESH_TOKEN_SECRET'): string => {
@@ -236,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT ?? 3000,
     host: e.HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
     database,
+    dbTimeoutMs: e.DB_TIMEOUT_MS ?? 5000,
     accessTokenSecret: secret('ACCESS_TOKEN_SECRET'),
     refreshTokenSecret: secret('REFRESH_TOKEN_SECRET'),
     generatedSecrets,
@@ -251,7 +264,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY ?? false,
     cookieSecure: e.COOKIE_SECURE ?? isProduction,
     redisUrl: e.REDIS_URL,
-    logLevel: e.LOG_LEVEL ?? 'info',
+    // Production logs warnings and errors only (no line per request) unless LOG_LEVEL says otherwise.
+    logLevel: e.LOG_LEVEL ?? (isProduction ? 'warn' : 'info'),
     imagesDir: e.IMAGES_DIR ?? DEFAULT_IMAGES_DIR,
     rateLimits: {
       signinPerIp: e.RATE_LIMIT_SIGNIN_PER_IP ?? 10,
@@ -273,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS ?? 5_000,
       maxConnections: e.HTTP_MAX_CONNECTIONS ?? 1000,
     },
+    schemaCheckIntervalMs: e.SCHEMA_CHECK_INTERVAL_MS ?? 5000,
   };
 }
 

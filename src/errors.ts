@@ -84,28 +84,3 @@ export const accountRemoved = (cause?: unknown) => new AppError('UNAUTHENTICATED
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
-
-/** True when the error means the database could not be reached (rather than a bad query). */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  if (!err || typeof err !== 'object') return false;
-  const e = err as { code?: unknown; name?: unknown; errno?: unknown; fatal?: unknown };
-  const code = typeof e.code === 'string' ? e.code : '';
-  if (e.name === 'KnexTimeoutError') return true;
-  return (
-    [
-      'ECONNREFUSED',
-      'ECONNRESET',
-      'ETIMEDOUT',
-      'ENOTFOUND',
-      'EHOSTUNREACH',
-      'EPIPE',
-      'PROTOCOL_CONNECTION_LOST',
-      'ER_ACCESS_DENIED_ERROR',
-      'ER_BAD_DB_ERROR',
-      'ER_CON_COUNT_ERROR',
-      'SQLITE_CANTOPEN',
-      'SQLITE_BUSY',
-      'SQLITE_NOTADB',
-    ].includes(code) || e.fatal === true
-  );
-}

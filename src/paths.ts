@@ -16,3 +16,5 @@ function findRoot(): string {
 export const PROJECT_ROOT = findRoot();
 export const DEFAULT_CATALOG = path.join(PROJECT_ROOT, 'seeds', 'catalog.json');
 export const DEFAULT_IMAGES_DIR = path.join(PROJECT_ROOT, 'images');
+/** Where the default SQLite database lives unless DATA_DIR says otherwise (docs/data.md). */
+export const DEFAULT_DATA_DIR = path.join(PROJECT_ROOT, 'data');

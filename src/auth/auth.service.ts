@@ -18,8 +18,9 @@
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
-import { fromDbTime, isUniqueViolation } from '../db/connection.js';
-import { isRetryableLockError, retryingTransaction } from '../db/transaction.js';
+import { fromDbTime } from '../db/values.js';
+import { isRetryableLockError, isUniqueViolation } from '../db/errors.js';
+import { retryingTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
 import { createUser, verifyCredentials } from '../users/users.service.js';
 import { toPublicUser, usersRepository } from '../users/users.repository.js';

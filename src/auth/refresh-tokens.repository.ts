@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.js';
-import { insertedId, toDbTime } from '../db/connection.js';
+import { insertedId, toDbTime } from '../db/values.js';
 
 export interface RefreshTokenRow {
   id: number;

@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.js';
-import { toDbTime } from '../db/connection.js';
+import { toDbTime } from '../db/values.js';
 import { sqlAll, sqlGet, sqlRun } from '../db/prepared.js';
 
 /** A cart line joined with its product's current name, price, image and stock. */

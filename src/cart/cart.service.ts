@@ -10,8 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../db/connection.js';
-import { isForeignKeyViolation, isUniqueViolation } from '../db/connection.js';
-import { isRetryableLockError } from '../db/transaction.js';
+import { isForeignKeyViolation, isRetryableLockError, isUniqueViolation } from '../db/errors.js';
 import { AppError, accountRemoved, notFound } from '../errors.js';
 import { centsToNumber } from '../money.js';
 import { parseInput } from '../validation.js';

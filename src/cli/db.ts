@@ -1,16 +1,15 @@
 /**
- * The process's database for CLI commands. Knex's own messages would repeat, with a stack, what
- * the CLI already says in one line: here they go to stderr only with DEBUG=watchstore.
+ * The running command's database (context.ts: the process's pool for the shipped CLI, whose
+ * knex messages go to stderr only with DEBUG=watchstore; a test's database in-process).
  */
-import { inspect } from 'node:util';
-import { debugEnabled } from '../config.js';
-import { getDb, migrationName, setDbLogSink, type Db } from '../db/connection.js';
+import type { Db } from '../db/connection.js';
+import type { DbOptions } from '../db/knex-config.js';
+import { migrationName } from '../db/migration-source.js';
+import { currentContext } from './context.js';
 
-export async function openDb(): Promise<Db> {
-  setDbLogSink((level, m) => {
-    if (debugEnabled()) process.stderr.write(`knex ${level}: ${typeof m === 'string' ? m : inspect(m)}\n`);
-  });
-  return getDb();
+/** `options` apply when this opens the run's database (the first call). */
+export function openDb(options?: DbOptions): Promise<Db> {
+  return currentContext().db(options);
 }
 
 /** The applied and the pending migrations, by name (as `migrate --status` and `doctor` show them). */

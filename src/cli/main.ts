@@ -8,29 +8,37 @@
  * Exit codes: 0 done; 1 failed (database unreachable, not found, conflict); 2 bad usage or input.
  */
 import { Command, CommanderError } from 'commander';
-import { isAppError, isDatabaseUnavailable } from '../errors.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { isAppError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { type CliContext, type CliIo, currentContext, defaultContext, processIo, runInContext } from './context.js';
 import { configureUi } from './ui.js';
 
-/** A command's implementation: positional arguments and its own options; may return an exit code. */
-export type CommandHandler<O = Record<string, unknown>> = (args: string[], opts: O) => Promise<number | void>;
+/**
+ * A command's implementation: positional arguments, its own options and the run's context
+ * (context.ts: terminal, configuration, database); may return an exit code.
+ */
+export type CommandHandler<O = Record<string, unknown>> = (args: string[], opts: O, ctx: CliContext) => Promise<number | void>;
 
-let commandStarted = false;
-let commandExitCode = 0;
-
-/** Wraps a lazily imported handler as a commander action. */
-function lazy<M>(load: () => Promise<M>, pick: (m: M) => CommandHandler<never>) {
-  return async (...params: unknown[]): Promise<void> => {
-    const command = params[params.length - 1] as Command;
-    commandStarted = true;
-    const handler = pick(await load()) as CommandHandler;
-    // Commander passes the declared arguments, then the options, then the command.
-    const code = await handler(params.slice(0, -2) as string[], command.opts());
-    if (typeof code === 'number') commandExitCode = code;
-  };
+/** What one run of the program did: whether a command started, and the code it returned. */
+interface RunState {
+  started: boolean;
+  exitCode: number;
 }
 
-export function buildProgram(): Command {
+export function buildProgram(io: CliIo = currentContext().io, run: RunState = { started: false, exitCode: 0 }): Command {
+  /** Wraps a lazily imported handler as a commander action. */
+  function lazy<M>(load: () => Promise<M>, pick: (m: M) => CommandHandler<never>) {
+    return async (...params: unknown[]): Promise<void> => {
+      const command = params[params.length - 1] as Command;
+      run.started = true;
+      const handler = pick(await load()) as CommandHandler;
+      // Commander passes the declared arguments, then the options, then the command.
+      const code = await handler(params.slice(0, -2) as string[], command.opts(), currentContext());
+      if (typeof code === 'number') run.exitCode = code;
+    };
+  }
+
   const program = new Command('watchstore')
     .description("The watch shop's operator tool: database, catalog and accounts.")
     .version(VERSION, '-V, --version', 'print the version')
@@ -39,6 +47,10 @@ export function buildProgram(): Command {
     .helpOption('-h, --help', 'show help')
     .exitOverride()
     .configureOutput({
+      writeOut: (str) => io.stdout.write(str),
+      writeErr: (str) => io.stderr.write(str),
+      getOutHelpWidth: () => io.stdout.columns ?? 80,
+      getErrHelpWidth: () => (io.stderr.isTTY ? (process.stderr.columns ?? 80) : 80),
       // Commander's own usage errors, as one line in the same form as ours.
       outputError: (str, write) =>
         write(
@@ -58,7 +70,9 @@ export function buildProgram(): Command {
     .command('migrate')
     .description('apply pending migrations, list them (--status), or roll back the last batch (--rollback)')
     .option('--status', 'list migrations and whether each is applied')
-    .option('--rollback', 'roll back the last batch')
+    .option('--rollback', 'roll back the last batch (says what it undoes and asks first)')
+    .option('--step <n>', 'with --rollback: undo only the last n migrations')
+    .option('-y, --yes', 'do not ask for confirmation (required when not run in a terminal)')
     .action(
       lazy(
         () => import('./commands/migrate.js'),
@@ -70,11 +84,35 @@ export function buildProgram(): Command {
     .command('seed')
     .description('load the sample watch catalog (idempotent by product name; never creates accounts)')
     .option('--file <catalog.json>', 'a catalog file instead of the bundled seeds/catalog.json')
-    .option('--reset', 'delete every product first and load the catalog afresh')
+    .option('--reset', 'delete every product first and load the catalog afresh (asks first)')
+    .option('-y, --yes', 'with --reset: do not ask for confirmation (required when not run in a terminal)')
     .action(
       lazy(
         () => import('./commands/seed.js'),
         (m) => m.seed,
+      ),
+    );
+
+  program
+    .command('backup')
+    .description('copy the whole store to a file (SQLite: online backup; MySQL/MariaDB: a consistent dump), safe while the server runs')
+    .argument('<file>', 'a new file (never overwritten)')
+    .action(
+      lazy(
+        () => import('./commands/backup.js'),
+        (m) => m.backup,
+      ),
+    );
+
+  program
+    .command('restore')
+    .description('replace the database with a backup (asks first unless the database is empty)')
+    .argument('<file>', 'a file written by `watchstore backup`')
+    .option('-y, --yes', 'do not ask for confirmation (required when not run in a terminal and the database is not empty)')
+    .action(
+      lazy(
+        () => import('./commands/backup.js'),
+        (m) => m.restore,
       ),
     );
 
@@ -284,51 +322,68 @@ export function buildProgram(): Command {
 }
 
 /** One line for people and an exit code, for anything a command threw. */
-async function describeFailure(err: unknown): Promise<{ line: string; code: number }> {
+async function describeFailure(err: unknown, ctx: CliContext): Promise<{ line: string; code: number }> {
   if (isAppError(err)) return { line: err.message, code: err.kind === 'invalid' ? 2 : 1 };
-  const { ConfigError, getConfig } = await import('../config.js');
+  const { ConfigError } = await import('../config.js');
   if (err instanceof ConfigError) return { line: err.message, code: 2 };
-  if (isDatabaseUnavailable(err)) {
-    const { describeDatabase } = await import('./describe.js');
-    const e = err as { code?: unknown; name?: string };
-    const reason = typeof e.code === 'string' ? e.code : e.name === 'KnexTimeoutError' ? 'timed out' : 'unavailable';
-    return { line: `cannot reach the database at ${describeDatabase(getConfig().database)}: ${reason}`, code: 1 };
-  }
   const e = err as { name?: string; code?: string; message?: string };
-  if (e?.name === 'ExitPromptError') return { line: 'canceled.', code: 1 };
+  // Ctrl-C at a prompt: the shell's code for SIGINT (docs/cli.md, exit codes).
+  if (e?.name === 'ExitPromptError') return { line: 'canceled.', code: 130 };
+  const { describeDatabase, databaseFailure } = await import('./describe.js');
+  const database = await ctx
+    .config()
+    .then((c) => c.database)
+    .catch(() => undefined);
+  const where = database ? describeDatabase(database) : 'the database';
+  const known = databaseFailure(err, where);
+  if (known) return { line: known, code: 1 };
+  if (isDatabaseUnavailable(err)) {
+    const reason = typeof e.code === 'string' ? e.code : e.name === 'KnexTimeoutError' ? 'timed out' : 'unavailable';
+    return { line: `cannot reach the database at ${where}: ${reason}`, code: 1 };
+  }
   const message = String(e?.message ?? err).split('\n')[0];
-  // Knex puts the SQL in front of the driver's message; the driver's part is what people need.
-  const reason = message.split(' - ').pop() ?? message;
-  if (e?.code === 'ER_NO_SUCH_TABLE' || /no such table/i.test(message)) {
-    return { line: `the database is not migrated (${reason}): run \`watchstore migrate\``, code: 1 };
-  }
-  if (e?.code === 'ER_BAD_FIELD_ERROR' || /no such column/i.test(message)) {
-    return { line: `the database schema is behind the code (${reason}): run \`watchstore migrate\``, code: 1 };
-  }
   return { line: message || String(err), code: 1 };
 }
 
-export async function main(argv: string[] = process.argv): Promise<number> {
-  commandStarted = false;
-  commandExitCode = 0;
-  try {
-    await buildProgram().parseAsync(argv);
-    return commandExitCode;
-  } catch (err) {
-    // Commander has already printed its message (or the help / version).
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    const { line, code } = await describeFailure(err);
-    process.stderr.write(`watchstore: ${line}\n`);
-    const { debugEnabled } = await import('../config.js');
-    if (debugEnabled() && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-    return code;
-  } finally {
-    if (commandStarted) {
-      // Already loaded by the command; closing the pool lets the process exit at once.
-      const { closeDb } = await import('../db/connection.js');
-      await closeDb().catch(() => {});
-    }
-  }
+function debugOn(env: NodeJS.ProcessEnv): boolean {
+  return /(^|,)\s*watchstore\s*(,|$)/.test(env.DEBUG ?? '');
 }
 
-process.exitCode = await main();
+/**
+ * Runs the program once: `argv` as in process.argv (node, script, arguments...), against `io`
+ * (the process's terminal by default) and a context (the process's configuration and database by
+ * default). Returns the exit code; never exits the process and writes nothing anywhere but io.
+ */
+export async function main(argv: string[] = process.argv, io: CliIo = processIo(), ctx: CliContext = defaultContext(io)): Promise<number> {
+  const run: RunState = { started: false, exitCode: 0 };
+  return runInContext(ctx, async () => {
+    try {
+      await buildProgram(io, run).parseAsync(argv);
+      return run.exitCode;
+    } catch (err) {
+      // Commander has already printed its message (or the help / version).
+      if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+      const { line, code } = await describeFailure(err, ctx);
+      io.stderr.write(`watchstore: ${line}\n`);
+      if (debugOn(io.env) && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+      return code;
+    } finally {
+      // Closing the pool lets the process exit at once.
+      if (run.started) await ctx.close();
+    }
+  });
+}
+
+/**
+ * The shipped CLI (bin/watchstore.js): runs main() on the process's terminal. A reader that goes
+ * away (`watchstore orders show 1 | head -1`) ends the process quietly, as `git` and `ls` do.
+ */
+export async function runAsProcess(): Promise<void> {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+  process.exitCode = await main();
+}

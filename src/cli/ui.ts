@@ -2,9 +2,15 @@
  * All terminal input and output of the CLI goes through here: tables, colour, JSON, messages and
  * prompts. Results go to stdout (as JSON with --json); messages and prompts go to stderr, so
  * `--json` output can always be piped. cli-table3 and inquirer are imported only when used.
+ *
+ * Every method writes to the running command's terminal (context.ts: the process's own, or the
+ * streams a test gave `main(argv, io)`), so commands simply `import { ui }`.
  */
-import chalk from 'chalk';
+import { Writable } from 'node:stream';
+import { stripVTControlCharacters } from 'node:util';
+import { Chalk, type ChalkInstance } from 'chalk';
 import { AppError } from '../errors.js';
+import { currentContext, type CliContext } from './context.js';
 
 export interface UiOptions {
   json?: boolean;
@@ -12,25 +18,32 @@ export interface UiOptions {
   color?: boolean;
 }
 
-/** What chalk detected for stdout before we had a say (0 on dumb terminals). */
-const detectedLevel = chalk.level;
-
-const state = { json: false, color: false };
+const styles = new WeakMap<CliContext, ChalkInstance>();
 
 /**
  * Colour only when stdout is a TTY, NO_COLOR is not set and --no-color was not given.
- * Otherwise chalk is set to level 0 so not a single escape code is written.
+ * Otherwise chalk is at level 0 so not a single escape code is written.
  */
-export function configureUi(opts: UiOptions): void {
+export function configureUi(opts: UiOptions, ctx: CliContext = currentContext()): void {
+  const { env, stdout } = ctx.io;
   // NO_COLOR (no-color.org) and TERM=dumb are terminal conventions, not application configuration.
-  const noColorEnv = Boolean(process.env.NO_COLOR) || process.env.TERM === 'dumb';
-  state.json = opts.json === true;
-  state.color = opts.color !== false && !noColorEnv && process.stdout.isTTY === true;
+  const noColorEnv = Boolean(env.NO_COLOR) || env.TERM === 'dumb';
+  ctx.output.json = opts.json === true;
+  ctx.output.color = opts.color !== false && !noColorEnv && stdout.isTTY === true;
   // On a terminal, at least basic colour: chalk's own guess says none under CI=true or without
-  // TERM, but cli.md's rule is the terminal itself.
-  chalk.level = state.color ? (Math.max(detectedLevel, 1) as 1 | 2 | 3) : 0;
+  // TERM, but the rule of docs/cli.md is the terminal itself.
+  styles.set(ctx, new Chalk({ level: ctx.output.color ? 1 : 0 }));
 }
-configureUi({});
+
+function style(): ChalkInstance {
+  const ctx = currentContext();
+  let s = styles.get(ctx);
+  if (!s) {
+    configureUi({}, ctx);
+    s = styles.get(ctx)!;
+  }
+  return s;
+}
 
 /** A usage problem: exit 2 with one line. */
 export function usageError(message: string): AppError {
@@ -42,47 +55,108 @@ export function joinAnd(items: string[]): string {
   return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
+/** A prompt's check from a parser that throws: true, or what to fix (the service checks again). */
+export function checkWith(check: (v: string) => unknown): (v: string) => true | string {
+  return (v) => {
+    try {
+      check(v);
+      return true;
+    } catch (err) {
+      return err instanceof AppError ? err.message : String(err);
+    }
+  };
+}
+
+/** A timestamp as tables show it: to the minute, UTC ('2026-11-30 14:05'); --json keeps it whole. */
+export function shortTime(value: string | null | undefined): string {
+  if (!value) return '-';
+  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})/.exec(value);
+  return m ? `${m[1]} ${m[2]}` : value;
+}
+
+/** Width on screen, without colour codes. */
+const VISIBLE = (s: string) => stripVTControlCharacters(s).length;
+
+/**
+ * Column widths (content plus cli-table3's padding of 2) that fit `width` characters including
+ * the borders: long columns (names, e-mails, details) give way first, widest first, so short ones
+ * (ids, amounts, dates) stay whole; none goes below `min` (docs/cli.md, tables).
+ */
+export function fitColumns(natural: number[], width: number, min = 6, short = 18): number[] {
+  const widths = [...natural];
+  const total = () => widths.reduce((a, b) => a + b, 0) + widths.length + 1;
+  for (const floor of [short, min]) {
+    while (total() > width) {
+      const widest = widths.indexOf(Math.max(...widths));
+      if (widths[widest] <= floor) break;
+      widths[widest] -= 1;
+    }
+  }
+  return widths;
+}
+
+/** The width tables must fit: the terminal's, COLUMNS when set, otherwise unlimited (a pipe). */
+function tableWidth(ctx: CliContext): number {
+  const { stdout, env } = ctx.io;
+  if (stdout.columns && stdout.columns > 0) return stdout.columns;
+  const fromEnv = Number(env.COLUMNS);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : Number.POSITIVE_INFINITY;
+}
+
 export const ui = {
-  /** chalk, already at level 0 when colour is off. */
-  style: chalk,
+  /** chalk, at level 0 when colour is off. */
+  get style(): ChalkInstance {
+    return style();
+  },
 
   /** A command's result: JSON on stdout with --json, otherwise the human rendering. */
   async result(value: unknown, human: () => void | Promise<void>): Promise<void> {
-    if (state.json) process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    const ctx = currentContext();
+    if (ctx.output.json) ctx.io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     else await human();
   },
 
   /** A line of human output on stdout. */
   print(line = ''): void {
-    process.stdout.write(`${line}\n`);
+    currentContext().io.stdout.write(`${line}\n`);
   },
 
   /** A note for people, on stderr (never mixed into --json output). */
   message(line: string): void {
-    process.stderr.write(`${line}\n`);
+    currentContext().io.stderr.write(`${line}\n`);
   },
 
   warn(line: string): void {
-    process.stderr.write(`warning: ${line}\n`);
+    currentContext().io.stderr.write(`warning: ${line}\n`);
   },
 
-  /** A table on stdout. Without colour, cli-table3 gets an empty style so it writes no ANSI. */
+  /**
+   * A table on stdout, as wide as the terminal at most: long cells wrap (at spaces) or end in
+   * `…`. Without colour, cli-table3 gets an empty style so it writes no ANSI.
+   */
   async table(head: string[], rows: Array<Array<string | number>>, align?: Array<'left' | 'right' | 'center'>): Promise<void> {
+    const ctx = currentContext();
     const { default: Table } = await import('cli-table3');
+    const cells = rows.map((row) => row.map(String));
+    const natural = head.map((h, i) => Math.max(VISIBLE(h), ...cells.map((r) => Math.max(...(r[i] ?? '').split('\n').map(VISIBLE)))) + 2);
+    const width = tableWidth(ctx);
+    const fitted = fitColumns(natural, width);
+    const narrowed = fitted.some((w, i) => w < natural[i]);
     const table = new Table({
-      head: head.map((h) => chalk.bold(h)),
+      head: head.map((h) => style().bold(h)),
       ...(align ? { colAligns: align } : {}),
+      ...(narrowed ? { colWidths: fitted, wordWrap: true } : {}),
       // No rule between body rows: compact, and still aligned when piped.
       chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-      style: state.color ? { head: [], border: ['grey'] } : { head: [], border: [] },
+      style: ctx.output.color ? { head: [], border: ['grey'] } : { head: [], border: [] },
     });
-    for (const row of rows) table.push(row.map(String));
-    process.stdout.write(`${table.toString()}\n`);
+    for (const row of cells) table.push(row);
+    ctx.io.stdout.write(`${table.toString()}\n`);
   },
 
   /** True when a person can answer prompts (stdin is a terminal). */
   interactive(): boolean {
-    return process.stdin.isTTY === true;
+    return currentContext().io.stdin.isTTY === true;
   },
 
   async ask(message: string, validate?: (v: string) => true | string): Promise<string> {
@@ -90,11 +164,17 @@ export const ui = {
     return value.trim();
   },
 
-  /** A hidden password prompt, asked twice when `confirm` is set. */
-  async askPassword(message: string, confirm = false): Promise<string> {
-    const { value } = await prompt<{ value: string }>({ type: 'password', name: 'value', message, mask: '*' });
+  /** A hidden password prompt, asked twice when `confirm` is set; `validate` checks the first. */
+  async askPassword(message: string, confirm = false, validate?: (v: string) => true | string): Promise<string> {
+    const { value } = await prompt<{ value: string }>({ type: 'password', name: 'value', message, mask: '*', validate });
     if (confirm) {
-      const { again } = await prompt<{ again: string }>({ type: 'password', name: 'again', message: 'Repeat it:', mask: '*' });
+      const { again } = await prompt<{ again: string }>({
+        type: 'password',
+        name: 'again',
+        message: 'Repeat it:',
+        mask: '*',
+        validate: (v: string) => (v === value ? true : 'The passwords did not match.'),
+      });
       if (again !== value) throw usageError('The passwords did not match.');
     }
     return value;
@@ -106,31 +186,45 @@ export const ui = {
   },
 
   /**
-   * The rule of every `remove` command: with --yes it goes ahead; without, it asks "Remove …?" on
-   * a terminal (`what` names the thing), and is a usage error anywhere else. False, after saying
-   * so, when the answer is no.
+   * The rule of every destructive command: with --yes it goes ahead; without, it asks `question`
+   * on a terminal, and is a usage error anywhere else. False, after saying `declined`, when the
+   * answer is no.
    */
-  async confirmRemoval(command: string, yes: boolean | undefined, what: () => Promise<string>): Promise<boolean> {
+  async confirmOrYes(command: string, yes: boolean | undefined, question: () => Promise<string>, declined: string): Promise<boolean> {
     if (yes) return true;
     if (!ui.interactive()) throw usageError(`${command} needs --yes when not run interactively.`);
-    if (await ui.confirm(`Remove ${await what()}?`)) return true;
-    ui.message('Nothing removed.');
+    if (await ui.confirm(await question())) return true;
+    ui.message(declined);
     return false;
+  },
+
+  /** `confirmOrYes` for `remove` commands: "Remove …?" (`what` names the thing). */
+  async confirmRemoval(command: string, yes: boolean | undefined, what: () => Promise<string>): Promise<boolean> {
+    return ui.confirmOrYes(command, yes, async () => `Remove ${await what()}?`, 'Nothing removed.');
   },
 
   /** Everything on stdin (for --password-stdin), minus one trailing newline. */
   async readStdin(): Promise<string> {
     const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    for await (const chunk of currentContext().io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     return Buffer.concat(chunks)
       .toString('utf8')
       .replace(/\r?\n$/, '');
   },
 };
 
-/** inquirer, loaded on first use, writing its prompts to stderr so stdout stays clean. */
+/** inquirer, loaded on first use, reading the run's stdin and writing its prompts to stderr. */
 async function prompt<T>(question: Record<string, unknown>): Promise<T> {
+  const { io } = currentContext();
   const { default: inquirer } = await import('inquirer');
-  const ask = inquirer.createPromptModule({ output: process.stderr });
+  // inquirer ends its output stream when the prompt closes: give it one that only forwards writes.
+  const output = new Writable({
+    write(chunk, _enc, done) {
+      io.stderr.write(chunk);
+      done();
+    },
+  });
+  Object.assign(output, { isTTY: io.stderr.isTTY, columns: (io.stderr as { columns?: number }).columns });
+  const ask = inquirer.createPromptModule({ input: io.stdin, output } as never);
   return (await ask([question] as never)) as T;
 }

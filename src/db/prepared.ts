@@ -1,12 +1,26 @@
 /**
- * Hot-path SQL with statements prepared once per connection. Knex compiles and better-sqlite3
- * prepares every statement anew on each call, which costs more than running it; for the few
- * statements on the busiest paths (the cart) this keeps one prepared statement per connection.
- * The SQL must be portable (`?` placeholders, no dialect syntax). Works inside a knex
- * transaction too: its client hands out the transaction's connection. MySQL goes through knex.
+ * The cart's SQL (src/cart/cart.repository.ts), and only it, with statements prepared once per
+ * connection on SQLite. Knex compiles its query builder and better-sqlite3 prepares every
+ * statement anew on each call, which costs more than running it.
+ *
+ * Kept because the bench pays for it (bench/README.md, "Prepared statements"): add to cart ran
+ * about twice as many requests per catalog request as the same queries through knex's query
+ * builder, on MariaDB and on SQLite, and faster on SQLite than the same SQL through knex.raw.
+ *
+ * What knex no longer sees for these queries:
+ * - On SQLite they run on the connection itself (borrowed from knex's pool and given back), not
+ *   through knex's query runner: no `query` / `query-response` / `query-error` events, nothing in
+ *   `DEBUG=knex:query` / `knex:bindings` logs, no `.timeout()`, and errors arrive as
+ *   better-sqlite3 threw them (knex would prefix their message with the SQL and its bindings).
+ *   The pool's acquire timeout still applies.
+ * - On MySQL they go through `knex.raw`: knex sees them like any raw query (events, debug logs);
+ *   only the query builder is skipped.
+ *
+ * The SQL must be portable (`?` placeholders, no dialect syntax). Works inside a knex transaction
+ * too: its client hands out the transaction's connection.
  */
 import type { Knex } from 'knex';
-import { isMysql } from './connection.js';
+import { isMysql } from './dialect.js';
 
 type Runner = Knex | Knex.Transaction;
 

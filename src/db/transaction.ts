@@ -6,16 +6,27 @@
  */
 import type { Knex } from 'knex';
 import type { Db } from './connection.js';
-
-const RETRYABLE_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY', 'SQLITE_BUSY_SNAPSHOT']);
+import { isRetryableLockError } from './errors.js';
 
 /** How many times a transaction runs at most (200 concurrent buyers on MariaDB fit in this). */
 export const MAX_TRANSACTION_ATTEMPTS = 8;
 
-/** True for lock conflicts after which running the whole transaction again is safe. */
-export function isRetryableLockError(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' && RETRYABLE_CODES.has(code);
+type Hook = (trx: Knex.Transaction) => Promise<unknown>;
+
+/** The last steps of each transaction opened here, run once its work is done, before commit. */
+const finalSteps = new WeakMap<Knex.Transaction, Map<string, Hook>>();
+
+/**
+ * Runs `step` as the last statement of `trx`, once, however many times it is asked for under the
+ * same `key` (so a lock it takes is held only from there to the commit). Returns false when `trx`
+ * was not opened by retryingTransaction: then nothing is scheduled and the caller runs the step
+ * itself, at once.
+ */
+export function atEndOfTransaction(trx: Knex.Transaction, key: string, step: Hook): boolean {
+  const steps = finalSteps.get(trx);
+  if (!steps) return false;
+  if (!steps.has(key)) steps.set(key, step);
+  return true;
 }
 
 function isTransaction(db: Db): db is Knex.Transaction {
@@ -27,7 +38,13 @@ export async function retryingTransaction<T>(db: Db, work: (trx: Knex.Transactio
   const maxAttempts = opts.maxAttempts ?? MAX_TRANSACTION_ATTEMPTS;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction(work);
+      return await db.transaction(async (trx) => {
+        const steps = new Map<string, Hook>();
+        finalSteps.set(trx, steps);
+        const result = await work(trx);
+        for (const step of steps.values()) await step(trx);
+        return result;
+      });
     } catch (err) {
       if (!isRetryableLockError(err) || attempt >= maxAttempts) throw err;
       // A little jitter so the transactions that collided do not collide again in step.

@@ -44,35 +44,14 @@ export function route<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.Z
   return spec as unknown as RouteSpec;
 }
 
-const QUERY_MEMO_SIZE = 200;
-
-/**
- * Parsing a query is a pure function of the raw query string, and the hottest routes (the
- * catalog) see the same few strings over and over: the validated result is kept per string
- * (frozen, so no handler can change what the next request gets). Invalid strings are not kept.
- */
-function memoizedQueryParser(schema: z.ZodType): (ctx: AppContext) => unknown {
-  const memo = new Map<string, unknown>();
-  return (ctx) => {
-    const raw = ctx.querystring;
-    const hit = memo.get(raw);
-    if (hit !== undefined) return hit;
-    const parsed = Object.freeze(parseInput(schema, ctx.query, 'query'));
-    if (memo.size >= QUERY_MEMO_SIZE) memo.delete(memo.keys().next().value!);
-    memo.set(raw, parsed);
-    return parsed;
-  };
-}
-
 export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware): Router<AppState> {
   const router = new Router<AppState>();
   for (const r of routes) {
     const chain: AppMiddleware[] = [...(r.before ?? [])];
     if (r.auth) chain.push(requireUser);
-    const parseQuery = r.query ? memoizedQueryParser(r.query) : undefined;
     const handler: AppMiddleware = async (ctx) => {
       const body = r.body ? parseInput(r.body, ctx.request.body ?? {}, 'body') : undefined;
-      const query = parseQuery ? parseQuery(ctx) : undefined;
+      const query = r.query ? parseInput(r.query, ctx.query, 'query') : undefined;
       await r.handler(ctx as AppContext, { body, query } as never);
     };
     (router[r.method] as (path: string, ...mw: AppMiddleware[]) => unknown).call(router, r.path, ...chain, handler);

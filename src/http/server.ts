@@ -4,14 +4,17 @@
  * On SIGTERM or SIGINT the server stops accepting connections, lets the requests already in
  * flight finish (for at most 10 s, then their sockets are destroyed), closes idle keep-alive
  * connections at once so they cannot hold the process open, closes the database pool and the
- * rate limits' Redis client, and resolves `closed`. A second signal skips the wait.
+ * rate limits' Redis client, flushes the log (written asynchronously), and resolves `closed`.
+ * A second signal skips the wait.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { getConfig, type Config } from '../config.js';
-import { closeDb, getDb, setDbLogSink } from '../db/connection.js';
-import { createLogger } from '../logger.js';
+import { closeDb, getDb } from '../db/connection.js';
+import { setDbLogSink } from '../db/knex-config.js';
+import { createLogger, flushLogger } from '../logger.js';
+import { catalogCacheStats } from '../products/catalog-cache.js';
 import { prepareDatabase } from '../store/bootstrap.js';
 import { createApp } from './app.js';
 import { createRateLimits, type RateLimits } from './middleware/rate-limit.js';
@@ -157,9 +160,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       clearTimeout(forceTimer);
       await closeDb().catch((err: unknown) => logger.error({ err }, 'closing the database pool failed'));
       await closeRateLimits();
+      // What a bench reads for the catalog cache's hit rate (docs/architecture.md).
+      logger.info({ catalog_cache: catalogCacheStats() }, 'catalog cache hits and misses since start');
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       logger.info('stopped');
+      await flushLogger(logger);
       resolveClosed();
     })();
     return shuttingDown;

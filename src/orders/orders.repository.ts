@@ -3,8 +3,9 @@
  * product stock. Every function takes the Knex (or transaction) to run in.
  */
 import type { Db } from '../db/connection.js';
-import { insertedId, isMysql, toDbTime } from '../db/connection.js';
-import { sqlAll } from '../db/prepared.js';
+import { insertedId, toDbTime } from '../db/values.js';
+import { isMysql } from '../db/dialect.js';
+import { productsRepository } from '../products/products.repository.js';
 import type { OrderStatus } from './orders.schemas.js';
 
 export interface OrderRow {
@@ -90,14 +91,12 @@ export const ordersRepository = {
    * never wait on each other in a circle.
    */
   async lockBuyerAndCart(db: Db, userId: number): Promise<CartLine[] | undefined> {
-    const rows = await sqlAll<{ user_id: number; product_id: number | null; quantity: number | null }>(
-      db,
-      `SELECT u.id AS user_id, c.product_id, c.quantity
-         FROM users u LEFT JOIN cart_items c ON c.user_id = u.id
-        WHERE u.id = ?
-        ORDER BY c.product_id${isMysql(db) ? ' FOR UPDATE' : ''}`,
-      [userId],
-    );
+    const query = db('users as u')
+      .leftJoin('cart_items as c', 'c.user_id', 'u.id')
+      .where('u.id', userId)
+      .orderBy('c.product_id')
+      .select<{ user_id: number; product_id: number | null; quantity: number | null }[]>('u.id as user_id', 'c.product_id', 'c.quantity');
+    const rows = await (isMysql(db) ? query.forUpdate() : query);
     if (rows.length === 0) return undefined;
     return rows.filter((r) => r.product_id !== null).map((r) => ({ product_id: Number(r.product_id), quantity: Number(r.quantity) }));
   },
@@ -117,9 +116,8 @@ export const ordersRepository = {
 
   /** Stock coming back from a canceled order: no upper bound, it was in stock before. */
   returnStock(db: Db, productId: number, quantity: number): Promise<number> {
-    return db('products')
-      .where('id', productId)
-      .update({ stock: db.raw('stock + ?', [quantity]), version: db.raw('version + 1'), updated_at: toDbTime(new Date()) });
+    // Through the products repository, which raises the catalog revision with it.
+    return productsRepository.returnStock(db, productId, quantity);
   },
 
   /**

@@ -8,7 +8,8 @@
  */
 import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
-import { fromDbTime, isUniqueViolation, toDbTime } from '../db/connection.js';
+import { fromDbTime, toDbTime } from '../db/values.js';
+import { isUniqueViolation } from '../db/errors.js';
 import { inTransaction, retryingTransaction } from '../db/transaction.js';
 import { AppError, notFound } from '../errors.js';
 import { centsToNumber } from '../money.js';

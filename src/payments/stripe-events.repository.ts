@@ -1,6 +1,7 @@
 /** SQL for `stripe_events`: the record of every Stripe event received, keyed by Stripe's event id. */
 import type { Knex } from 'knex';
-import { fromDbTime, isUniqueViolation } from '../db/connection.js';
+import { fromDbTime } from '../db/values.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { OutcomeKind, StripeEventRecord } from './payments.schemas.js';
 
 type Runner = Knex | Knex.Transaction;

@@ -26,21 +26,35 @@ interface Entry {
   bytes: number;
 }
 
+/** Pages served from memory (hits) and rendered from the database (misses), since start. */
+export interface CatalogCacheStats {
+  hits: number;
+  misses: number;
+}
+
+/** Every CatalogCache of the process, added up (a bench reads it; see catalogCacheStats). */
+const processStats: CatalogCacheStats = { hits: 0, misses: 0 };
+
+/** The process's catalog cache hits and misses so far, all caches together (a copy). */
+export function catalogCacheStats(): CatalogCacheStats {
+  return { ...processStats };
+}
+
 /**
  * Serialised catalog pages, reused only while the catalog is provably unchanged.
  *
- * Every request reads the catalog fingerprint first (one aggregate over products: COUNT, SUM of
- * the per-row version every write bumps, MAX id). A page is served from memory only when it was
- * rendered from data read after an identical fingerprint, so no page can be older than the last
- * change committed before the request arrived — whoever made it: this process, another server,
- * or the CLI. A stale page would need a write that leaves all three figures unchanged, which no
- * insert, update or delete does.
+ * Every request reads the catalog revision first (one primary-key read of the one-row
+ * catalog_revision table, which every write to products raises in its own transaction: see
+ * products.repository.ts and docs/data.md). A page is served from memory only when it was
+ * rendered from data read after the same revision, so no page can be older than the last change
+ * committed before the request arrived — whoever made it: this process, another server, or the CLI.
  *
  * Memory is bounded twice: by the number of pages and by their total size (an anonymous client
  * can ask for every offset, and a page of 100 long descriptions can weigh megabytes).
  */
 export class CatalogCache {
-  private fingerprint = '';
+  private revision = '';
+  private readonly counts: CatalogCacheStats = { hits: 0, misses: 0 };
   private entries = new Map<string, Entry>();
   private bytes = 0;
   private readonly maxPages: number;
@@ -60,10 +74,15 @@ export class CatalogCache {
     return this.bytes;
   }
 
+  /** This cache's hits and misses so far (a copy). */
+  get stats(): CatalogCacheStats {
+    return { ...this.counts };
+  }
+
   async page(query: CatalogQuery): Promise<RenderedPage> {
-    const fp = await repo.fingerprint(this.db);
-    if (fp !== this.fingerprint) {
-      this.fingerprint = fp;
+    const revision = await repo.revision(this.db);
+    if (revision !== this.revision) {
+      this.revision = revision;
       this.entries = new Map();
       this.bytes = 0;
     }
@@ -71,7 +90,9 @@ export class CatalogCache {
     let entry = this.entries.get(key);
     if (!entry) {
       if (this.entries.size >= this.maxPages) this.drop(this.entries.keys().next().value!);
-      // Concurrent requests for the same page under the same fingerprint share one rendering.
+      this.counts.misses++;
+      processStats.misses++;
+      // Concurrent requests for the same page under the same revision share one rendering.
       const made: Entry = { page: this.render(query), bytes: 0 };
       this.entries.set(key, made);
       made.page.then(
@@ -81,6 +102,9 @@ export class CatalogCache {
         },
       );
       entry = made;
+    } else {
+      this.counts.hits++;
+      processStats.hits++;
     }
     return entry.page;
   }

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
-import { insertedId, likePattern, sqliteChangeCounter, toDbTime } from '../db/connection.js';
-import { inTransaction } from '../db/transaction.js';
+import { sqlGet } from '../db/prepared.js';
+import { atEndOfTransaction, inTransaction } from '../db/transaction.js';
+import { insertedId, likePattern, toDbTime } from '../db/values.js';
 import { MAX_STOCK, type ProductQuery } from './products.schemas.js';
 
 export interface ProductRow {
@@ -39,15 +40,26 @@ function filtered(db: Db, f: Filter) {
   return q;
 }
 
-/** Deletes the products `narrow` picks (all without it) and counts the deletion (see fingerprint), in one transaction. */
-function deleteProducts(db: Db, narrow: (q: Knex.QueryBuilder) => Knex.QueryBuilder = (q) => q): Promise<number> {
+/**
+ * The catalog revision (docs/data.md): one row, raised by every write to products in the write's
+ * own transaction, so a reader that sees the same revision twice saw the same catalog. Every
+ * write below goes through `writing`, so none can forget it. In a transaction opened by
+ * retryingTransaction the raise is the transaction's last statement (the row's lock is then held
+ * only until the commit, however long the rest of, say, an order takes); elsewhere it follows
+ * the write at once.
+ */
+function bumpRevision(trx: Knex.Transaction): Promise<unknown> {
+  return trx('catalog_revision')
+    .where({ id: 1 })
+    .update({ revision: trx.raw('revision + 1') });
+}
+
+/** Runs `write` (a write to products) and raises the catalog revision in the same transaction. */
+function writing<T>(db: Db, write: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
   return inTransaction(db, async (trx) => {
-    const n = await narrow(trx('products')).delete();
-    if (n > 0)
-      await trx('catalog_changes')
-        .where({ id: 1 })
-        .update({ deletes: trx.raw('deletes + 1') });
-    return n;
+    const result = await write(trx);
+    if (!atEndOfTransaction(trx, 'catalog_revision', bumpRevision)) await bumpRevision(trx);
+    return result;
   });
 }
 
@@ -69,15 +81,17 @@ export const productsRepository = {
     return db<ProductRow>('products').where({ name }).orderBy('id').first();
   },
 
-  async insert(db: Db, p: Pick<ProductRow, 'name' | 'description' | 'price_cents' | 'stock' | 'image_url'>): Promise<number> {
+  insert(db: Db, p: Pick<ProductRow, 'name' | 'description' | 'price_cents' | 'stock' | 'image_url'>): Promise<number> {
     const now = toDbTime(new Date());
-    return insertedId(await db('products').insert({ ...p, created_at: now, updated_at: now }));
+    return writing(db, async (trx) => insertedId(await trx('products').insert({ ...p, created_at: now, updated_at: now })));
   },
 
   update(db: Db, id: number, patch: Partial<Pick<ProductRow, 'name' | 'description' | 'price_cents' | 'stock' | 'image_url'>>): Promise<number> {
-    return db('products')
-      .where({ id })
-      .update({ ...patch, version: db.raw('version + 1'), updated_at: toDbTime(new Date()) });
+    return writing(db, (trx) =>
+      trx('products')
+        .where({ id })
+        .update({ ...patch, updated_at: toDbTime(new Date()) }),
+    );
   },
 
   /**
@@ -85,40 +99,39 @@ export const productsRepository = {
    * result stays at or above zero, so concurrent decrements can never oversell. Returns rows changed.
    */
   adjustStock(db: Db, id: number, delta: number): Promise<number> {
-    const q = db('products').where('id', id);
-    if (delta < 0) q.andWhere('stock', '>=', -delta);
-    else q.andWhere('stock', '<=', MAX_STOCK - delta);
-    return q.update({ stock: db.raw('stock + ?', [delta]), version: db.raw('version + 1'), updated_at: toDbTime(new Date()) });
+    return writing(db, (trx) => {
+      const q = trx('products').where('id', id);
+      if (delta < 0) q.andWhere('stock', '>=', -delta);
+      else q.andWhere('stock', '<=', MAX_STOCK - delta);
+      return q.update({ stock: trx.raw('stock + ?', [delta]), updated_at: toDbTime(new Date()) });
+    });
+  },
+
+  /** Stock coming back from a canceled order: no upper bound, it was in stock before. */
+  returnStock(db: Db, id: number, quantity: number): Promise<number> {
+    return writing(db, (trx) =>
+      trx('products')
+        .where('id', id)
+        .update({ stock: trx.raw('stock + ?', [quantity]), updated_at: toDbTime(new Date()) }),
+    );
   },
 
   /**
-   * Changes whenever any product is added, changed or removed, by this process or another.
-   * Read it BEFORE reading the data it guards.
-   *
-   * SQLite: the file's change counter (data_version on a connection of its own): it moves on
-   * every commit by anyone, products or not.
-   * MySQL (and in-memory SQLite): every update bumps the row's `version` (SUM rises), an insert
-   * raises COUNT(*), and every delete bumps catalog_changes.deletes in its own transaction: all
-   * four only ever grow, so an equal fingerprint means nothing changed.
+   * The catalog revision: changes whenever a product is added, changed or removed, by this
+   * process or another, once the change commits. One primary-key read. Read it BEFORE reading
+   * the data it guards.
    */
-  async fingerprint(db: Db): Promise<string> {
-    const counter = sqliteChangeCounter(db);
-    if (counter !== undefined) return `d${counter}`;
-    const r = await db('products').first(
-      db.raw('COUNT(*) as n'),
-      db.raw('COALESCE(SUM(version), 0) as v'),
-      db.raw('COALESCE(MAX(id), 0) as m'),
-      db.raw('(SELECT deletes FROM catalog_changes WHERE id = 1) as d'),
-    );
-    return `${r.n}.${r.v}.${r.m}.${r.d}`;
+  async revision(db: Db): Promise<string> {
+    const row = await sqlGet<{ revision: number | string }>(db, 'SELECT revision FROM catalog_revision WHERE id = 1', []);
+    return String(row?.revision ?? 0);
   },
 
   remove(db: Db, id: number): Promise<number> {
-    return deleteProducts(db, (q) => q.where({ id }));
+    return writing(db, (trx) => trx('products').where({ id }).delete());
   },
 
   removeAll(db: Db): Promise<number> {
-    return deleteProducts(db);
+    return writing(db, (trx) => trx('products').delete());
   },
 
   count(db: Db): Promise<number> {

@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.js';
-import { fromDbTime } from '../db/connection.js';
+import { fromDbTime } from '../db/values.js';
 import { AppError, notFound } from '../errors.js';
 import { centsToNumber, parseMoney } from '../money.js';
 import { parseInput } from '../validation.js';

@@ -8,7 +8,9 @@
  */
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { isMysql, migrationName, MIGRATIONS_TABLE, type Db } from '../db/connection.js';
+import { isMysql } from '../db/dialect.js';
+import { migrationName, MIGRATIONS_TABLE } from '../db/migration-source.js';
+import type { Db } from '../db/connection.js';
 import { AppError } from '../errors.js';
 import { seedCatalog } from '../products/catalog.service.js';
 import { productsRepository } from '../products/products.repository.js';

@@ -1,161 +1,51 @@
 /**
- * bcrypt off the event loop, at low CPU priority.
+ * Password hashing: bcrypt's own asynchronous API, which hashes on libuv's thread pool and never
+ * on the event loop.
  *
- * Hashes run in worker threads that lower their own scheduling priority (nice 19 on Linux) and
- * call bcrypt synchronously there. The event loop — every other request — therefore always wins
- * the CPU over a sign-in in progress: on a 2-core machine, eight people signing in at once no
- * longer stall the catalog. The cost of each hash is unchanged (same bcrypt, same cost factor);
- * sign-ins only wait when the machine is busy serving.
+ * At most `availableParallelism() - 1` hashes run at once (at least one); the rest wait in
+ * order. So one core is always left to the event loop — on a 2-core machine, eight people
+ * signing in at once take one core and the catalog keeps the other — and sign-ins cannot fill
+ * libuv's four threads, which file reads (images) share. bench/README.md measures both sides:
+ * sign-ins/s against a raw bcrypt loop on the same number of threads, and the catalog's p99
+ * while eight clients sign in.
  */
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import bcrypt from 'bcrypt';
 
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-try {
-  // This thread's id; setpriority on a thread id affects that thread only (Linux).
-  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
-  require('node:os').setPriority(tid, 19);
-} catch {}
-const bcrypt = require(workerData.bcryptPath);
-parentPort.on('message', ({ op, a, b }) => {
-  try {
-    parentPort.postMessage({ result: op === 'hash' ? bcrypt.hashSync(a, b) : bcrypt.compareSync(a, b) });
-  } catch (err) {
-    parentPort.postMessage({ error: String(err && err.message || err) });
-  }
-});
-`;
-
-type Job = { op: 'hash' | 'compare'; a: string; b: string | number; resolve(v: unknown): void; reject(e: Error): void };
-
-/** Starts one worker thread that answers `{ op, a, b }` messages with `{ result }` or `{ error }` (one job at a time, so replies need no id). */
-export type StartWorker = () => Worker;
-
-/** The pool's bookkeeping, for tests and diagnostics. */
-export interface PoolStats {
-  /** Workers started and not yet exited (never above the pool size, never negative). */
-  workers: number;
-  idle: number;
-  busy: number;
-  queued: number;
-}
-
-export interface BcryptPool {
-  run<T>(op: Job['op'], a: string, b: string | number): Promise<T>;
-  stats(): PoolStats;
-}
-
-class WorkerPool implements BcryptPool {
-  private readonly idle: Worker[] = [];
-  private readonly busy = new Map<Worker, Job>();
-  private readonly queue: Job[] = [];
-  /** Workers started and not yet exited: incremented once a Worker exists, decremented on its 'exit'. */
-  private created = 0;
-
-  constructor(
-    private readonly size: number,
-    private readonly startWorker: StartWorker,
-  ) {}
-
-  run<T>(op: Job['op'], a: string, b: string | number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, a, b, resolve: resolve as Job['resolve'], reject });
-      this.pump();
-    });
-  }
-
-  stats(): PoolStats {
-    return { workers: this.created, idle: this.idle.length, busy: this.busy.size, queued: this.queue.length };
-  }
-
-  private pump(): void {
-    while (this.queue.length > 0) {
-      let worker = this.idle.pop();
-      if (!worker && this.created < this.size) {
-        try {
-          worker = this.spawn();
-        } catch (err) {
-          // No thread could be started (ERR_WORKER_INIT_FAILED, say). Workers still running will
-          // take the queue when they finish; with none, nothing ever would: refuse what waits.
-          // The next job tries to start a worker again.
-          if (this.created === 0) for (const job of this.queue.splice(0)) job.reject(err as Error);
-          return;
-        }
-      }
-      if (!worker) return;
-      const job = this.queue.shift()!;
-      this.busy.set(worker, job);
-      worker.ref(); // keep the process alive while a hash is owed (a CLI command, say)
-      worker.postMessage({ op: job.op, a: job.a, b: job.b });
+/** Runs at most `limit` tasks at once; the others start in the order they were asked. */
+export function limitConcurrency(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next in line (running stays the same), or is freed.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
     }
-  }
-
-  /** Starts a worker; counts it only once it exists (a constructor that throws leaves no trace). */
-  private spawn(): Worker {
-    const worker = this.startWorker();
-    this.created++;
-    worker.unref();
-    let dead = false;
-    worker.on('message', (msg: { result?: unknown; error?: string }) => {
-      if (dead) return;
-      const job = this.busy.get(worker);
-      this.busy.delete(worker);
-      worker.unref();
-      this.idle.push(worker);
-      if (job) {
-        if (msg.error !== undefined) job.reject(new Error(msg.error));
-        else job.resolve(msg.result);
-      }
-      this.pump();
-    });
-    // A crash fires 'error' and then 'exit'; a thread that ends on its own fires only 'exit'.
-    // The first one takes the worker out of service and fails its job; only 'exit' — once per
-    // worker, when the thread is really gone — frees its place in the pool.
-    const retire = (err: Error) => {
-      if (dead) return;
-      dead = true;
-      const job = this.busy.get(worker);
-      this.busy.delete(worker);
-      const i = this.idle.indexOf(worker);
-      if (i >= 0) this.idle.splice(i, 1);
-      job?.reject(err);
-    };
-    // What the worker threw arrives as a structured clone: wrapped in an Error of this thread.
-    worker.on('error', (err: unknown) => retire(new Error(`bcrypt worker crashed: ${String((err as { message?: unknown })?.message ?? err)}`, { cause: err })));
-    worker.on('exit', (code) => {
-      retire(new Error(`bcrypt worker exited with code ${code}`));
-      this.created--;
-      this.pump();
-    });
-    return worker;
-  }
+  };
 }
+
+/** Hashes allowed at once: every core but one, for the event loop. */
+export const HASH_CONCURRENCY = Math.max(1, availableParallelism() - 1);
+
+const limited = limitConcurrency(HASH_CONCURRENCY);
 
 /**
- * A pool of at most `size` workers, each started by `startWorker`. The application's pool below
- * is one of these with the real bcrypt worker; exported only so tests can drive a pool with a
- * worker that crashes or fails to start. Not for application code.
- * @internal
+ * A bcrypt hash at `cost` (4..31; bcrypt itself would silently clamp anything else, and 31
+ * takes days, so it is refused here).
  */
-export function createBcryptPool(size: number, startWorker: StartWorker): BcryptPool {
-  return new WorkerPool(size, startWorker);
-}
-
-// One core's worth of hashing leaves the others to serving; each worker isolate also costs
-// about 9 MB of memory.
-const pool = createBcryptPool(Math.max(1, availableParallelism() - 1), () => {
-  const bcryptPath = createRequire(import.meta.url).resolve('bcrypt');
-  return new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptPath } });
-});
-
 export function hashPassword(password: string, cost: number): Promise<string> {
-  return pool.run<string>('hash', password, cost);
+  if (!Number.isInteger(cost) || cost < 4 || cost > 31) return Promise.reject(new RangeError(`bcrypt cost must be a whole number from 4 to 31, not ${cost}`));
+  return limited(() => bcrypt.hash(password, cost));
 }
 
 export function verifyPassword(password: string, hash: string): Promise<boolean> {
-  return pool.run<boolean>('compare', password, hash);
+  return limited(() => bcrypt.compare(password, hash));
 }
 
 const dummyHashes = new Map<number, Promise<string>>();

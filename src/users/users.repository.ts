@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.js';
-import { fromDbTime, insertedId, likePattern, toDbTime } from '../db/connection.js';
+import { fromDbTime, insertedId, likePattern, toDbTime } from '../db/values.js';
 import { normalizeLogin } from './login.js';
 import type { PublicUser, Role } from './users.schemas.js';
 

@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.js';
-import { isForeignKeyViolation, isUniqueViolation } from '../db/connection.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
 import { AppError, notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';

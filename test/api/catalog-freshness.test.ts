@@ -5,9 +5,12 @@
  */
 import test from 'ava';
 import { createDb, type Db } from '../../src/db/connection.js';
+import { cancelOrder } from '../../src/orders/orders.service.js';
+import { catalogCacheStats } from '../../src/products/catalog-cache.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { runCli } from '../helpers/cli.js';
-import { changeStock, createProduct, removeProduct, updateProduct } from '../helpers/services.js';
+import { signedInCustomer } from '../helpers/customers.js';
+import { changeStock, createOrderFromCart, createProduct, removeProduct, updateProduct } from '../helpers/services.js';
 
 let app: TestApp;
 /** A second pool on the same database: writes through it are writes "from another process". */
@@ -67,7 +70,7 @@ test.serial('when two products change in opposite directions, then the listing s
   await changeStock(other, a.id, '10');
   await changeStock(other, b.id, '10');
   await listing();
-  // The stock total stays the same; the fingerprint must still move.
+  // The stock total stays the same; the revision must still move.
   await changeStock(other, a.id, '-1');
   await changeStock(other, b.id, '+1');
   const after = (await listing()).body;
@@ -95,4 +98,29 @@ test.serial('when the shop owner changes a price with the CLI, then the next lis
   const stock = await runCli(['products', 'stock', String(p.id), '42'], { env: { DATABASE_URL: app.t.url } });
   t.is(stock.code, 0, stock.stderr);
   t.is(find((await listing()).body, p.id)!.stock, 42);
+});
+
+test.serial('when another connection places an order and cancels it, then the listing shows the stock taken and then returned', async (t) => {
+  const p = (await listing()).body.items[5];
+  await changeStock(other, p.id, '20');
+  await listing();
+  const buyer = await signedInCustomer(other, app.config.accessTokenSecret, 'fresh');
+  await other('cart_items').insert({ user_id: buyer.id, product_id: p.id, quantity: 3 });
+  const { order } = await createOrderFromCart(other, buyer.id);
+  t.is(find((await listing()).body, p.id)!.stock, 17);
+  t.true(await cancelOrder(other, order.id));
+  t.is(find((await listing()).body, p.id)!.stock, 20);
+});
+
+test.serial('when a user and a cart line are written between two listings but no product changes, then the second listing is served from memory', async (t) => {
+  const first = await listing();
+  const customer = await signedInCustomer(app.t.db, app.config.accessTokenSecret, 'browse');
+  const before = catalogCacheStats();
+  const cart = await app.client().request('POST', '/api/cart', { json: { product_id: first.body.items[0].id, quantity: 1 }, headers: customer.auth });
+  t.is(cart.status, 200, cart.text);
+  const second = await listing();
+  t.is(second.text, first.text);
+  const after = catalogCacheStats();
+  t.is(after.hits - before.hits, 1, 'the listing was a cache hit');
+  t.is(after.misses, before.misses);
 });

@@ -1,6 +1,8 @@
 import test from 'ava';
 import { parseDatabaseUrl } from '../../src/config.js';
-import { createDb, pingFreshConnection, setDbLogSink, type Db } from '../../src/db/connection.js';
+import { createDb, type Db } from '../../src/db/connection.js';
+import { pingFreshConnection } from '../../src/db/ping.js';
+import { setDbLogSink } from '../../src/db/knex-config.js';
 import { type Res, startApp, type TestApp } from '../helpers/app.js';
 import { createMariaDatabase, type TestDatabase } from '../helpers/db.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -174,4 +176,26 @@ test.serial('when a connection dies in the middle of a query, then that query fa
 
   const res = await healthBecomes(o.app, 200);
   t.is(res.body.status, 'ok');
+});
+
+test('when the schema is behind or ahead of the code, then health answers 503 and names which (issue 10, item 7)', async (t) => {
+  // A database of its own: its migrations are changed under the running app.
+  const own = await startApp({ env: { SCHEMA_CHECK_INTERVAL_MS: '0' } });
+  t.teardown(() => own.close());
+  t.is((await own.client().get('/api/health')).status, 200);
+
+  await own.t.db.migrate.down();
+  const behind = await own.client().get('/api/health');
+  t.is(behind.status, 503);
+  t.is(behind.body.error.code, 'SERVICE_UNAVAILABLE');
+  t.regex(behind.body.error.message, /schema is behind the code \(1 pending/);
+
+  await own.t.db.migrate.latest();
+  await own.t.db('knex_migrations').insert({ name: '29990101000000_from_a_newer_build', batch: 99, migration_time: new Date() });
+  const ahead = await own.client().get('/api/health');
+  t.is(ahead.status, 503);
+  t.regex(ahead.body.error.message, /schema is ahead of the code \(1 unknown/);
+
+  await own.t.db('knex_migrations').where({ name: '29990101000000_from_a_newer_build' }).del();
+  t.is((await own.client().get('/api/health')).status, 200);
 });

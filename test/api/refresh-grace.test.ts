@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import test from 'ava';
-import { toDbTime } from '../../src/db/connection.js';
+import { toDbTime } from '../../src/db/values.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 
 let app: TestApp;

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import test from 'ava';
-import { toDbTime } from '../../src/db/connection.js';
+import { toDbTime } from '../../src/db/values.js';
 import { startApp, type Client, type TestApp } from '../helpers/app.js';
 
 let app: TestApp;

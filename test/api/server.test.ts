@@ -9,7 +9,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { createDb, MIGRATIONS_DIR } from '../../src/db/connection.js';
+import { createDb } from '../../src/db/connection.js';
+import { MIGRATIONS_DIR } from '../../src/db/migration-source.js';
 import { createMariaDatabase, createTestDatabase } from '../helpers/db.js';
 import { exitWithin, spawnCli, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
@@ -17,6 +18,9 @@ const MIGRATION_COUNT = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.t
 
 /** No database or secrets from the test environment: what a newcomer's shell has. */
 const BARE = {
+  // The default data directory is the package's own data/: a relative DATA_DIR keeps these
+  // servers in their temporary working directory.
+  DATA_DIR: './data',
   DATABASE_URL: undefined,
   DB_HOST: undefined,
   DB_NAME: undefined,

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { ANSI, cliFor, runCli } from '../helpers/cli.js';
+import { ANSI, cliInProcess, runCli } from '../helpers/cli-in-process.js';
 
 interface Check {
   check: string;
@@ -18,7 +18,7 @@ test.after.always(() => migrated?.drop());
 const find = (checks: Check[], name: string) => checks.find((c) => c.check === name)!;
 
 test('when doctor runs on a migrated database, then it exits 0 with a table of checks', async (t) => {
-  const r = await cliFor(migrated.url)(['doctor']);
+  const r = await cliInProcess(migrated)(['doctor']);
   t.is(r.code, 0, r.stdout + r.stderr);
   t.regex(r.stdout, /│ Check\s+│ Status │ Detail/);
   t.regex(r.stdout, /│ migrations\s+│ ok\s+│ \d+ applied, none pending/);
@@ -26,7 +26,10 @@ test('when doctor runs on a migrated database, then it exits 0 with a table of c
 });
 
 test('when doctor --json runs, then it prints an array of checks without secrets', async (t) => {
-  const r = await cliFor(migrated.url, { STRIPE_SECRET_KEY: 'sk_test_do-not-print-me', STRIPE_WEBHOOK_SECRET: 'whsec_do-not-print-me' })(['doctor', '--json']);
+  const r = await cliInProcess(migrated, { STRIPE_SECRET_KEY: 'sk_test_do-not-print-me', STRIPE_WEBHOOK_SECRET: 'whsec_do-not-print-me' })([
+    'doctor',
+    '--json',
+  ]);
   t.is(r.code, 0, r.stderr);
   const checks = JSON.parse(r.stdout) as Check[];
   t.deepEqual(
@@ -43,7 +46,7 @@ test('when doctor --json runs, then it prints an array of checks without secrets
 });
 
 test('when token secrets and Stripe are not configured, then doctor warns but still exits 0', async (t) => {
-  const r = await cliFor(migrated.url, { ACCESS_TOKEN_SECRET: undefined, REFRESH_TOKEN_SECRET: undefined })(['doctor', '--json']);
+  const r = await cliInProcess(migrated, { ACCESS_TOKEN_SECRET: undefined, REFRESH_TOKEN_SECRET: undefined })(['doctor', '--json']);
   t.is(r.code, 0, r.stderr);
   const checks = JSON.parse(r.stdout) as Check[];
   t.like(find(checks, 'token secrets'), { status: 'warn' });
@@ -54,7 +57,7 @@ test('when token secrets and Stripe are not configured, then doctor warns but st
 test('when the database is not migrated, then doctor reports the pending migrations and exits 1', async (t) => {
   const empty = await createEmptyDatabase();
   t.teardown(() => empty.drop());
-  const r = await cliFor(empty.url)(['doctor', '--json']);
+  const r = await cliInProcess(empty)(['doctor', '--json']);
   t.is(r.code, 1, r.stderr);
   const migrations = find(JSON.parse(r.stdout) as Check[], 'migrations');
   t.is(migrations.status, 'fail');
@@ -70,13 +73,13 @@ test('when the database cannot be reached, then doctor says so, skips migrations
 });
 
 test('when REDIS_URL points at a live Redis, then doctor reports its PONG', async (t) => {
-  const r = await cliFor(migrated.url, { REDIS_URL: 'redis://127.0.0.1:6379' })(['doctor', '--json']);
+  const r = await cliInProcess(migrated, { REDIS_URL: 'redis://127.0.0.1:6379' })(['doctor', '--json']);
   t.is(r.code, 0, r.stderr);
   t.like(find(JSON.parse(r.stdout) as Check[], 'redis'), { status: 'ok', detail: 'redis://127.0.0.1:6379 answered PONG' });
 });
 
 test('when REDIS_URL points nowhere, then doctor fails the redis check without printing its password', async (t) => {
-  const r = await cliFor(migrated.url, { REDIS_URL: 'redis://:hush@127.0.0.1:1' })(['doctor', '--json']);
+  const r = await cliInProcess(migrated, { REDIS_URL: 'redis://:hush@127.0.0.1:1' })(['doctor', '--json']);
   t.is(r.code, 1);
   const redis = find(JSON.parse(r.stdout) as Check[], 'redis');
   t.is(redis.status, 'fail');

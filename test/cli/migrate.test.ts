@@ -1,16 +1,16 @@
 import { readdirSync } from 'node:fs';
 import test from 'ava';
 import { createEmptyDatabase, type TestDatabase } from '../helpers/db.js';
-import { cliFor, lines } from '../helpers/cli.js';
+import { cliInProcess, lines } from '../helpers/cli-in-process.js';
 
 // One empty database walked through its life: the steps depend on each other, so serial.
 const MIGRATIONS = readdirSync(new URL('../../migrations/', import.meta.url)).filter((f) => f.endsWith('.ts')).length;
 let database: TestDatabase;
-let cli: ReturnType<typeof cliFor>;
+let cli: ReturnType<typeof cliInProcess>;
 
 test.before(async () => {
   database = await createEmptyDatabase();
-  cli = cliFor(database.url);
+  cli = cliInProcess(database);
 });
 test.after.always(() => database?.drop());
 
@@ -64,8 +64,23 @@ test.serial('when migrate is given --status and --rollback together, then it exi
   t.true(await database.db.schema.hasTable('products'));
 });
 
-test.serial('when migrate --rollback runs, then the last batch is rolled back and the tables are gone', async (t) => {
-  const r = await cli(['migrate', '--rollback', '--json']);
+test.serial('when migrate --rollback runs without a terminal and without --yes, then it exits 2 with one line naming what it would undo', async (t) => {
+  const r = await cli(['migrate', '--rollback']);
+  t.is(r.code, 2);
+  t.is(lines(r.stderr).length, 1);
+  t.regex(r.stderr, /^watchstore: migrate --rollback needs --yes when not run interactively; it would undo \d+ migrations \(.*20261125000001_create_users/);
+  t.true(await database.db.schema.hasTable('products'));
+});
+
+test.serial('when migrate --rollback runs in a terminal, then it lists what it undoes and a no keeps everything', async (t) => {
+  const r = await cli(['migrate', '--rollback'], { tty: true, answers: [{ when: /Roll back, losing that data\?/, type: 'n\r' }] });
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stderr, /Rolling back undoes \d+ migrations[\s\S]*20261125000001_create_users[\s\S]*Nothing rolled back\./);
+  t.true(await database.db.schema.hasTable('users'));
+});
+
+test.serial('when migrate --rollback --yes runs, then the last batch is rolled back and the tables are gone', async (t) => {
+  const r = await cli(['migrate', '--rollback', '--yes', '--json']);
   t.is(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { batch: number; rolled_back: string[] };
   t.is(out.batch, 1);
@@ -76,7 +91,23 @@ test.serial('when migrate --rollback runs, then the last batch is rolled back an
   const status = JSON.parse((await cli(['migrate', '--status', '--json'])).stdout) as Status[];
   t.true(status.every((row) => !row.applied));
 
-  const again = await cli(['migrate', '--rollback']);
+  const again = await cli(['migrate', '--rollback', '--yes']);
   t.is(again.code, 0);
   t.deepEqual(lines(again.stdout), ['Nothing to roll back.']);
+});
+
+test.serial('when migrate --rollback --step 1 --yes runs, then only the newest migration is undone', async (t) => {
+  t.is((await cli(['migrate'])).code, 0);
+  const before = JSON.parse((await cli(['migrate', '--status', '--json'])).stdout) as Status[];
+  const newest = before.filter((m) => m.applied).at(-1)!.name;
+  const r = await cli(['migrate', '--rollback', '--step', '1', '--yes', '--json']);
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual((JSON.parse(r.stdout) as { rolled_back: string[] }).rolled_back, [newest]);
+  const after = JSON.parse((await cli(['migrate', '--status', '--json'])).stdout) as Status[];
+  t.deepEqual(
+    after.filter((m) => !m.applied).map((m) => m.name),
+    [newest],
+  );
+  t.true(await database.db.schema.hasTable('users'));
+  t.is((await cli(['migrate', '--rollback', '--step', '0', '--yes'])).code, 2);
 });

@@ -7,7 +7,7 @@
  */
 import test from 'ava';
 import type { Db } from '../../src/db/connection.js';
-import { cliFor, type CliResult } from '../helpers/cli.js';
+import { cliInProcess, type CliResult } from '../helpers/cli-in-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
 import { placePendingOrder, type PendingOrder } from '../helpers/orders.js';
@@ -41,7 +41,8 @@ async function stockOf(productId: number): Promise<number> {
   return Number((await db('products').where({ id: productId }).first()).stock);
 }
 
-const cli = (args: string[], env: Record<string, string | undefined> = stripe.env()): Promise<CliResult> => cliFor(tdb.url, env)(['orders', 'expire', ...args]);
+const cli = (args: string[], env: Record<string, string | undefined> = stripe.env()): Promise<CliResult> =>
+  cliInProcess(tdb, env)(['orders', 'expire', ...args]);
 
 function jsonOf(res: CliResult): Array<{ order_id: number; action: string; outcome: string; status: string; intent_status: string | null }> {
   return JSON.parse(res.stdout);
@@ -147,7 +148,7 @@ test.serial(
   'when the shop owner marks a pending order with a PaymentIntent canceled, then the intent is canceled at Stripe and the stock comes back',
   async (t) => {
     const f = await pendingOrder(0, true);
-    const res = await cliFor(tdb.url, stripe.env())(['orders', 'mark', String(f.order.id), 'canceled']);
+    const res = await cliInProcess(tdb, stripe.env())(['orders', 'mark', String(f.order.id), 'canceled']);
     t.is(res.code, 0, res.stderr);
     t.is(await statusOf(f.order.id), 'canceled');
     t.is(await stockOf(f.productId), 5);
@@ -160,7 +161,7 @@ test.serial(
   async (t) => {
     const f = await pendingOrder(0, true);
     stripe.setStatus(f.intent!.id, 'succeeded', { amount_received: f.order.total_cents });
-    const res = await cliFor(tdb.url, stripe.env())(['orders', 'mark', String(f.order.id), 'canceled']);
+    const res = await cliInProcess(tdb, stripe.env())(['orders', 'mark', String(f.order.id), 'canceled']);
     t.is(res.code, 1);
     t.regex(res.stderr, /payment went through/);
     t.is(await statusOf(f.order.id), 'paid');

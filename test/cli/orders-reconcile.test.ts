@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import type { Db } from '../../src/db/connection.js';
 import { cancelOrder } from '../../src/orders/orders.service.js';
-import { cliFor, type CliResult } from '../helpers/cli.js';
+import { cliInProcess, type CliResult } from '../helpers/cli-in-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { FakeStripe, type FakeIntent } from '../helpers/fake-stripe.js';
 import { placePendingOrder, type PendingOrder } from '../helpers/orders.js';
@@ -46,7 +46,7 @@ async function stockOf(productId: number): Promise<number> {
 }
 
 const cli = (args: string[], env: Record<string, string | undefined> = stripe.env()): Promise<CliResult> =>
-  cliFor(tdb.url, env)(['orders', 'reconcile', ...args]);
+  cliInProcess(tdb, env)(['orders', 'reconcile', ...args]);
 
 interface Report {
   orders: Array<{ order_id: number; action: string; outcome: string; status: string; intent_status: string | null }>;

@@ -4,17 +4,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { ANSI, cliFor, lines } from '../helpers/cli.js';
+import { ANSI, cliInProcess, lines } from '../helpers/cli-in-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { getOrder, markPaid } from '../../src/orders/orders.service.js';
 import { createOrderFromCart, createProduct, createUser } from '../helpers/services.js';
 
 let database: TestDatabase;
-let cli: ReturnType<typeof cliFor>;
+let cli: ReturnType<typeof cliInProcess>;
 
 test.before(async () => {
   database = await createTestDatabase();
-  cli = cliFor(database.url);
+  cli = cliInProcess(database);
 });
 test.after.always(() => database?.drop());
 
@@ -52,7 +52,7 @@ test('when orders list runs, then a table shows id, user, status, total, item co
   t.regex(
     row!,
     new RegExp(
-      `│\\s*${order.id}\\s*│\\s*${u.username}\\s*│\\s*pending\\s*│\\s*\\$2,599\\.98\\s*│\\s*2\\s*│\\s*-\\s*│\\s*${order.created_at.replace(/\./g, '\\.')}`,
+      `│\\s*${order.id}\\s*│\\s*${u.username}\\s*│\\s*pending\\s*│\\s*\\$2,599\\.98\\s*│\\s*2\\s*│\\s*-\\s*│\\s*${order.created_at.slice(0, 16).replace('T', ' ')}`,
     ),
   );
   t.regex(r.stdout, /1 of 1 order\./);

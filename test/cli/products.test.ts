@@ -5,19 +5,19 @@ import test from 'ava';
 import { seedCatalog } from '../../src/products/catalog.service.js';
 import type { PublicProduct } from '../../src/products/products.schemas.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { ANSI, cliFor, runCliInTerminal } from '../helpers/cli.js';
+import { ANSI, cliInProcess, runCliInTerminal } from '../helpers/cli-in-process.js';
 import { createProduct, listProducts } from '../helpers/services.js';
 
 // Tests run concurrently: each works on products it creates itself (or only reads the seeded ones).
 let database: TestDatabase;
-let cli: ReturnType<typeof cliFor>;
+let cli: ReturnType<typeof cliInProcess>;
 const imagesDir = mkdtempSync(path.join(os.tmpdir(), 'watchstore-images-'));
 const filesDir = mkdtempSync(path.join(os.tmpdir(), 'watchstore-files-'));
 
 test.before(async () => {
   database = await createTestDatabase();
   await seedCatalog(database.db);
-  cli = cliFor(database.url, { IMAGES_DIR: imagesDir });
+  cli = cliInProcess(database, { IMAGES_DIR: imagesDir });
 });
 test.after.always(() => database?.drop());
 

@@ -3,16 +3,16 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { cliFor } from '../helpers/cli.js';
+import { cliInProcess, lines } from '../helpers/cli-in-process.js';
 
 // One database; each step builds on the previous one, so serial.
 let database: TestDatabase;
-let cli: ReturnType<typeof cliFor>;
+let cli: ReturnType<typeof cliInProcess>;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'watchstore-seed-'));
 
 test.before(async () => {
   database = await createTestDatabase();
-  cli = cliFor(database.url);
+  cli = cliInProcess(database);
 });
 test.after.always(() => database?.drop());
 
@@ -63,7 +63,7 @@ test.serial('when seed --file names an invalid catalog, then it exits 2 and noth
     t.regex(r.stderr, /^watchstore: /);
   }
   // Even combined with --reset, a bad file deletes nothing.
-  const reset = await cli(['seed', '--reset', '--file', badPrice]);
+  const reset = await cli(['seed', '--reset', '--yes', '--file', badPrice]);
   t.is(reset.code, 2);
   t.deepEqual(await database.db('products').orderBy('id').select('id', 'name', 'price_cents', 'stock'), before);
 });
@@ -84,9 +84,25 @@ test.serial('when seed --file names a valid catalog, then only its new products 
   t.is(Number(halden.price_cents), 129999, 'an existing product is left as it is');
 });
 
-test.serial('when seed --reset runs, then the catalog is replaced by exactly the sample watches', async (t) => {
+test.serial('when seed --reset runs without a terminal and without --yes, then it exits 2 and deletes nothing', async (t) => {
+  const before = await countProducts();
+  const r = await cli(['seed', '--reset']);
+  t.is(r.code, 2);
+  t.deepEqual(lines(r.stderr), [`watchstore: seed --reset needs --yes when not run interactively; it would delete all ${before} products.`]);
+  t.is(await countProducts(), before);
+});
+
+test.serial('when seed --reset runs in a terminal and the answer is no, then nothing is deleted', async (t) => {
+  const before = await countProducts();
+  const r = await cli(['seed', '--reset'], { tty: true, answers: [{ when: /Delete all \d+ products/, type: 'n\r' }] });
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stderr, /Nothing changed\./);
+  t.is(await countProducts(), before);
+});
+
+test.serial('when seed --reset --yes runs, then the catalog is replaced by exactly the sample watches', async (t) => {
   await database.db('products').where({ name: 'Halden Meridian Chronograph' }).update({ stock: 0 });
-  const r = await cli(['seed', '--reset', '--json']);
+  const r = await cli(['seed', '--reset', '--yes', '--json']);
   t.is(r.code, 0, r.stderr);
   t.deepEqual(JSON.parse(r.stdout) as SeedResult, { added: 24, skipped: 0, removed: 25, total: 24 });
   t.is(await countProducts(), 24);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { cliFor } from '../helpers/cli.js';
+import { cliInProcess } from '../helpers/cli-in-process.js';
 import { createProduct } from '../helpers/services.js';
 
 let database: TestDatabase;
@@ -12,7 +12,7 @@ test.after.always(() => database?.drop());
 
 test('when 20 processes each take one unit of a product with 5 in stock, then exactly 5 succeed and stock ends at 0', async (t) => {
   const p = await createProduct(database.db, { name: 'Contended watch', price: '99.00', stock: 5 });
-  const cli = cliFor(database.url);
+  const cli = cliInProcess(database);
   const results = await Promise.all(Array.from({ length: 20 }, () => cli(['products', 'stock', String(p.id), '-1'])));
 
   const ok = results.filter((r) => r.code === 0);

@@ -1,16 +1,16 @@
 import test from 'ava';
 import type { PublicUser } from '../../src/users/users.schemas.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { ANSI, cliFor, runCliInTerminal } from '../helpers/cli.js';
+import { ANSI, cliInProcess, runCliInTerminal } from '../helpers/cli-in-process.js';
 import { createUser, verifyCredentials } from '../helpers/services.js';
 
 // Tests run concurrently: each uses its own usernames.
 let database: TestDatabase;
-let cli: ReturnType<typeof cliFor>;
+let cli: ReturnType<typeof cliInProcess>;
 
 test.before(async () => {
   database = await createTestDatabase();
-  cli = cliFor(database.url);
+  cli = cliInProcess(database);
 });
 test.after.always(() => database?.drop());
 
@@ -157,10 +157,10 @@ test('when users add runs in a terminal without flags, then it asks for everythi
       { when: /Repeat it:/, type: 'typed-in-secret\r' },
     ],
   });
-  t.is(r.code, 0, r.stdout);
+  t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /Created customer .*prompted/);
-  t.notRegex(r.stdout, /typed-in-secret/);
-  t.regex(r.stdout, /\*{15}/);
+  t.notRegex(r.stdout + r.stderr, /typed-in-secret/);
+  t.regex(r.stderr, /\*{15}/);
   t.truthy(await verifyCredentials(database.db, 'prompted', 'typed-in-secret'));
 });
 
@@ -168,11 +168,44 @@ test('when users remove runs in a terminal, then it asks first: no keeps the acc
   await newUser('asked');
   const env = { DATABASE_URL: database.url };
   const no = await runCliInTerminal(['users', 'remove', 'asked'], { env, answers: [{ when: /Remove customer asked/, type: 'n\r' }] });
-  t.is(no.code, 1, no.stdout);
-  t.regex(no.stdout, /Nothing removed/);
+  t.is(no.code, 1, no.stderr);
+  t.regex(no.stderr, /Nothing removed/);
   t.truthy(await userRow('asked'));
 
   const yes = await runCliInTerminal(['users', 'remove', 'asked'], { env, answers: [{ when: /Remove customer asked/, type: 'y\r' }] });
-  t.is(yes.code, 0, yes.stdout);
+  t.is(yes.code, 0, yes.stderr);
   t.falsy(await userRow('asked'));
+});
+
+test('when users add runs in a terminal and an answer is invalid, then that prompt says why at once and asks again', async (t) => {
+  const r = await runCliInTerminal(['users', 'add'], {
+    env: { DATABASE_URL: database.url },
+    answers: [
+      // A bad username is refused before the e-mail is asked for (it was checked only at the end).
+      { when: /Username:/, type: 'x\r' },
+      { when: /must be 3 to 50 characters/, type: '\x7fcheckedeach\r' },
+      { when: /E-mail:/, type: 'not-an-email\r' },
+      { when: /must be a valid e-mail address/, type: '\x15checked@example.com\r' },
+      { when: /Password/, type: 'short\r' },
+      { when: /must be at least 8 characters/, type: '\x15long-enough-secret\r' },
+      { when: /Repeat it:/, type: 'long-enough-secret\r' },
+    ],
+  });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /must be 3 to 50 characters[\s\S]*E-mail:/);
+  t.regex(r.stderr, /must be a valid e-mail address[\s\S]*Password/);
+  t.truthy(await verifyCredentials(database.db, 'checkedeach', 'long-enough-secret'));
+});
+
+test('when Ctrl-C is pressed at a users add prompt, then the CLI exits 130 and creates nothing', async (t) => {
+  const r = await runCliInTerminal(['users', 'add'], {
+    env: { DATABASE_URL: database.url },
+    answers: [
+      { when: /Username:/, type: 'interrupted\r' },
+      { when: /E-mail:/, type: '\x03' },
+    ],
+  });
+  t.is(r.code, 130, r.stderr);
+  t.regex(r.stderr, /watchstore: canceled\./);
+  t.falsy(await userRow('interrupted'));
 });

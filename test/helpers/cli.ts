@@ -8,7 +8,7 @@
  * (NO_COLOR, FORCE_COLOR, DEBUG) or where they connect (DATABASE_URL, DB_*, REDIS_URL, STRIPE_*).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -37,8 +37,9 @@ export interface RunOptions {
 
 const SCRUBBED = /^(NO_COLOR|FORCE_COLOR|DEBUG|DATABASE_URL|DB_(HOST|PORT|USER|PASSWORD|NAME)|REDIS_URL|STRIPE_.*|IMAGES_DIR|STORE_CURRENCY)$/;
 
-/** An empty working directory shared by this worker's children. */
+/** An empty working directory shared by this worker's children, removed when the worker exits. */
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'watchstore-cli-'));
+process.once('exit', () => rmSync(workDir, { recursive: true, force: true }));
 
 function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

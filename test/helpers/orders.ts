@@ -4,7 +4,8 @@
  * and, when a fake Stripe is given, a PaymentIntent for the order's total stored on it.
  */
 import { randomBytes } from 'node:crypto';
-import { toDbTime, type Db } from '../../src/db/connection.js';
+import type { Db } from '../../src/db/connection.js';
+import { toDbTime } from '../../src/db/values.js';
 import { attachPaymentIntent, type PublicOrder } from '../../src/orders/orders.service.js';
 import type { FakeIntent, FakeStripe } from './fake-stripe.js';
 import { createOrderFromCart, createProduct, createUser } from './services.js';

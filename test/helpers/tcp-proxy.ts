@@ -15,25 +15,47 @@ export interface TcpProxy {
   start(): Promise<void>;
   /** Kills every open connection but keeps accepting new ones (a database restart, a network blip). */
   killConnections(): void;
+  /**
+   * Stops forwarding in both directions but keeps every socket open and keeps accepting new
+   * connections, which then hear nothing: a database that stalls (SIGSTOP, a network partition).
+   */
+  freeze(): void;
+  /** Forwards again whatever waited, on old and new connections alike. */
+  thaw(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const open = new Set<net.Socket>();
+  const pairs = new Set<[net.Socket, net.Socket]>();
+  let frozen = false;
+  const forward = ([client, upstream]: [net.Socket, net.Socket]) => {
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
+  const hold = ([client, upstream]: [net.Socket, net.Socket]) => {
+    client.unpipe(upstream);
+    upstream.unpipe(client);
+    client.pause();
+    upstream.pause();
+  };
   const onConnection = (client: net.Socket) => {
     const upstream = net.connect(target.port, target.host);
+    const pair: [net.Socket, net.Socket] = [client, upstream];
     open.add(client);
     open.add(upstream);
+    pairs.add(pair);
     const end = () => {
       client.destroy();
       upstream.destroy();
       open.delete(client);
       open.delete(upstream);
+      pairs.delete(pair);
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    if (frozen) hold(pair);
+    else forward(pair);
   };
 
   let server = net.createServer(onConnection);
@@ -69,6 +91,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       await listen(port);
     },
     killConnections,
+    freeze() {
+      frozen = true;
+      for (const pair of pairs) hold(pair);
+    },
+    thaw() {
+      frozen = false;
+      for (const pair of pairs) forward(pair);
+    },
     async close() {
       if (server.listening) await stop();
       else killConnections();

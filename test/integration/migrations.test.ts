@@ -5,7 +5,8 @@
  */
 import { readdirSync } from 'node:fs';
 import test from 'ava';
-import { isUniqueViolation, type Db } from '../../src/db/connection.js';
+import { isUniqueViolation } from '../../src/db/errors.js';
+import type { Db } from '../../src/db/connection.js';
 import { createEmptyDatabase, type TestDatabase } from '../helpers/db.js';
 
 /** Every migration in migrations/ (tables are created by the first seven; later ones change them). */

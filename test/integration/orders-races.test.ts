@@ -31,7 +31,7 @@ test.serial('when the price changes while the order waits for the watch, then th
   // before then); the order must not keep the price it could have seen before the commit.
   const owner = await holdWriteLock(tdb, {
     ms: 300,
-    sql: 'UPDATE products SET price_cents = 100000, version = version + 1 WHERE id = ?',
+    sql: 'UPDATE products SET price_cents = 100000 WHERE id = ?',
     bindings: [productId],
   });
   const { order } = await createOrderFromCart(tdb.db, userId);
@@ -43,7 +43,7 @@ test.serial('when the price changes while the order waits for the watch, then th
 test.serial('when another process holds the write lock for a while, then the order waits for it instead of failing', async (t) => {
   const { productId, userId } = await buyerWithWatchInCart(5_000);
   // Longer than the transaction retries' whole budget: only a real wait for the lock gets through.
-  const owner = await holdWriteLock(tdb, { ms: 1200, sql: 'UPDATE products SET stock = 4, version = version + 1 WHERE id = ?', bindings: [productId] });
+  const owner = await holdWriteLock(tdb, { ms: 1200, sql: 'UPDATE products SET stock = 4 WHERE id = ?', bindings: [productId] });
   const started = Date.now();
   const { order } = await createOrderFromCart(tdb.db, userId);
   await owner.released;

@@ -1,8 +1,6 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import test from 'ava';
 import bcrypt from 'bcrypt';
-import { createBcryptPool, dummyHash, hashPassword, verifyPassword } from '../../src/users/password.js';
+import { dummyHash, HASH_CONCURRENCY, hashPassword, limitConcurrency, verifyPassword } from '../../src/users/password.js';
 
 test('when a password is hashed, then it is a bcrypt hash of the asked cost that verifies, and a wrong one does not', async (t) => {
   const hash = await hashPassword('correct horse', 5);
@@ -22,107 +20,62 @@ test('when many hashes are asked at once, then every one completes and verifies'
   );
 });
 
-test('when a hash fails (malformed input), then the promise rejects and the pool keeps working', async (t) => {
+test('when a hash fails (malformed input), then the promise rejects and hashing keeps working', async (t) => {
   await t.throwsAsync(hashPassword('x', 99 as number));
   t.true(await verifyPassword('still works', await hashPassword('still works', 4)));
 });
 
-/** nice value of each thread of this process (Linux: field 19 of /proc/self/task/<tid>/stat). */
-function threadNiceValues(): number[] {
-  return readdirSync('/proc/self/task').map((tid) => {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[16]);
+test('when a hash is computed, then the event loop keeps turning meanwhile (bcrypt never runs on it)', async (t) => {
+  let turns = 0;
+  let hashing = true;
+  const spin = () => {
+    turns++;
+    if (hashing) setImmediate(spin);
+  };
+  setImmediate(spin);
+  const hash = await hashPassword('a-password', 10);
+  hashing = false;
+  t.true(turns > 0, 'the event loop turned while the hash was computed');
+  t.true(await verifyPassword('a-password', hash));
+});
+
+test('when more tasks than the limit are asked at once, then at most the limit run together and every one completes, in the order asked', async (t) => {
+  const limited = limitConcurrency(2);
+  let running = 0;
+  let most = 0;
+  const started: number[] = [];
+  const results = await Promise.all(
+    Array.from({ length: 7 }, (_, i) =>
+      limited(async () => {
+        started.push(i);
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setImmediate(resolve));
+        running--;
+        return i;
+      }),
+    ),
+  );
+  t.deepEqual(results, [0, 1, 2, 3, 4, 5, 6]);
+  t.deepEqual(started, [0, 1, 2, 3, 4, 5, 6]);
+  t.is(most, 2);
+});
+
+test('when a task fails, then its slot is given back: the tasks waiting behind it still run', async (t) => {
+  const limited = limitConcurrency(1);
+  const failing = limited(async () => {
+    throw new Error('boom');
   });
-}
-
-test('when bcrypt has run, then it ran on threads at the lowest CPU priority, so the event loop always wins the CPU', async (t) => {
-  if (process.platform !== 'linux') return t.pass('thread priorities are only lowered on Linux');
-  await Promise.all([hashPassword('a-password', 4), hashPassword('b-password', 4)]);
-  const nice = threadNiceValues();
-  t.true(nice.includes(19), `a bcrypt thread at nice 19; thread nice values: ${nice.join(',')}`);
-  t.is(Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[16]), 0, 'the main thread keeps normal priority');
+  const next = limited(async () => 'served');
+  await t.throwsAsync(failing, { message: 'boom' });
+  t.is(await next, 'served');
+  t.is(await limited(async () => 'and the one after'), 'and the one after');
 });
 
-/*
- * The pool itself, driven through its test seam with a stand-in worker: it answers with its
- * thread id, throws (an uncaught exception: 'error' then 'exit') when asked to hash 'crash',
- * and ends its thread (only 'exit') when asked to hash 'exit'.
- */
-const STAND_IN_WORKER = `
-const { parentPort, threadId } = require('node:worker_threads');
-parentPort.on('message', ({ id, a }) => {
-  if (a === 'crash') throw new Error('worker crashed');
-  if (a === 'exit') process.exit(3);
-  parentPort.postMessage({ id, result: threadId });
-});
-`;
-const startStandIn = () => new Worker(STAND_IN_WORKER, { eval: true });
-
-/** The promise's value, or a failure once `ms` have passed without one. */
-async function within<T>(promise: Promise<T>, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Waits until `check` holds, polling, or fails after `ms`. */
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
-
-test('when a worker crashes five times, then the pool counts each crashed worker once and a burst still runs on at most the pool size of workers', async (t) => {
-  const pool = createBcryptPool(1, startStandIn);
-  for (let i = 0; i < 5; i++) {
-    await t.throwsAsync(within(pool.run('hash', 'crash', 0)), { message: 'bcrypt worker crashed: worker crashed' });
-    t.true(pool.stats().workers >= 0, `worker count after crash ${i + 1}: ${pool.stats().workers}`);
-  }
-  await until(() => pool.stats().workers <= 0, 'every crashed worker has exited');
-  t.is(pool.stats().workers, 0);
-
-  const threads = await within(Promise.all(Array.from({ length: 6 }, () => pool.run<number>('hash', 'x', 0))));
-  t.is(new Set(threads).size, 1, `the burst ran on threads ${threads.join(',')}`);
-  t.is(pool.stats().workers, 1);
-});
-
-test('when a worker ends its thread in the middle of a job, then that job is rejected and the next one is served', async (t) => {
-  const pool = createBcryptPool(1, startStandIn);
-  await t.throwsAsync(within(pool.run('hash', 'exit', 0)), { message: 'bcrypt worker exited with code 3' });
-  t.is(typeof (await within(pool.run<number>('hash', 'x', 0))), 'number');
-  t.is(pool.stats().workers, 1);
-});
-
-test('when a worker cannot be started and no other is running, then the waiting job is rejected and the next job gets a worker', async (t) => {
-  let starts = 0;
-  const pool = createBcryptPool(1, () => {
-    if (++starts === 1) throw Object.assign(new Error('Worker initialization failure'), { code: 'ERR_WORKER_INIT_FAILED' });
-    return startStandIn();
-  });
-  await t.throwsAsync(within(pool.run('hash', 'x', 0)), { code: 'ERR_WORKER_INIT_FAILED' });
-  t.deepEqual(pool.stats(), { workers: 0, idle: 0, busy: 0, queued: 0 });
-  t.is(typeof (await within(pool.run<number>('hash', 'x', 0))), 'number');
-  t.is(starts, 2);
-});
-
-test('when no second worker can be started while one runs, then every job is served by the one that runs', async (t) => {
-  let starts = 0;
-  const pool = createBcryptPool(2, () => {
-    if (++starts >= 2) throw Object.assign(new Error('Worker initialization failure'), { code: 'ERR_WORKER_INIT_FAILED' });
-    return startStandIn();
-  });
-  const threads = await within(Promise.all(Array.from({ length: 4 }, () => pool.run<number>('hash', 'x', 0))));
-  t.is(new Set(threads).size, 1);
-  t.is(pool.stats().workers, 1);
+test('when the cost is out of bcrypt range, then hashing is refused instead of clamped', async (t) => {
+  await t.throwsAsync(hashPassword('x', 3), { instanceOf: RangeError });
+  await t.throwsAsync(hashPassword('x', 32), { instanceOf: RangeError });
+  t.true(HASH_CONCURRENCY >= 1);
 });
 
 test('when the dummy hash fails, then the failure is not kept and the next call hashes again', async (t) => {

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { toDbTime, type Db } from '../../src/db/connection.js';
+import type { Db } from '../../src/db/connection.js';
+import { toDbTime } from '../../src/db/values.js';
 import { attachPaymentIntent, cancelOrder, type PublicOrder } from '../../src/orders/orders.service.js';
 import { durationSchema } from '../../src/payments/payments.schemas.js';
 import { checkout, intentIdempotencyKey } from '../../src/payments/payments.service.js';

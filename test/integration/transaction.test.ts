@@ -7,7 +7,8 @@
 import test from 'ava';
 import type { Knex } from 'knex';
 import { seedCatalog } from '../../src/products/catalog.service.js';
-import { inTransaction, isRetryableLockError, MAX_TRANSACTION_ATTEMPTS, retryingTransaction } from '../../src/db/transaction.js';
+import { isRetryableLockError } from '../../src/db/errors.js';
+import { inTransaction, MAX_TRANSACTION_ATTEMPTS, retryingTransaction } from '../../src/db/transaction.js';
 import { createMariaDatabase, createTestDatabase, holdWriteLock, type TestDatabase } from '../helpers/db.js';
 
 let database: TestDatabase;
@@ -35,7 +36,7 @@ test('when the work fails with a lock conflict, then the whole transaction runs 
   const result = await retryingTransaction(database.db, async (trx) => {
     attempts++;
     await trx('products').where({ id }).decrement('stock', 3);
-    if (attempts < 3) throw lockError(attempts === 1 ? 'ER_LOCK_DEADLOCK' : 'SQLITE_BUSY');
+    if (attempts < 3) throw lockError(attempts === 1 ? 'ER_LOCK_DEADLOCK' : 'SQLITE_BUSY_SNAPSHOT');
     return 'done';
   });
   t.is(result, 'done');
@@ -71,6 +72,8 @@ test('when the conflicts never stop, then it gives up after MAX_TRANSACTION_ATTE
   t.true(isRetryableLockError(err));
   t.false(isRetryableLockError(new Error('plain')));
   t.false(isRetryableLockError({ code: 'ER_DUP_ENTRY' }));
+  // Only after busy_timeout (DB_TIMEOUT_MS) was waited out: unavailable, not tried again.
+  t.false(isRetryableLockError({ code: 'SQLITE_BUSY' }));
 });
 
 test("when inTransaction is given the caller's transaction, then it works inside it (no retry, the caller decides to commit)", async (t) => {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import test from 'ava';
 import { CONFIG_VARIABLES, ConfigError, loadConfig, parseDatabaseUrl } from '../../src/config.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
 
 const ACCESS = 'a'.repeat(32);
 const REFRESH = 'r'.repeat(40);
@@ -14,7 +16,9 @@ function configError(t: import('ava').ExecutionContext, env: NodeJS.ProcessEnv, 
 
 test('when the environment is empty, then the defaults are an embedded SQLite file on 127.0.0.1:3000', (t) => {
   const c = loadConfig({});
-  t.deepEqual(c.database, { client: 'sqlite', filename: './data/watchstore.sqlite' });
+  // Against the installation, not the working directory (issue 10, item 9).
+  t.deepEqual(c.database, { client: 'sqlite', filename: path.join(PROJECT_ROOT, 'data', 'watchstore.sqlite') });
+  t.deepEqual(loadConfig({ DATA_DIR: '/srv/watchstore' }).database, { client: 'sqlite', filename: '/srv/watchstore/watchstore.sqlite' });
   t.is(c.port, 3000);
   t.is(c.host, '127.0.0.1');
   t.is(c.env, 'development');
@@ -36,6 +40,13 @@ test('when NODE_ENV=production with both secrets, then it listens on 0.0.0.0 wit
   t.is(c.accessTokenSecret, ACCESS);
   t.is(c.refreshTokenSecret, REFRESH);
   t.deepEqual(c.generatedSecrets, []);
+});
+
+test('when LOG_LEVEL is not set, then production logs at warn (no line per request) and anything else at info; when set, it wins', (t) => {
+  const prod = { NODE_ENV: 'production', ACCESS_TOKEN_SECRET: ACCESS, REFRESH_TOKEN_SECRET: REFRESH };
+  t.is(loadConfig(prod).logLevel, 'warn');
+  t.is(loadConfig({ ...prod, LOG_LEVEL: 'info' }).logLevel, 'info');
+  t.is(loadConfig({ NODE_ENV: 'development' }).logLevel, 'info');
 });
 
 test('when HOST and PORT are set, then they win over the defaults, in production too', (t) => {
@@ -193,7 +204,7 @@ test('when .env.example states a default, then it is the default loadConfig uses
   t.is(Number(value('HTTP_KEEP_ALIVE_TIMEOUT_MS')), c.http.keepAliveTimeoutMs);
   t.is(Number(value('HTTP_MAX_CONNECTIONS')), c.http.maxConnections);
   t.is(value('DATABASE_URL'), 'sqlite:./data/watchstore.sqlite');
-  t.deepEqual(c.database, parseDatabaseUrl(value('DATABASE_URL')!));
+  t.is(value('DATA_DIR'), './data');
   const viaDbName = loadConfig({ DB_NAME: 'x' });
   t.like(viaDbName.database, { host: value('DB_HOST'), port: Number(value('DB_PORT')), user: value('DB_USER'), password: value('DB_PASSWORD') });
 });

@@ -3,10 +3,11 @@
  * table. Exit 1 when a check fails (the store cannot run as configured); warnings exit 0.
  * An invalid configuration is not a table row: it stops like every command, with exit 2.
  */
-import { getConfig, type Config } from '../../config.js';
-import { pingDb } from '../../db/connection.js';
+import type { Config } from '../../config.js';
+import { pingDb } from '../../db/ping.js';
+import { cliConfig } from '../context.js';
 import { listMigrations, openDb } from '../db.js';
-import { isDatabaseUnavailable } from '../../errors.js';
+import { isDatabaseUnavailable } from '../../db/errors.js';
 import { describeDatabase, describeRedisUrl } from '../describe.js';
 import { ui } from '../ui.js';
 
@@ -21,7 +22,7 @@ export interface Check {
 const REDIS_TIMEOUT_MS = 2000;
 
 export async function doctor(): Promise<number> {
-  const config = getConfig();
+  const config = await cliConfig();
   const checks: Check[] = [
     {
       check: 'config',

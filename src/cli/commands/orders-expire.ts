@@ -1,5 +1,5 @@
 /** `watchstore orders expire [--older-than 30m]`: cancel unpaid orders past the hold time, stock back. */
-import { getConfig } from '../../config.js';
+import { cliConfig } from '../context.js';
 import { formatMoney } from '../../money.js';
 import { usernamesOf } from '../../orders/orders.service.js';
 import { durationSchema } from '../../payments/payments.schemas.js';
@@ -7,7 +7,7 @@ import { expirePendingOrders, type OrderAction } from '../../payments/reconcile.
 import { paymentsConfigured } from '../../payments/stripe-client.js';
 import { parseInput } from '../../validation.js';
 import { openDb } from '../db.js';
-import { ui } from '../ui.js';
+import { shortTime, ui } from '../ui.js';
 
 export interface ExpireOptions {
   olderThan?: string;
@@ -33,7 +33,7 @@ export async function actionsTable(db: Awaited<ReturnType<typeof openDb>>, actio
     actions.map((a) => [
       a.order_id,
       names.get(a.user_id) ?? `#${a.user_id}`,
-      a.created_at,
+      shortTime(a.created_at),
       formatMoney(a.total_cents, a.currency),
       a.payment_intent_id ? `${a.payment_intent_id}${a.intent_status ? ` (${a.intent_status})` : ''}` : '-',
       ACTION_STYLE[a.action](a.action),
@@ -44,7 +44,7 @@ export async function actionsTable(db: Awaited<ReturnType<typeof openDb>>, actio
 }
 
 export async function expire(_args: string[], opts: ExpireOptions): Promise<number> {
-  const config = getConfig();
+  const config = await cliConfig();
   const olderThanMs = opts.olderThan === undefined ? config.orderHoldMinutes * 60_000 : parseInput(durationSchema, opts.olderThan, '--older-than');
   const db = await openDb();
   const report = await expirePendingOrders(db, config, { olderThanMs });

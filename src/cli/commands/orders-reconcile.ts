@@ -3,15 +3,15 @@
  * apply what Stripe says, follow up orders canceled while Stripe could not cancel their intent,
  * and list the recorded Stripe events that changed nothing.
  */
-import { getConfig } from '../../config.js';
+import { cliConfig } from '../context.js';
 import { reconcilePayments } from '../../payments/reconcile.service.js';
 import { openDb } from '../db.js';
-import { ui } from '../ui.js';
+import { shortTime, ui } from '../ui.js';
 import { actionsTable } from './orders-expire.js';
 
 export async function reconcile(): Promise<number> {
   const db = await openDb();
-  const report = await reconcilePayments(db, getConfig());
+  const report = await reconcilePayments(db, await cliConfig());
 
   await ui.result(report, async () => {
     if (report.orders.length === 0) ui.print('No pending orders with a PaymentIntent.');
@@ -25,7 +25,7 @@ export async function reconcile(): Promise<number> {
     ui.print(ui.style.bold('Stripe events that changed nothing (newest first):'));
     await ui.table(
       ['Received', 'Event', 'Type', 'PaymentIntent', 'Order', 'Outcome'],
-      report.ignored_events.map((e) => [e.received_at, e.id, e.type, e.payment_intent_id ?? '-', e.order_id ?? '-', ui.style.yellow(e.outcome)]),
+      report.ignored_events.map((e) => [shortTime(e.received_at), e.id, e.type, e.payment_intent_id ?? '-', e.order_id ?? '-', ui.style.yellow(e.outcome)]),
     );
     if (report.ignored_events_total > report.ignored_events.length) {
       ui.print(`${report.ignored_events.length} of ${report.ignored_events_total} shown.`);

@@ -1,12 +1,12 @@
 /** `watchstore orders list|show|mark`: the shop owner's view of orders, through the orders service. */
-import { getConfig } from '../../config.js';
+import { cliConfig } from '../context.js';
 import { formatMoney } from '../../money.js';
 import { markableStatusSchema, type OrderStatus } from '../../orders/orders.schemas.js';
 import { getOrder, listOrders, markStatus, parseOrderFilter, parseOrderId, usernamesOf, type PublicOrder } from '../../orders/orders.service.js';
 import { getUserByUsername } from '../../users/users.service.js';
 import { parseInput } from '../../validation.js';
 import { openDb } from '../db.js';
-import { ui } from '../ui.js';
+import { shortTime, ui } from '../ui.js';
 
 const total = (o: PublicOrder) => formatMoney(o.total_cents, o.currency);
 
@@ -62,7 +62,7 @@ export async function list(_args: string[], opts: ListOptions): Promise<void> {
         total(o),
         o.items.reduce((n, i) => n + i.quantity, 0),
         shipToShort(o),
-        o.created_at,
+        shortTime(o.created_at),
       ]),
       ['right', 'left', 'left', 'right', 'right', 'left', 'left'],
     );
@@ -106,7 +106,7 @@ export async function mark([id, status]: string[]): Promise<void> {
     // Through the payments side: an order with a PaymentIntent is canceled at Stripe too, so
     // nobody can pay for it afterwards.
     const { cancelPendingOrder } = await import('../../payments/cancel.service.js');
-    const { order, stripe, reason } = await cancelPendingOrder(db, getConfig(), { orderId });
+    const { order, stripe, reason } = await cancelPendingOrder(db, await cliConfig(), { orderId });
     if (stripe === 'unconfirmed') ui.warn(`Stripe could not cancel the payment (${reason}); \`watchstore orders reconcile\` will follow up.`);
     await ui.result(order, () => ui.print(`Order #${order.id} is now ${statusText(order.status)}; its stock is back on the shelf.`));
     return;

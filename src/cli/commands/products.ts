@@ -1,13 +1,12 @@
 /** `watchstore products list|add|update|stock|remove`: the catalog, through the products service. */
-import { getConfig } from '../../config.js';
+import { cliConfig } from '../context.js';
 import { openDb } from '../db.js';
-import { isAppError } from '../../errors.js';
 import { formatMoney, parseMoney } from '../../money.js';
 import { stockSchema, type PublicProduct } from '../../products/products.schemas.js';
 import { parseInput } from '../../validation.js';
 import { changeStock, createProduct, getProduct, listProducts, removeProduct, updateProduct } from '../../products/products.service.js';
 import { installImage, type InstalledImage } from '../product-image.js';
-import { joinAnd, ui, usageError } from '../ui.js';
+import { checkWith, joinAnd, shortTime, ui, usageError } from '../ui.js';
 
 const price = (p: PublicProduct) => formatMoney(p.price_cents, p.currency);
 
@@ -28,12 +27,12 @@ export interface ListOptions {
 }
 
 export async function list(_args: string[], opts: ListOptions): Promise<void> {
-  const page = await listProducts(await openDb(), { q: opts.search, low_stock: opts.lowStock, limit: opts.limit }, getConfig().currency);
+  const page = await listProducts(await openDb(), { q: opts.search, low_stock: opts.lowStock, limit: opts.limit }, (await cliConfig()).currency);
   await ui.result(page.items, async () => {
     if (page.items.length === 0) return ui.print('No products match.');
     await ui.table(
       ['ID', 'Name', 'Price', 'Stock', 'Added'],
-      page.items.map((p) => [p.id, p.name, price(p), stockText(p.stock), p.created_at]),
+      page.items.map((p) => [p.id, p.name, price(p), stockText(p.stock), shortTime(p.created_at)]),
       ['right', 'left', 'right', 'right', 'left'],
     );
     ui.print(`${page.items.length} of ${page.total} product${page.total === 1 ? '' : 's'}.`);
@@ -42,7 +41,7 @@ export async function list(_args: string[], opts: ListOptions): Promise<void> {
 
 /** Installs the image (if any), runs the write, and takes the image back out if the write fails. */
 async function withImage<T>(file: string | undefined, write: (imageUrl: string | undefined) => Promise<T>): Promise<T> {
-  const image: InstalledImage | undefined = file === undefined ? undefined : await installImage(file, getConfig().imagesDir);
+  const image: InstalledImage | undefined = file === undefined ? undefined : await installImage(file, (await cliConfig()).imagesDir);
   try {
     return await write(image?.url);
   } catch (err) {
@@ -57,18 +56,6 @@ export interface AddOptions {
   stock?: string;
   description?: string;
   image?: string;
-}
-
-/** The prompt's check: true, or what to fix (the service checks the answer again anyway). */
-function checkWith(check: (v: string) => unknown): (v: string) => true | string {
-  return (v) => {
-    try {
-      check(v);
-      return true;
-    } catch (err) {
-      return isAppError(err) ? err.message : String(err);
-    }
-  };
 }
 
 export async function add(_args: string[], opts: AddOptions): Promise<void> {
@@ -92,9 +79,8 @@ export async function add(_args: string[], opts: AddOptions): Promise<void> {
       checkWith((v) => parseInput(stockSchema, v.trim() === '' ? undefined : v, 'stock')),
     ));
   const db = await openDb();
-  const product = await withImage(opts.image, (image_url) =>
-    createProduct(db, { name, price, stock, description: opts.description, image_url }, getConfig().currency),
-  );
+  const { currency } = await cliConfig();
+  const product = await withImage(opts.image, (image_url) => createProduct(db, { name, price, stock, description: opts.description, image_url }, currency));
   await ui.result(product, () => ui.print(`Added ${summary(product)}.`));
 }
 
@@ -107,6 +93,7 @@ export interface UpdateOptions {
 
 export async function update([id]: string[], opts: UpdateOptions): Promise<void> {
   const db = await openDb();
+  const { currency } = await cliConfig();
   const product = await withImage(opts.image, (image_url) =>
     updateProduct(
       db,
@@ -117,14 +104,14 @@ export async function update([id]: string[], opts: UpdateOptions): Promise<void>
         ...(opts.description !== undefined && { description: opts.description }),
         ...(image_url !== undefined && { image_url }),
       },
-      getConfig().currency,
+      currency,
     ),
   );
   await ui.result(product, () => ui.print(`Updated ${summary(product)}.`));
 }
 
 export async function stock([id, change]: string[]): Promise<void> {
-  const product = await changeStock(await openDb(), id, change, getConfig().currency);
+  const product = await changeStock(await openDb(), id, change, (await cliConfig()).currency);
   await ui.result(product, () => ui.print(`Stock of #${product.id} ${ui.style.bold(product.name)} is now ${stockText(product.stock)}.`));
 }
 
@@ -134,7 +121,7 @@ export interface RemoveOptions {
 
 export async function remove([id]: string[], opts: RemoveOptions): Promise<number | void> {
   const db = await openDb();
-  if (!(await ui.confirmRemoval('products remove', opts.yes, async () => summary(await getProduct(db, id, getConfig().currency))))) return 1;
-  const product = await removeProduct(db, id, getConfig().currency);
+  if (!(await ui.confirmRemoval('products remove', opts.yes, async () => summary(await getProduct(db, id, (await cliConfig()).currency))))) return 1;
+  const product = await removeProduct(db, id, (await cliConfig()).currency);
   await ui.result(product, () => ui.print(`Removed ${summary(product)}.`));
 }

@@ -1,9 +1,10 @@
 /** `watchstore users list|add|role|passwd|remove`: accounts, through the users service. */
-import { getConfig } from '../../config.js';
+import { cliConfig } from '../context.js';
 import { openDb } from '../db.js';
-import type { PublicUser } from '../../users/users.schemas.js';
+import { emailSchema, passwordSchema, type PublicUser, usernameSchema } from '../../users/users.schemas.js';
+import { parseInput } from '../../validation.js';
 import { createUser, getUserByUsername, listUsers, removeUser, setPassword, setRole } from '../../users/users.service.js';
-import { joinAnd, ui, usageError } from '../ui.js';
+import { checkWith, joinAnd, shortTime, ui, usageError } from '../ui.js';
 
 export interface ListOptions {
   role?: string;
@@ -17,7 +18,7 @@ export async function list(_args: string[], opts: ListOptions): Promise<void> {
     if (users.length === 0) return ui.print('No accounts match.');
     await ui.table(
       ['ID', 'Username', 'E-mail', 'Role', 'Created'],
-      users.map((u) => [u.id, u.username, u.email, u.role === 'admin' ? ui.style.magenta(u.role) : u.role, u.created_at]),
+      users.map((u) => [u.id, u.username, u.email, u.role === 'admin' ? ui.style.magenta(u.role) : u.role, shortTime(u.created_at)]),
       ['right', 'left', 'left', 'left', 'left'],
     );
   });
@@ -35,13 +36,32 @@ export async function add(_args: string[], opts: AddOptions): Promise<void> {
     const missing = [!opts.username && '--username', !opts.email && '--email', !opts.passwordStdin && '--password-stdin'].filter(Boolean);
     if (missing.length > 0) throw usageError(`users add needs ${joinAnd(missing as string[])} when not run interactively.`);
   }
-  const username = opts.username ?? (await ui.ask('Username:', (v) => (v.trim() ? true : 'A username is required.')));
-  const email = opts.email ?? (await ui.ask('E-mail:', (v) => (v.trim() ? true : 'An e-mail address is required.')));
-  const password = opts.passwordStdin ? await ui.readStdin() : await ui.askPassword('Password (8 to 72 bytes):', true);
+  // Each answer is checked as it is given (as `products add` does); the service checks again.
+  const username =
+    opts.username ??
+    (await ui.ask(
+      'Username:',
+      checkWith((v) => parseInput(usernameSchema, v.trim(), 'username')),
+    ));
+  const email =
+    opts.email ??
+    (await ui.ask(
+      'E-mail:',
+      checkWith((v) => parseInput(emailSchema, v.trim(), 'email')),
+    ));
+  const password = opts.passwordStdin
+    ? await ui.readStdin()
+    : await ui.askPassword(
+        'Password (8 to 72 bytes):',
+        true,
+        checkWith((v) => parseInput(passwordSchema, v, 'password')),
+      );
   const user = await createUser(
     await openDb(),
     { username, email, password, role: opts.role as PublicUser['role'] | undefined },
-    { bcryptCost: getConfig().bcryptCost },
+    {
+      bcryptCost: (await cliConfig()).bcryptCost,
+    },
   );
   await ui.result(user, () => ui.print(`Created ${user.role} ${ui.style.bold(user.username)} <${user.email}> (id ${user.id}).`));
 }
@@ -60,7 +80,7 @@ export async function passwd([username]: string[], opts: PasswdOptions): Promise
   if (opts.passwordStdin) password = await ui.readStdin();
   else if (ui.interactive()) password = await ui.askPassword(`New password for ${username}:`, true);
   else throw usageError('users passwd needs --password-stdin when not run interactively.');
-  const user = await setPassword(await openDb(), username, password, { bcryptCost: getConfig().bcryptCost });
+  const user = await setPassword(await openDb(), username, password, { bcryptCost: (await cliConfig()).bcryptCost });
   await ui.result(user, () => ui.print(`Password changed for ${ui.style.bold(user.username)}.`));
 }
 

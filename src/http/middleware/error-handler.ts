@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { AppError, isAppError, isDatabaseUnavailable, type ErrorCode } from '../../errors.js';
+import { isDatabaseUnavailable } from '../../db/errors.js';
+import { AppError, isAppError, type ErrorCode } from '../../errors.js';
 import { HttpError, isHttpError } from '../http-error.js';
 import type { AppMiddleware } from '../context.js';
 import { notJson, payloadTooLarge } from './body.js';

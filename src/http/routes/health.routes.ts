@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { pingDb, pingFreshConnection, type Db } from '../../db/connection.js';
+import type { Db } from '../../db/connection.js';
+import { pingDb, pingFreshConnection } from '../../db/ping.js';
+import { codeMigrations, type SchemaState, schemaState } from '../../db/schema-state.js';
 import { AppError } from '../../errors.js';
 import type { AppDeps } from '../context.js';
 import { route, type RouteSpec } from '../route.js';
@@ -48,9 +50,32 @@ async function databaseAnswers(db: Db): Promise<boolean> {
   }
 }
 
+/**
+ * The schema's state as of at most `intervalMs` ago: one read of the migrations table per
+ * interval, whatever the request rate. A server running against a schema behind or ahead of its
+ * code answers 500 on every route, so health says 503 (docs/api.md, health).
+ */
+function schemaChecker(db: Db, intervalMs: number): () => Promise<SchemaState> {
+  const code = codeMigrations();
+  let last: { at: number; state: Promise<SchemaState> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at >= intervalMs) {
+      const state = schemaState(db, code);
+      last = { at: now, state };
+      // A failed read is not remembered: the next request looks again.
+      state.catch(() => {
+        if (last?.state === state) last = undefined;
+      });
+    }
+    return last.state;
+  };
+}
+
 export const healthSchema = z.object({ status: z.literal('ok'), db: z.literal('ok'), version: z.string() });
 
-export function healthRoutes({ db }: AppDeps): RouteSpec[] {
+export function healthRoutes({ db, config }: AppDeps): RouteSpec[] {
+  const schema = schemaChecker(db, config.schemaCheckIntervalMs);
   return [
     route({
       method: 'get',
@@ -59,10 +84,17 @@ export function healthRoutes({ db }: AppDeps): RouteSpec[] {
       tag: 'Operations',
       responses: {
         200: { description: 'The store and its database answer', schema: healthSchema },
-        503: { description: 'The database is unreachable (SERVICE_UNAVAILABLE): a ping through the pool failed, and so did one on a fresh connection' },
+        503: {
+          description:
+            'The database is unreachable (SERVICE_UNAVAILABLE): a ping through the pool failed, and so did one on a fresh connection; or its schema is behind or ahead of the code (pending or unknown migrations)',
+        },
       },
       async handler(ctx) {
         if (!(await databaseAnswers(db))) throw new AppError('SERVICE_UNAVAILABLE', 'The database is unreachable.');
+        const { state, pending, unknown } = await schema().catch(() => ({ state: 'unreadable', pending: [], unknown: [] }));
+        if (state === 'behind') throw new AppError('SERVICE_UNAVAILABLE', `The database schema is behind the code (${pending.length} pending migrations).`);
+        if (state === 'ahead') throw new AppError('SERVICE_UNAVAILABLE', `The database schema is ahead of the code (${unknown.length} unknown migrations).`);
+        if (state === 'unreadable') throw new AppError('SERVICE_UNAVAILABLE', 'The migrations table cannot be read.');
         ctx.set('Cache-Control', 'no-store');
         ctx.body = { status: 'ok', db: 'ok', version: VERSION };
       },
