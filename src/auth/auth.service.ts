@@ -131,7 +131,7 @@ async function startSession(db: Db, user: PublicUser, config: TokenSecrets): Pro
  * transaction held open across it would stall SQLite's single connection for everyone.
  * If the token insert failed, the account exists and signing in works.
  */
-export async function signup(db: Db, input: SignupInput, config: AuthConfig): Promise<Session> {
+export async function signup(db: Db, input: Omit<SignupInput, 'email'> & { email: string | null }, config: AuthConfig): Promise<Session> {
   const user = await createUser(
     db,
     { username: input.username, email: input.email, password: input.password, role: 'customer' },

@@ -20,6 +20,8 @@ import { STRIPE_WEBHOOK_PATH, webhookRoutes } from './routes/webhooks.routes.js'
 import { productsRoutes } from './routes/products.routes.js';
 import { images } from './middleware/images.js';
 import { sameOriginCookies } from './middleware/origin.js';
+import { legacyImagesPath, legacyRoutes } from './legacy/legacy.routes.js';
+import { imagesPath } from './routes/openapi.routes.js';
 
 /** Every API route, in one list: the router and the OpenAPI document are both built from it. */
 export function apiRoutes(deps: AppDeps): RouteSpec[] {
@@ -31,6 +33,8 @@ export function apiRoutes(deps: AppDeps): RouteSpec[] {
     ...ordersRoutes(deps),
     ...checkoutRoutes(deps),
     ...webhookRoutes(deps),
+    // The old backend's API under LEGACY_API_PREFIX (docs/legacy.md); off when unset.
+    ...(deps.config.legacyApiPrefix ? legacyRoutes(deps, deps.config.legacyApiPrefix) : []),
   ];
 }
 
@@ -44,7 +48,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.silent = true;
 
   const routes = apiRoutes(deps);
-  routes.push(...openapiRoutes(() => routes));
+  const legacyPrefix = deps.config.legacyApiPrefix;
+  routes.push(...openapiRoutes(() => routes, legacyPrefix ? [imagesPath, legacyImagesPath(legacyPrefix)] : [imagesPath]));
   const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret));
 
   app.use(requestContext(deps.logger));
@@ -52,6 +57,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(corsFor(deps.config.corsOrigins));
   app.use(errorHandler(deps.logger));
   app.use(images(deps.config.imagesDir));
+  if (legacyPrefix) app.use(images(deps.config.imagesDir, `${legacyPrefix}/images/`));
   app.use(sameOriginCookies(deps.config.corsOrigins, [STRIPE_WEBHOOK_PATH]));
   app.use(jsonBody([STRIPE_WEBHOOK_PATH]));
   app.use(router.routes());

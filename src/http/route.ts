@@ -27,6 +27,8 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   tag: string;
   /** Signed-in users only (the handler may still check more). */
   auth?: boolean;
+  /** How `auth` finds the user, instead of requireUser (the adapter renews sessions, docs/legacy.md). */
+  authenticate?: AppMiddleware;
   body?: B;
   query?: Q;
   /** False for a route no browser session calls (the Stripe webhook): no origin check, no 403. */
@@ -48,7 +50,7 @@ export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware): Ro
   const router = new Router<AppState>();
   for (const r of routes) {
     const chain: AppMiddleware[] = [...(r.before ?? [])];
-    if (r.auth) chain.push(requireUser);
+    if (r.auth) chain.push(r.authenticate ?? requireUser);
     const handler: AppMiddleware = async (ctx) => {
       const body = r.body ? parseInput(r.body, ctx.request.body ?? {}, 'body') : undefined;
       const query = r.query ? parseInput(r.query, ctx.query, 'query') : undefined;
