@@ -15,9 +15,11 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
+  // NOT NULL again: accounts without an e-mail get a placeholder that can never be delivered to.
+  const placeholder = knex.client.config.client === 'mysql2' ? "CONCAT('user-', id, '@invalid')" : "'user-' || id || '@invalid'";
   await knex('users')
     .whereNull('email')
-    .update({ email: knex.raw("'user-' || id || '@invalid'") });
+    .update({ email: knex.raw(placeholder) });
   await knex.schema.alterTable('users', (t) => {
     t.string('email', 255).notNullable().alter();
   });
