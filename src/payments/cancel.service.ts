@@ -53,7 +53,9 @@ export async function cancelPendingOrder(db: Db, config: StripeConfig, input: { 
     order = await getOrder(db, order.id);
     if (!canMove(order.status, 'canceled') || !(order.payment_intent_id || order.checkout_session_id)) throw invalidTransition(order, 'canceled');
   }
-  if (!order.payment_intent_id) return cancelWithSession(db, config, order);
+  // A hosted checkout's session is the authority (its PaymentIntent, if one was linked by an
+  // event, belongs to the session): expiring it at Stripe ends the payment page and its intent.
+  if (order.checkout_session_id) return cancelWithSession(db, config, order);
   const intentId = order.payment_intent_id!;
 
   const unconfirmed = async (reason: string): Promise<CustomerCancel> => ({

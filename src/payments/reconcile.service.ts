@@ -142,13 +142,13 @@ export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { 
       continue;
     }
     try {
-      if (intentId) {
-        const intent = await cancelPaymentIntent(config, intentId);
-        orders.push(fromSettlement(order, await settleFromIntent(db, order, intent), intent.status));
-      } else {
+      if (sessionId) {
         // Hosted checkout: the session is expired at Stripe first (or found complete: then paid).
-        const session = await expireCheckoutSession(config, sessionId!);
+        const session = await expireCheckoutSession(config, sessionId);
         orders.push(fromSettlement(order, await settleFromSession(db, order, session), sessionStatus(session)));
+      } else {
+        const intent = await cancelPaymentIntent(config, intentId!);
+        orders.push(fromSettlement(order, await settleFromIntent(db, order, intent), intent.status));
       }
     } catch (err) {
       if (!isAppError(err) || err.code !== 'PAYMENT_PROVIDER_ERROR') throw err;
@@ -210,8 +210,8 @@ export async function reconcilePayments(db: Db, config: StripeConfig, opts: { no
   );
   const orders: OrderAction[] = [];
   for (const order of pending) {
-    if (!order.payment_intent_id) {
-      const sessionId = order.checkout_session_id as string;
+    if (order.checkout_session_id) {
+      const sessionId = order.checkout_session_id;
       let session: CheckoutSession;
       try {
         session = await callStripe(config, 'retrieve the checkout session', (stripe) => stripe.checkout.sessions.retrieve(sessionId));

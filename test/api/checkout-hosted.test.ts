@@ -9,7 +9,7 @@ import type { Db } from '../../src/db/connection.js';
 import { expirePendingOrders, reconcilePayments } from '../../src/payments/reconcile.service.js';
 import { startApp, type Client, type TestApp } from '../helpers/app.js';
 import { signedInCustomer } from '../helpers/customers.js';
-import { checkoutSessionEvent, FakeStripe, signPayload, type FakeSession } from '../helpers/fake-stripe.js';
+import { checkoutSessionEvent, FakeStripe, paymentIntentEvent, signPayload, type FakeSession } from '../helpers/fake-stripe.js';
 import { createProduct } from '../helpers/services.js';
 
 const SECRET = 'whsec_test_hosted';
@@ -330,3 +330,20 @@ test.serial(
     t.is(byId.get(h2.body.order_id)?.action, 'paid', JSON.stringify(byId.get(h2.body.order_id)));
   },
 );
+
+test("when the session's PaymentIntent reports a failed attempt, then the order stays pending, and a cancel still expires the session at Stripe", async (t) => {
+  const { b, products } = await buyerWithCart([['33.00', 1, 1]]);
+  const h = await hosted(b.auth);
+  const [create] = stripe.requestsTo('POST', '/v1/checkout/sessions').filter((r) => r.body.client_reference_id === String(h.body.order_id));
+  t.deepEqual(create.body.payment_intent_data.metadata, { order_id: String(h.body.order_id), user_id: String(b.id) });
+  const intent = stripe.addIntent({ amount: 3300 + 1599, metadata: { order_id: String(h.body.order_id), user_id: String(b.id) } });
+  const failed = paymentIntentEvent('payment_intent.payment_failed', intent);
+  t.is((await sendEvent(failed)).status, 200);
+  t.is((await db('orders').where({ id: h.body.order_id }).first()).status, 'pending');
+
+  const res = await client.post(`/api/orders/${h.body.order_id}/cancel`, {}, b.auth);
+  t.is(res.status, 200, res.text);
+  t.is(res.body.status, 'canceled');
+  t.is(stripe.sessions.get(h.body.checkout_session_id)!.status, 'expired');
+  t.is(await stockOf(products[0].id), 1);
+});
