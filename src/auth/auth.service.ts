@@ -20,7 +20,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { fromDbTime } from '../db/values.js';
 import { isRetryableLockError, isUniqueViolation } from '../db/errors.js';
-import { retryingTransaction } from '../db/transaction.js';
+import { retryingStatement, retryingTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
 import { createUser, verifyCredentials } from '../users/users.service.js';
 import { toPublicUser, usersRepository } from '../users/users.repository.js';
@@ -120,7 +120,7 @@ async function startSession(db: Db, user: PublicUser, config: TokenSecrets): Pro
   const familyId = randomUUID();
   const refresh = newRefreshToken(now);
   // A deadlock victim's insert (autocommit) was rolled back whole: running it again is safe.
-  await retryOnLock(() => tokens.insert(db, { user_id: user.id, token_hash: refresh.hash, family_id: familyId, expires_at: refresh.expiresAt }));
+  await retryingStatement(() => tokens.insert(db, { user_id: user.id, token_hash: refresh.hash, family_id: familyId, expires_at: refresh.expiresAt }));
   await pruneExpired(db, user.id, now);
   return sessionOf(user, familyId, refresh, config, now);
 }
@@ -144,26 +144,6 @@ export async function signup(db: Db, input: Omit<SignupInput, 'email'> & { email
 export async function signin(db: Db, input: SigninInput, config: AuthConfig): Promise<Session> {
   const user = await verifyCredentials(db, input.login, input.password, { bcryptCost: config.bcryptCost });
   return startSession(db, user, config);
-}
-
-/** How many times a single revoking statement runs at most (see retryOnLock). */
-const STATEMENT_ATTEMPTS = 5;
-
-/**
- * Runs one statement again after a deadlock or lock-wait timeout. On MariaDB concurrent
- * rotations and sign-outs of one session lock the same family rows in different orders, and the
- * database picks a victim (ER_LOCK_DEADLOCK); the statement is idempotent (revoke what is still
- * active), so it is simply run again. Never a 500 for two browser tabs (docs/api.md, Auth).
- */
-async function retryOnLock<T>(work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (err) {
-      if (!isRetryableLockError(err) || attempt >= STATEMENT_ATTEMPTS) throw err;
-      await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10 * attempt)));
-    }
-  }
 }
 
 /** A marker for the transaction to roll back on: someone else rotated the token first. */
@@ -218,7 +198,7 @@ async function reuseOrGrace(db: Db, row: RefreshTokenRow, token: string, config:
     if (!userRow) throw unauthenticated();
     return sessionOf(toPublicUser(userRow), row.family_id, { token: successor.token, expiresAt }, config, now);
   }
-  await retryOnLock(() => tokens.revokeFamily(db, row.family_id, now));
+  await retryingStatement(() => tokens.revokeFamily(db, row.family_id, now));
   throw reused();
 }
 
@@ -232,12 +212,12 @@ export async function logout(db: Db, presented: { refreshToken?: string; session
   if (presented.refreshToken && REFRESH_TOKEN_SHAPE.test(presented.refreshToken)) {
     const row = await tokens.findByHash(db, hashRefreshToken(presented.refreshToken));
     if (row) {
-      await retryOnLock(() => tokens.revokeIfActive(db, row.id, now));
+      await retryingStatement(() => tokens.revokeIfActive(db, row.id, now));
       return;
     }
   }
   const sessionId = presented.sessionId;
-  if (sessionId) await retryOnLock(() => tokens.revokeFamily(db, sessionId, now));
+  if (sessionId) await retryingStatement(() => tokens.revokeFamily(db, sessionId, now));
 }
 
 /** The signed-in user as stored now; a user deleted since the token was issued is signed out. */

@@ -214,7 +214,7 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
   products
     .command('add')
     .description('add a product')
-    // Not requiredOption: in a terminal the missing ones are asked for (cli.md).
+    // Not requiredOption: in a terminal the missing ones are asked for (docs/cli.md).
     .option('--name <name>', 'product name (asked for in a terminal)')
     .option('--price <amount>', 'price such as 199.99 (asked for in a terminal)')
     .option('--stock <n>', 'units in stock (asked for in a terminal)')

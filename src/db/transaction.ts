@@ -33,24 +33,42 @@ function isTransaction(db: Db): db is Knex.Transaction {
   return (db as Knex.Transaction).isTransaction === true;
 }
 
-/** Runs `work` in a new transaction, again from the start after a retryable lock conflict. */
-export async function retryingTransaction<T>(db: Db, work: (trx: Knex.Transaction) => Promise<T>, opts: { maxAttempts?: number } = {}): Promise<T> {
-  const maxAttempts = opts.maxAttempts ?? MAX_TRANSACTION_ATTEMPTS;
+/** Runs `run` again after a retryable lock conflict, at most `maxAttempts` times in all. */
+async function retryOnLockConflict<T>(run: () => Promise<T>, maxAttempts: number): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction(async (trx) => {
-        const steps = new Map<string, Hook>();
-        finalSteps.set(trx, steps);
-        const result = await work(trx);
-        for (const step of steps.values()) await step(trx);
-        return result;
-      });
+      return await run();
     } catch (err) {
       if (!isRetryableLockError(err) || attempt >= maxAttempts) throw err;
       // A little jitter so the transactions that collided do not collide again in step.
       await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10 * attempt)));
     }
   }
+}
+
+/** Runs `work` in a new transaction, again from the start after a retryable lock conflict. */
+export function retryingTransaction<T>(db: Db, work: (trx: Knex.Transaction) => Promise<T>, opts: { maxAttempts?: number } = {}): Promise<T> {
+  return retryOnLockConflict(
+    () =>
+      db.transaction(async (trx) => {
+        const steps = new Map<string, Hook>();
+        finalSteps.set(trx, steps);
+        const result = await work(trx);
+        for (const step of steps.values()) await step(trx);
+        return result;
+      }),
+    opts.maxAttempts ?? MAX_TRANSACTION_ATTEMPTS,
+  );
+}
+
+/**
+ * Runs one autocommit statement again after a deadlock or lock-wait timeout. Only for statements
+ * that are safe to repeat (a deadlock victim's statement was rolled back whole), such as
+ * "revoke what is still active": concurrent sign-outs of one session on MariaDB lock the same rows
+ * in different orders and the database picks a victim. Never a 500 for two browser tabs.
+ */
+export function retryingStatement<T>(work: () => Promise<T>): Promise<T> {
+  return retryOnLockConflict(work, 5);
 }
 
 /**

@@ -31,7 +31,7 @@ export interface OpenApiDocument {
 
 const ERROR_REF = { $ref: '#/components/schemas/Error' };
 
-/** api.md's error body, the same for every status. */
+/** docs/api.md's error body, the same for every status. */
 const ERROR_SCHEMA: JsonSchema = {
   type: 'object',
   required: ['error'],

@@ -63,7 +63,7 @@ export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware): Ro
 
 /**
  * A path id: a positive integer written plainly ("7", not "07", "7.0", "1e1" or "0x7"). Anything
- * else names nothing: NOT_FOUND "<what> not found." (api.md).
+ * else names nothing: NOT_FOUND "<what> not found." (docs/api.md).
  */
 export function pathId(raw: string | undefined, what: string): number {
   const id = raw && /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : MAX_DB_ID + 1;

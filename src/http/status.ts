@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../errors.js';
 import type { HttpErrorCode } from './http-error.js';
 
-/** The one table from error codes (the domain's and HTTP's own) to HTTP statuses (api.md, Conventions). */
+/** The one table from error codes (the domain's and HTTP's own) to HTTP statuses (docs/api.md, Conventions). */
 export const STATUS_OF: Record<ErrorCode | HttpErrorCode, number> = {
   VALIDATION_FAILED: 400,
   INVALID_JSON: 400,

@@ -96,7 +96,7 @@ export const shippingAddressOutSchema = z.object({
   country: z.string(),
 });
 
-/** `order` as api.md shows it to the customer who owns it. */
+/** `order` as docs/api.md shows it to the customer who owns it. */
 export const httpOrderSchema = z.object({
   id: z.number().int(),
   status: orderStatusSchema,

@@ -1,6 +1,6 @@
 /**
  * Orders: a cart becomes an order in one transaction, and an order's state only ever moves
- * forward (data.md): pending → paid → shipped → delivered, pending → canceled.
+ * forward (docs/data.md): pending → paid → shipped → delivered, pending → canceled.
  *
  * Concurrency is settled by the database, never by memory: stock by one guarded UPDATE per line,
  * state moves by `UPDATE … WHERE status IN (allowed-from)`, idempotency keys by the unique key
@@ -119,7 +119,7 @@ async function withItems(db: Db, rows: OrderRow[]): Promise<PublicOrder[]> {
   return rows.map((r) => toPublicOrder(r, byOrder.get(Number(r.id)) ?? []));
 }
 
-/** The order as the customer's HTTP API shows it (api.md's `order`). */
+/** The order as the customer's HTTP API shows it (docs/api.md's `order`). */
 export function toHttpOrder(o: PublicOrder) {
   const { user_id: _u, payment_intent_id: _p, checkout_session_id: _s, ...rest } = o;
   return rest;

@@ -25,7 +25,8 @@ test('when the database answers, then health is 200 ok with the version', async 
   t.is(res.headers.get('cache-control'), 'no-store');
 });
 
-test('when the database is pinged on a fresh connection, then it answers and that connection is closed again, outside the pool', async (t) => {
+// Serial: the other tests of this file use the same app's pool, which would grow under this count.
+test.serial('when the database is pinged on a fresh connection, then it answers and that connection is closed again, outside the pool', async (t) => {
   const db = app.t.db;
   const pool = db.client.pool as { numUsed(): number; numFree(): number; numPendingCreates(): number };
   const before = pool.numUsed() + pool.numFree();

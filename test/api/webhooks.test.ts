@@ -1,7 +1,7 @@
 /**
  * POST /api/webhooks/stripe over real HTTP, on SQLite or MariaDB (TEST_DB=mysql): signatures made
  * by the Stripe SDK's own test-header helper and checked on the raw bytes, each event applied at
- * most once (also five deliveries at once), and the order states of data.md.
+ * most once (also five deliveries at once), and the order states of docs/data.md.
  */
 import { randomBytes } from 'node:crypto';
 import test from 'ava';

@@ -15,7 +15,7 @@ const CODE_OF_HTTP_STATUS: Record<number, ErrorCode> = {
   503: 'SERVICE_UNAVAILABLE',
 };
 
-/** Turns whatever was thrown into api.md's error body. A 500 says nothing but the request id. */
+/** Turns whatever was thrown into docs/api.md's error body. A 500 says nothing but the request id. */
 export function toAppError(err: unknown): AppError | HttpError | undefined {
   if (isAppError(err) || isHttpError(err)) return err;
   if (isDatabaseUnavailable(err)) return new AppError('SERVICE_UNAVAILABLE', 'The store is temporarily unavailable. Please retry shortly.');
@@ -41,7 +41,7 @@ export function errorHandler(logger: Logger): AppMiddleware {
       await next();
       if (ctx.body === undefined) {
         // The router's allowedMethods() answers a known path's other methods with a bare 405
-        // (or 501 for a method no route uses), setting Allow; the body becomes api.md's envelope.
+        // (or 501 for a method no route uses), setting Allow; the body becomes docs/api.md's envelope.
         if ((ctx.status === 405 || ctx.status === 501) && ctx.response.get('Allow')) {
           throw new HttpError('METHOD_NOT_ALLOWED', `${ctx.method} is not supported on ${ctx.path}; use ${ctx.response.get('Allow')}.`);
         }

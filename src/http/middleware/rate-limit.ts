@@ -1,11 +1,11 @@
 /**
- * Rate limits for the auth endpoints (api.md): signin per IP and per IP+login, signup per IP,
+ * Rate limits for the auth endpoints (docs/api.md): signin per IP and per IP+login, signup per IP,
  * refresh per IP, with the numbers and the window from config.rateLimits.
  *
  * koa-ratelimit does the counting: in process memory by default, in Redis when REDIS_URL is set
  * (or a client is handed in), so that several instances share one budget. The key is ctx.ip,
  * which is the socket address unless TRUST_PROXY made Koa read X-Forwarded-For (app.ts).
- * A limited request ends as api.md's 429 RATE_LIMITED, with Retry-After and X-RateLimit-*.
+ * A limited request ends as docs/api.md's 429 RATE_LIMITED, with Retry-After and X-RateLimit-*.
  *
  * Sign-in has two limits (per IP, and per IP+login). Its X-RateLimit-Limit/Remaining/Reset always
  * describe the one with fewer requests left (on a tie, the per-IP+login one), so Remaining is

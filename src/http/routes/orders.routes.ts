@@ -4,7 +4,7 @@ import { cancelPendingOrder } from '../../payments/cancel.service.js';
 import { userIdOf, type AppContext, type AppDeps } from '../context.js';
 import { pathId, route, type RouteSpec } from '../route.js';
 
-/** The order id in the path: a plain positive integer, else 404 (api.md). */
+/** The order id in the path: a plain positive integer, else 404 (docs/api.md). */
 const orderIdOf = (ctx: AppContext): number => pathId(ctx.params.id, 'Order');
 
 export function ordersRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
