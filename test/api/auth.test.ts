@@ -2,17 +2,14 @@ import { createHash } from 'node:crypto';
 import test from 'ava';
 import jwt from 'jsonwebtoken';
 import { refreshTokensRepository } from '../../src/auth/refresh-tokens.repository.js';
-import { startApp, type Client, type Res, type TestApp } from '../helpers/app.js';
+import { startApp, type Client, type Res, type TestApp, UNLIMITED_AUTH } from '../helpers/app.js';
 
 // One app for the file, with rate limits out of the way (rate-limit.test.ts covers them).
 let app: TestApp;
 test.before(async () => {
   app = await startApp({
     env: {
-      RATE_LIMIT_SIGNIN_PER_IP: '100000',
-      RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '100000',
-      RATE_LIMIT_SIGNUP_PER_IP: '100000',
-      RATE_LIMIT_REFRESH_PER_IP: '100000',
+      ...UNLIMITED_AUTH,
       // Strict rotation: any reuse ends the family (the grace window is test/api/refresh-grace.test.ts).
       REFRESH_REUSE_GRACE_SECONDS: '0',
     },

@@ -12,7 +12,7 @@ import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import test from 'ava';
 import jwt from 'jsonwebtoken';
-import { startApp, type TestApp } from '../helpers/app.js';
+import { startApp, type TestApp, UNLIMITED_AUTH } from '../helpers/app.js';
 import { FakeStripe, signPayload } from '../helpers/fake-stripe.js';
 
 const SECRET = 'whsec_test_fuzz';
@@ -31,10 +31,7 @@ test.before(async () => {
       STRIPE_WEBHOOK_SECRET: SECRET,
       // The compatibility adapter's routes are in the document (and fuzzed) only when it is on.
       LEGACY_API_PREFIX: '/legacy',
-      RATE_LIMIT_SIGNIN_PER_IP: '100000',
-      RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '100000',
-      RATE_LIMIT_SIGNUP_PER_IP: '100000',
-      RATE_LIMIT_REFRESH_PER_IP: '100000',
+      ...UNLIMITED_AUTH,
     }),
   });
 });

@@ -8,7 +8,7 @@ import test from 'ava';
 import jwt from 'jsonwebtoken';
 import { hmacKey } from '../../src/auth/access-token.js';
 import type { Db } from '../../src/db/connection.js';
-import { startApp, type Client, type TestApp } from '../helpers/app.js';
+import { startApp, type Client, type TestApp, UNLIMITED_AUTH } from '../helpers/app.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
 import { createProduct } from '../helpers/services.js';
 
@@ -28,10 +28,7 @@ test.before(async () => {
       CORS_ORIGINS: SHOP,
       STORE_URL: SHOP,
       SHIPPING_FLAT_CENTS: '1599',
-      RATE_LIMIT_SIGNIN_PER_IP: '100000',
-      RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '100000',
-      RATE_LIMIT_SIGNUP_PER_IP: '100000',
-      RATE_LIMIT_REFRESH_PER_IP: '100000',
+      ...UNLIMITED_AUTH,
     }),
   });
   db = app.t.db;

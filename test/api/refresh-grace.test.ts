@@ -6,14 +6,13 @@
 import { createHash } from 'node:crypto';
 import test from 'ava';
 import { toDbTime } from '../../src/db/values.js';
-import { startApp, type TestApp } from '../helpers/app.js';
+import { startApp, type TestApp, UNLIMITED_AUTH } from '../helpers/app.js';
 
 let app: TestApp;
 test.before(async () => {
   app = await startApp({
     env: {
-      RATE_LIMIT_SIGNUP_PER_IP: '100000',
-      RATE_LIMIT_REFRESH_PER_IP: '100000',
+      ...UNLIMITED_AUTH,
       REFRESH_REUSE_GRACE_SECONDS: '30',
     },
   });

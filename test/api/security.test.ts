@@ -4,14 +4,11 @@ import test from 'ava';
 import jwt from 'jsonwebtoken';
 import { hashPassword } from '../../src/users/password.js';
 import { usersRepository } from '../../src/users/users.repository.js';
-import { startApp, type Res, type TestApp } from '../helpers/app.js';
+import { startApp, type Res, type TestApp, UNLIMITED_AUTH } from '../helpers/app.js';
 
 let app: TestApp;
 const NO_LIMITS = {
-  RATE_LIMIT_SIGNIN_PER_IP: '100000',
-  RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '100000',
-  RATE_LIMIT_SIGNUP_PER_IP: '100000',
-  RATE_LIMIT_REFRESH_PER_IP: '100000',
+  ...UNLIMITED_AUTH,
 };
 const alice = { username: 'alice', email: 'alice@example.com', password: 'alice password 1' };
 let aliceId: number;

@@ -12,6 +12,14 @@ import { createLogger } from '../../src/logger.js';
 import { seedCatalog } from '../../src/products/catalog.service.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
+/** Auth rate limits high enough that a test's own sign-ins and refreshes are never limited. */
+export const UNLIMITED_AUTH = {
+  RATE_LIMIT_SIGNIN_PER_IP: '100000',
+  RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '100000',
+  RATE_LIMIT_SIGNUP_PER_IP: '100000',
+  RATE_LIMIT_REFRESH_PER_IP: '100000',
+};
+
 export interface TestApp {
   url: string;
   config: Config;

@@ -104,7 +104,7 @@ let templateName: string | undefined;
 /**
  * A migrated MariaDB database to copy test databases from: running the migrations takes about
  * 2 s per test file on this server, copying the schema a fraction of that. Named after a hash of
- * the migrations, so a changed migration makes a new template (and the old one is dropped); made
+ * the migrations, so a changed migration makes a new template (old ones are dropped after a day); made
  * once, under a server-wide named lock, by whichever test process needs it first.
  */
 async function migratedTemplate(): Promise<string> {
@@ -118,10 +118,14 @@ async function migratedTemplate(): Promise<string> {
         TEMPLATE_READY,
       ])) as [Array<{ n: number }>];
       if (Number(ready[0].n) > 0) return;
-      const [stale] = (await admin.raw("SELECT schema_name AS name FROM information_schema.schemata WHERE schema_name LIKE 'ws\\_template\\_%'")) as [
-        Array<{ name: string }>,
-      ];
+      // Templates of other migration sets may be in use by another checkout's run at this very
+      // moment (a branch with a new migration): only those untouched for a day are dropped.
+      const [stale] = (await admin.raw(
+        "SELECT table_schema AS name FROM information_schema.tables WHERE table_schema LIKE 'ws\\_template\\_%' AND table_name = ? AND create_time < NOW() - INTERVAL 1 DAY",
+        [TEMPLATE_READY],
+      )) as [Array<{ name: string }>];
       for (const { name: old } of stale) await admin.raw('DROP DATABASE IF EXISTS ??', [old]);
+      await admin.raw('DROP DATABASE IF EXISTS ??', [name]); // a template an interrupted run left half made
       await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
       const db = createDb(parseDatabaseUrl(`${mysqlServer.replace(/\/$/, '')}/${name}`));
       try {
@@ -191,11 +195,11 @@ export async function createMariaDatabase(opts: { migrate?: boolean } = {}): Pro
   };
 }
 
-/** Creates an empty database (no schema). */
-export async function createEmptyDatabase(): Promise<TestDatabase> {
-  if (dialect === 'mysql') return createMariaDatabase({ migrate: false });
+/** A SQLite test database in a new temporary file, from `template` when given; dropped with its files. */
+function sqliteDatabase(template?: string): TestDatabase {
   const name = `ws_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const file = path.join(os.tmpdir(), `${name}.sqlite`);
+  if (template) copyFileSync(template, file);
   const url = `sqlite:${file}`;
   const config = parseDatabaseUrl(url);
   const db = createDb(config, dbOptions);
@@ -211,26 +215,16 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
   };
 }
 
+/** Creates an empty database (no schema). */
+export async function createEmptyDatabase(): Promise<TestDatabase> {
+  if (dialect === 'mysql') return createMariaDatabase({ migrate: false });
+  return sqliteDatabase();
+}
+
 /** A fresh, migrated database. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (dialect === 'mysql') return createMariaDatabase();
-  const template = await sqliteTemplate();
-  const name = `ws_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const file = path.join(os.tmpdir(), `${name}.sqlite`);
-  copyFileSync(template, file);
-  const url = `sqlite:${file}`;
-  const config = parseDatabaseUrl(url);
-  const db = createDb(config, dbOptions);
-  return {
-    url,
-    config,
-    db,
-    dialect,
-    async drop() {
-      await db.destroy();
-      for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
-    },
-  };
+  return sqliteDatabase(await sqliteTemplate());
 }
 
 /**
