@@ -1,6 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { AppError } from '../errors.js';
+import { ROLES, type Role } from '../users/users.schemas.js';
 
 const keys = new Map<string, KeyObject>();
 
@@ -22,7 +23,7 @@ export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 
 export interface AccessClaims {
   id: number;
-  role: 'customer' | 'admin';
+  role: Role;
   /** The sign-in session (refresh-token family) the token was issued for, when there is one. */
   sid?: string;
 }
@@ -42,8 +43,8 @@ export function verifyAccessToken(token: string, secret: string, nowMs = Date.no
     if (typeof payload !== 'object' || payload === null) throw new Error('bad payload');
     const id = Number(payload.sub);
     const { role, sid, exp } = payload as { role?: unknown; sid?: unknown; exp?: unknown };
-    if (!Number.isSafeInteger(id) || id <= 0 || (role !== 'customer' && role !== 'admin') || typeof exp !== 'number') throw new Error('bad claims');
-    return typeof sid === 'string' && sid ? { id, role, sid } : { id, role };
+    if (!Number.isSafeInteger(id) || id <= 0 || !ROLES.includes(role as Role) || typeof exp !== 'number') throw new Error('bad claims');
+    return typeof sid === 'string' && sid ? { id, role: role as Role, sid } : { id, role: role as Role };
   } catch {
     throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
   }

@@ -164,6 +164,11 @@ export async function refresh(db: Db, token: string | undefined, config: Refresh
   if (new Date(fromDbTime(row.expires_at) ?? 0).getTime() <= now.getTime()) throw unauthenticated();
   const userRow = await usersRepository.findById(db, row.user_id);
   if (!userRow) throw unauthenticated();
+  if (userRow.disabled_at) {
+    // Disabling revokes every session already; this covers a token rotated in the meantime.
+    await retryingStatement(() => tokens.revokeFamily(db, row.family_id, now));
+    throw unauthenticated();
+  }
 
   const next = newRefreshToken(now, successorOf(token, config));
   try {
@@ -223,6 +228,6 @@ export async function logout(db: Db, presented: { refreshToken?: string; session
 /** The signed-in user as stored now; a user deleted since the token was issued is signed out. */
 export async function currentUser(db: Db, userId: number): Promise<PublicUser> {
   const row = await usersRepository.findById(db, userId);
-  if (!row) throw unauthenticated();
+  if (!row || row.disabled_at) throw unauthenticated();
   return toPublicUser(row);
 }

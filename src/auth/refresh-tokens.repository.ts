@@ -54,6 +54,14 @@ export const refreshTokensRepository = {
     return db('refresh_tokens').whereIn('id', ids).where('expires_at', '<', at).delete();
   },
 
+  /** Revokes every still-active token of a user: all their sessions end (a disabled account). */
+  revokeAllOfUser(db: Db, userId: number, at: Date): Promise<number> {
+    return db('refresh_tokens')
+      .where({ user_id: userId })
+      .whereNull('revoked_at')
+      .update({ revoked_at: toDbTime(at) });
+  },
+
   /** Revokes every still-active token of a family (a sign-in session). */
   revokeFamily(db: Db, familyId: string, at: Date): Promise<number> {
     return db('refresh_tokens')

@@ -46,24 +46,22 @@ export const cartRepository = {
       db,
       `UPDATE cart_items SET quantity = quantity + ?
         WHERE user_id = ? AND product_id = ?
-          AND quantity + ? <= (SELECT stock FROM products WHERE products.id = ?)`,
+          AND quantity + ? <= (SELECT stock FROM products WHERE products.id = ? AND archived = 0)`,
       [quantity, userId, productId, quantity, productId],
     );
   },
 
   /**
-   * Creates the line only if the product exists with enough stock (0 rows otherwise). A line
+   * Creates the line only if the product exists, is not archived (docs/data.md), and has enough
+   * stock (0 rows otherwise). A line
    * inserted meanwhile by a concurrent request makes this fail on UNIQUE(user_id, product_id).
    */
   insertLine(db: Db, userId: number, productId: number, quantity: number): Promise<number> {
-    return sqlRun(db, 'INSERT INTO cart_items (user_id, product_id, quantity, added_at) SELECT ?, ?, ?, ? FROM products WHERE id = ? AND stock >= ?', [
-      userId,
-      productId,
-      quantity,
-      toDbTime(new Date()),
-      productId,
-      quantity,
-    ]);
+    return sqlRun(
+      db,
+      'INSERT INTO cart_items (user_id, product_id, quantity, added_at) SELECT ?, ?, ?, ? FROM products WHERE id = ? AND archived = 0 AND stock >= ?',
+      [userId, productId, quantity, toDbTime(new Date()), productId, quantity],
+    );
   },
 
   /** Whether the cart's owner still exists (asked only after a write failed on its foreign key). */
@@ -93,6 +91,8 @@ export const cartRepository = {
   },
 
   productStock(db: Db, productId: number): Promise<number | undefined> {
-    return sqlGet<{ stock: number }>(db, 'SELECT stock FROM products WHERE id = ?', [productId]).then((r) => (r ? Number(r.stock) : undefined));
+    return sqlGet<{ stock: number }>(db, 'SELECT stock FROM products WHERE id = ? AND archived = 0', [productId]).then((r) =>
+      r ? Number(r.stock) : undefined,
+    );
   },
 };

@@ -142,7 +142,7 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
   users
     .command('list')
     .description('list accounts')
-    .option('--role <role>', 'customer or admin')
+    .option('--role <role>', 'customer, staff or admin')
     .option('--search <text>', 'part of a username or e-mail address')
     .option('--limit <n>', 'at most this many (default 100)')
     .action(
@@ -168,7 +168,7 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
     .command('role')
     .description("change an account's role")
     .argument('<username>')
-    .argument('<role>', 'customer or admin')
+    .argument('<role>', 'customer, staff or admin (the last admin stays one)')
     .action(
       lazy(
         () => import('./commands/users.js'),
@@ -195,6 +195,26 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
       lazy(
         () => import('./commands/users.js'),
         (m) => m.remove,
+      ),
+    );
+  users
+    .command('disable')
+    .description('disable an account: it cannot sign in and its sessions end (not the last admin); audited')
+    .argument('<username>')
+    .action(
+      lazy(
+        () => import('./commands/users-access.js'),
+        (m) => m.disable,
+      ),
+    );
+  users
+    .command('enable')
+    .description('enable a disabled account; audited')
+    .argument('<username>')
+    .action(
+      lazy(
+        () => import('./commands/users-access.js'),
+        (m) => m.enable,
       ),
     );
 
@@ -263,6 +283,27 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
       ),
     );
 
+  products
+    .command('archive')
+    .description('hide a product from the catalog (past orders keep it); audited')
+    .argument('<id>')
+    .action(
+      lazy(
+        () => import('./commands/products-archive.js'),
+        (m) => m.archive,
+      ),
+    );
+  products
+    .command('unarchive')
+    .description('bring an archived product back into the catalog; audited')
+    .argument('<id>')
+    .action(
+      lazy(
+        () => import('./commands/products-archive.js'),
+        (m) => m.unarchive,
+      ),
+    );
+
   const orders = program.command('orders').description('list orders and move them forward');
   orders
     .command('list')
@@ -292,6 +333,8 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
     .description('move an order forward (paid → shipped → delivered); canceling a pending order gives its stock back')
     .argument('<id>')
     .argument('<status>', 'shipped, delivered or canceled')
+    .option('--tracking <number>', 'the tracking number (shipped only)')
+    .option('--carrier <name>', 'the carrier (shipped only)')
     .action(
       lazy(
         () => import('./commands/orders.js'),
@@ -315,6 +358,24 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
       lazy(
         () => import('./commands/orders-reconcile.js'),
         (m) => m.reconcile,
+      ),
+    );
+
+  const audit = program.command('audit').description('the audit log of admin changes, over HTTP and from this CLI');
+  audit
+    .command('list')
+    .description('audit entries, newest first')
+    .option('--actor <actor>', 'a user id, or cli:<os user>')
+    .option('--action <action>', 'e.g. product.stock, order.ship, user.disable')
+    .option('--target-type <type>', 'product, order or user')
+    .option('--target-id <id>', 'the target id')
+    .option('--from <date>', 'on or after this day or time (YYYY-MM-DD or ISO 8601)')
+    .option('--to <date>', 'before this day or time')
+    .option('--limit <n>', 'at most this many, 1 to 1000 (default 50)')
+    .action(
+      lazy(
+        () => import('./commands/audit.js'),
+        (m) => m.list,
       ),
     );
 

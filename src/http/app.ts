@@ -3,7 +3,7 @@
  */
 import Koa from 'koa';
 import type { AppDeps, AppState } from './context.js';
-import { requireUser } from './middleware/auth.js';
+import { requirePermission, requireUser } from './middleware/auth.js';
 import { jsonBody } from './middleware/body.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { requestContext } from './middleware/request-context.js';
@@ -18,6 +18,7 @@ import { ordersRoutes } from './routes/orders.routes.js';
 import { checkoutRoutes } from './routes/checkout.routes.js';
 import { STRIPE_WEBHOOK_PATH, webhookRoutes } from './routes/webhooks.routes.js';
 import { productsRoutes } from './routes/products.routes.js';
+import { adminRoutes } from './routes/admin.routes.js';
 import { images } from './middleware/images.js';
 import { sameOriginCookies } from './middleware/origin.js';
 import { legacyImagesPath, legacyRoutes } from './legacy/legacy.routes.js';
@@ -33,6 +34,7 @@ export function apiRoutes(deps: AppDeps): RouteSpec[] {
     ...ordersRoutes(deps),
     ...checkoutRoutes(deps),
     ...webhookRoutes(deps),
+    ...adminRoutes(deps),
     // The old backend's API under LEGACY_API_PREFIX (docs/legacy.md); off when unset.
     ...(deps.config.legacyApiPrefix ? legacyRoutes(deps, deps.config.legacyApiPrefix) : []),
   ];
@@ -50,7 +52,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const routes = apiRoutes(deps);
   const legacyPrefix = deps.config.legacyApiPrefix;
   routes.push(...openapiRoutes(() => routes, legacyPrefix ? [imagesPath, legacyImagesPath(legacyPrefix)] : [imagesPath]));
-  const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret));
+  const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret), requirePermission(deps.db));
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());

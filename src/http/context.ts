@@ -2,11 +2,13 @@ import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
+import type { Role } from '../users/users.schemas.js';
 import type { RateLimits } from './middleware/rate-limit.js';
 
 export interface AuthUser {
   id: number;
-  role: 'customer' | 'admin';
+  /** As the access token says; admin routes read the role afresh from the database (middleware/auth.ts). */
+  role: Role;
 }
 
 export interface AppState {

@@ -147,7 +147,14 @@ function operationOf(r: DocumentedPath, openApiPath: string, components: Record<
   const common: number[] = [500];
   if (r.body || r.query || pathParams(openApiPath).length) common.push(400);
   if (r.body) common.push(413, 415);
-  if (r.auth) common.push(401);
+  const auth = r.auth || r.permission !== undefined;
+  if (auth) common.push(401);
+  if (r.permission) {
+    responses[403] ??= {
+      description: `FORBIDDEN: the caller's role lacks \`${r.permission}\` (docs/api.md, Admin API), or a cookie session from another site`,
+      content: { 'application/json': { schema: ERROR_REF } },
+    };
+  }
   // The cookie sessions' origin check (middleware/origin.ts) applies to every state-changing method.
   if (r.method !== 'get' && r.cookieSession !== false) common.push(403);
   for (const code of common) responses[code] ??= { $ref: `#/components/responses/Error${code}` };
@@ -156,7 +163,8 @@ function operationOf(r: DocumentedPath, openApiPath: string, components: Record<
     operationId: operationId(r.method, openApiPath),
     summary: r.summary,
     tags: [r.tag],
-    ...(r.auth ? { security: [{ cookieAuth: [] }, { bearerAuth: [] }] } : {}),
+    ...(auth ? { security: [{ cookieAuth: [] }, { bearerAuth: [] }] } : {}),
+    ...(r.permission ? { 'x-permission': r.permission } : {}),
     ...(parameters.length ? { parameters } : {}),
     ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body, 'input', components) } } } } : {}),
     responses,

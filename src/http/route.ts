@@ -5,6 +5,7 @@
  */
 import Router from '@koa/router';
 import type { z } from 'zod';
+import type { Permission } from '../auth/permissions.js';
 import { notFound } from '../errors.js';
 import { MAX_DB_ID } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -29,6 +30,11 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   auth?: boolean;
   /** How `auth` finds the user, instead of requireUser (the adapter renews sessions, docs/legacy.md). */
   authenticate?: AppMiddleware;
+  /**
+   * Signed-in users whose role, read from the database at each request, holds this permission
+   * (auth/permissions.ts): 401 anonymous or disabled, 403 FORBIDDEN without it. Implies `auth`.
+   */
+  permission?: Permission;
   body?: B;
   query?: Q;
   /** False for a route no browser session calls (the Stripe webhook): no origin check, no 403. */
@@ -46,11 +52,15 @@ export function route<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.Z
   return spec as unknown as RouteSpec;
 }
 
-export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware): Router<AppState> {
+export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware, requirePermission?: (permission: Permission) => AppMiddleware): Router<AppState> {
   const router = new Router<AppState>();
   for (const r of routes) {
     const chain: AppMiddleware[] = [...(r.before ?? [])];
-    if (r.auth) chain.push(r.authenticate ?? requireUser);
+    if (r.auth || r.permission) chain.push(r.authenticate ?? requireUser);
+    if (r.permission) {
+      if (!requirePermission) throw new Error(`${r.method.toUpperCase()} ${r.path} needs a permission check`);
+      chain.push(requirePermission(r.permission));
+    }
     const handler: AppMiddleware = async (ctx) => {
       const body = r.body ? parseInput(r.body, ctx.request.body ?? {}, 'body') : undefined;
       const query = r.query ? parseInput(r.query, ctx.query, 'query') : undefined;

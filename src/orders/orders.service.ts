@@ -202,15 +202,31 @@ export async function createOrderFromCart(
       // of these rows keeps). Holding the rows, the names and prices read next are the latest
       // committed ones: the snapshot the order keeps, never the client's.
       const short: CartLine[] = [];
+      // An archived product (docs/data.md) is no longer sold, even from a cart filled before.
+      const archived = new Set(
+        (
+          await trx('products')
+            .whereIn(
+              'id',
+              lines.map((l) => l.product_id),
+            )
+            .where('archived', true)
+            .pluck('id')
+        ).map(Number),
+      );
       for (const line of lines) {
-        if ((await productsRepository.adjustStock(trx, line.product_id, -line.quantity)) === 0) short.push(line);
+        if (archived.has(line.product_id) || (await productsRepository.adjustStock(trx, line.product_id, -line.quantity)) === 0) short.push(line);
       }
       if (short.length > 0) {
         const stockNow = await repo.currentStock(
           trx,
           short.map((l) => l.product_id),
         );
-        const details = short.map((l) => ({ product_id: l.product_id, requested: l.quantity, available: stockNow.get(l.product_id) ?? 0 }));
+        const details = short.map((l) => ({
+          product_id: l.product_id,
+          requested: l.quantity,
+          available: archived.has(l.product_id) ? 0 : (stockNow.get(l.product_id) ?? 0),
+        }));
         const what = details.map((d) => `product ${d.product_id} has ${d.available} left, ${d.requested} requested`).join('; ');
         throw new AppError('OUT_OF_STOCK', `Not enough stock: ${what}.`, details);
       }
@@ -313,13 +329,14 @@ export async function findOrderByPaymentIntent(db: Db, paymentIntentId: string):
 
 export async function listOrders(
   db: Db,
-  f: { userId?: number; status?: string; since?: Date; limit?: number; offset?: number },
+  f: { userId?: number; status?: string; since?: Date; before?: Date; limit?: number; offset?: number },
 ): Promise<{ items: PublicOrder[]; total: number }> {
   const status = f.status === undefined ? undefined : parseInput(orderStatusSchema, f.status, 'status');
   const { rows, total } = await repo.list(db, {
     userId: f.userId,
     status,
     since: f.since,
+    createdBefore: f.before,
     limit: f.limit ?? 20,
     offset: f.offset ?? 0,
   });
@@ -417,26 +434,35 @@ export async function attachPaymentIntent(db: Db, orderId: number, paymentIntent
  * attached one since must not be left payable for a canceled order, so then nothing moves and
  * the caller looks again.
  */
-export async function moveOrder(
-  db: Db | Knex.Transaction,
-  orderId: number,
-  to: OrderStatus,
-  opts: { paidAt?: Date; intentCancelUnconfirmed?: boolean; onlyWithoutIntent?: boolean } = {},
-): Promise<boolean> {
+export async function moveOrder(db: Db | Knex.Transaction, orderId: number, to: OrderStatus, opts: MoveOptions = {}): Promise<boolean> {
   const extra = {
     ...(to === 'paid' ? { paid_at: toDbTime(opts.paidAt ?? new Date()) } : {}),
     ...(opts.intentCancelUnconfirmed ? { intent_cancel_unconfirmed_at: toDbTime(new Date()) } : {}),
   };
   const move = (runner: Db | Knex.Transaction) => repo.moveStatus(runner, orderId, movesInto(to), to, extra, { withoutIntent: opts.onlyWithoutIntent });
-  if (to !== 'canceled') return (await move(db)) === 1;
+  if (to !== 'canceled' && !opts.afterMove) return (await move(db)) === 1;
   return inTransaction(db, async (trx) => {
     if ((await move(trx)) === 0) return false;
-    const items = (await repo.itemsOf(trx, [orderId])).filter((i) => i.product_id !== null);
-    // Product id order, the same lock order as order creation.
-    items.sort((a, b) => Number(a.product_id) - Number(b.product_id));
-    for (const i of items) await repo.returnStock(trx, Number(i.product_id), Number(i.quantity));
+    if (to === 'canceled') {
+      const items = (await repo.itemsOf(trx, [orderId])).filter((i) => i.product_id !== null);
+      // Product id order, the same lock order as order creation.
+      items.sort((a, b) => Number(a.product_id) - Number(b.product_id));
+      for (const i of items) await repo.returnStock(trx, Number(i.product_id), Number(i.quantity));
+    }
+    await opts.afterMove?.(trx);
     return true;
   });
+}
+
+export interface MoveOptions {
+  paidAt?: Date;
+  intentCancelUnconfirmed?: boolean;
+  onlyWithoutIntent?: boolean;
+  /**
+   * Runs in the move's transaction once the order has moved (not when it did not): an admin
+   * move's extra columns and its audit row (docs/data.md, audit_log) commit with it or not at all.
+   */
+  afterMove?: (trx: Knex.Transaction) => Promise<void>;
 }
 
 /** pending → paid with paid_at (moveOrder). */
@@ -445,11 +471,7 @@ export function markPaid(db: Db | Knex.Transaction, orderId: number, paidAt: Dat
 }
 
 /** pending → canceled, stock back exactly once (moveOrder). */
-export function cancelOrder(
-  db: Db | Knex.Transaction,
-  orderId: number,
-  opts: { intentCancelUnconfirmed?: boolean; onlyWithoutIntent?: boolean } = {},
-): Promise<boolean> {
+export function cancelOrder(db: Db | Knex.Transaction, orderId: number, opts: Omit<MoveOptions, 'paidAt'> = {}): Promise<boolean> {
   return moveOrder(db, orderId, 'canceled', opts);
 }
 

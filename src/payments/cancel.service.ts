@@ -13,12 +13,15 @@
  * so that `watchstore orders reconcile` cancels the intent later, or reports a payment taken in
  * between as needing a refund. The caller logs that case (the result says so).
  */
+import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
 import { AppError, isAppError } from '../errors.js';
 import { assertMove, canMove, invalidTransition } from '../orders/order-states.js';
 import { cancelOrder, getOrder, type PublicOrder } from '../orders/orders.service.js';
 import { settleFromIntent, settleFromSession } from './settlement.js';
 import { cancelPaymentIntent, expireCheckoutSession, paymentsConfigured, type StripeConfig } from './stripe-client.js';
+
+type AfterMove = (trx: Knex.Transaction) => Promise<void>;
 
 export interface CustomerCancel {
   order: PublicOrder;
@@ -31,7 +34,7 @@ export interface CustomerCancel {
 }
 
 /** Cancels the order in the database; INVALID_TRANSITION when a racing request moved it first. */
-async function cancelHere(db: Db, order: PublicOrder, opts: { intentCancelUnconfirmed: boolean }): Promise<PublicOrder> {
+async function cancelHere(db: Db, order: PublicOrder, opts: { intentCancelUnconfirmed: boolean; afterMove?: AfterMove }): Promise<PublicOrder> {
   const moved = await cancelOrder(db, order.id, opts);
   const after = await getOrder(db, order.id);
   if (!moved) throw invalidTransition(after, 'canceled');
@@ -43,25 +46,40 @@ async function cancelHere(db: Db, order: PublicOrder, opts: { intentCancelUnconf
  * cancel (with `userId`, NOT_FOUND for anyone else's order) and the shop owner's
  * `orders mark <id> canceled` alike.
  */
-export async function cancelPendingOrder(db: Db, config: StripeConfig, input: { orderId: number; userId?: number }): Promise<CustomerCancel> {
+export async function cancelPendingOrder(
+  db: Db,
+  config: StripeConfig,
+  input: {
+    orderId: number;
+    userId?: number;
+    /**
+     * Runs in the cancel's transaction when this call's database move cancels the order (an
+     * admin's audit row). Not run when a concurrent webhook canceled it first: then `audited` is
+     * false and the caller records it.
+     */
+    afterMove?: AfterMove;
+  },
+): Promise<CustomerCancel & { audited?: boolean }> {
   let order = await getOrder(db, input.orderId, { userId: input.userId });
   assertMove(order, 'canceled');
+  const afterMove = input.afterMove;
 
   if (!order.payment_intent_id && !order.checkout_session_id) {
-    if (await cancelOrder(db, order.id, { onlyWithoutIntent: true })) return { order: await getOrder(db, order.id), stripe: 'none' };
+    if (await cancelOrder(db, order.id, { onlyWithoutIntent: true, afterMove })) return { order: await getOrder(db, order.id), stripe: 'none', audited: true };
     // Moved on, or a checkout gave it an intent or session just now: look again.
     order = await getOrder(db, order.id);
     if (!canMove(order.status, 'canceled') || !(order.payment_intent_id || order.checkout_session_id)) throw invalidTransition(order, 'canceled');
   }
   // A hosted checkout's session is the authority (its PaymentIntent, if one was linked by an
   // event, belongs to the session): expiring it at Stripe ends the payment page and its intent.
-  if (order.checkout_session_id) return cancelWithSession(db, config, order);
+  if (order.checkout_session_id) return cancelWithSession(db, config, order, afterMove);
   const intentId = order.payment_intent_id!;
 
-  const unconfirmed = async (reason: string): Promise<CustomerCancel> => ({
-    order: await cancelHere(db, order, { intentCancelUnconfirmed: true }),
+  const unconfirmed = async (reason: string): Promise<CustomerCancel & { audited?: boolean }> => ({
+    order: await cancelHere(db, order, { intentCancelUnconfirmed: true, afterMove }),
     stripe: 'unconfirmed',
     reason,
+    audited: true,
   });
   if (!paymentsConfigured(config)) return unconfirmed('STRIPE_SECRET_KEY is not configured');
 
@@ -73,10 +91,11 @@ export async function cancelPendingOrder(db: Db, config: StripeConfig, input: { 
     return unconfirmed(err.message);
   }
 
-  const settled = await settleFromIntent(db, order, intent);
+  const settled = await settleFromIntent(db, order, intent, { afterMove });
   const after = settled.order ?? (await getOrder(db, order.id));
-  // Canceled, by this request or by the webhook that Stripe's cancel set off.
-  if (after.status === 'canceled') return { order: after, stripe: 'canceled' };
+  // Canceled, by this request (afterMove ran in its transaction) or by the webhook that Stripe's
+  // cancel set off (then the caller records its own change).
+  if (after.status === 'canceled') return { order: after, stripe: 'canceled', audited: settled.changed };
   if (after.status !== 'pending') {
     throw new AppError('INVALID_TRANSITION', `Order ${order.id} is ${after.status}: its payment went through before it could be canceled.`);
   }
@@ -93,12 +112,18 @@ export async function cancelPendingOrder(db: Db, config: StripeConfig, input: { 
  * expires by itself within a day, and a payment made on it meanwhile finds the order canceled
  * and is recorded for `orders reconcile` to list.
  */
-async function cancelWithSession(db: Db, config: StripeConfig, order: PublicOrder): Promise<CustomerCancel> {
+async function cancelWithSession(
+  db: Db,
+  config: StripeConfig,
+  order: PublicOrder,
+  afterMove: AfterMove | undefined,
+): Promise<CustomerCancel & { audited?: boolean }> {
   const sessionId = order.checkout_session_id!;
-  const anyway = async (reason: string): Promise<CustomerCancel> => ({
-    order: await cancelHere(db, order, { intentCancelUnconfirmed: false }),
+  const anyway = async (reason: string): Promise<CustomerCancel & { audited?: boolean }> => ({
+    order: await cancelHere(db, order, { intentCancelUnconfirmed: false, afterMove }),
     stripe: 'unconfirmed',
     reason,
+    audited: true,
   });
   if (!paymentsConfigured(config)) return anyway('STRIPE_SECRET_KEY is not configured');
   let session: Awaited<ReturnType<typeof expireCheckoutSession>>;
@@ -108,9 +133,9 @@ async function cancelWithSession(db: Db, config: StripeConfig, order: PublicOrde
     if (!isAppError(err) || err.code !== 'PAYMENT_PROVIDER_ERROR') throw err;
     return anyway(err.message);
   }
-  const settled = await settleFromSession(db, order, session);
+  const settled = await settleFromSession(db, order, session, { afterMove });
   const after = settled.order ?? (await getOrder(db, order.id));
-  if (after.status === 'canceled') return { order: after, stripe: 'canceled' };
+  if (after.status === 'canceled') return { order: after, stripe: 'canceled', audited: settled.changed };
   if (after.status !== 'pending') {
     throw new AppError('INVALID_TRANSITION', `Order ${order.id} is ${after.status}: its payment went through before it could be canceled.`);
   }

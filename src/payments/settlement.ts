@@ -17,6 +17,7 @@ import {
   getOrder,
   markPaid,
   setShippingAddress,
+  type MoveOptions,
   type PublicOrder,
 } from '../orders/orders.service.js';
 import { shippingAddressSchema } from '../orders/orders.schemas.js';
@@ -115,16 +116,22 @@ export async function settleSucceeded(db: Runner, order: PublicOrder, intent: In
 }
 
 /** A canceled intent: the pending order is canceled and its stock given back (exactly once). */
-export async function settleCanceled(db: Runner, order: PublicOrder): Promise<Settlement> {
+export async function settleCanceled(db: Runner, order: PublicOrder, opts: { afterMove?: MoveOptions['afterMove'] } = {}): Promise<Settlement> {
   if (!canMove(order.status, 'canceled')) return notPending(order, 'canceled');
-  if (await cancelOrder(db, order.id)) return applied('canceled, stock returned', await getOrder(db, order.id));
+  if (await cancelOrder(db, order.id, { afterMove: opts.afterMove })) return applied('canceled, stock returned', await getOrder(db, order.id));
   return notMoved(db, order.id, 'canceled');
 }
 
 /** Whatever the intent's current status says (reconcile and expire ask Stripe for it). */
-export async function settleFromIntent(db: Runner, order: PublicOrder, intent: IntentFacts): Promise<Settlement> {
+export async function settleFromIntent(
+  db: Runner,
+  order: PublicOrder,
+  intent: IntentFacts,
+  /** Runs in the cancel's transaction when a canceled intent cancels the order (an admin's audit row). */
+  opts: { afterMove?: MoveOptions['afterMove'] } = {},
+): Promise<Settlement> {
   if (intent.status === 'succeeded') return settleSucceeded(db, order, intent);
-  if (intent.status === 'canceled') return settleCanceled(db, order);
+  if (intent.status === 'canceled') return settleCanceled(db, order, opts);
   return ignored('payment_incomplete', `payment ${intent.status ?? 'in an unknown state'}`, order);
 }
 
@@ -241,8 +248,14 @@ export async function settleSessionPaid(db: Runner, order: PublicOrder, session:
 }
 
 /** Whatever the session's current state says (reconcile and expire ask Stripe for it). */
-export async function settleFromSession(db: Runner, order: PublicOrder, session: SessionFacts): Promise<Settlement> {
+export async function settleFromSession(
+  db: Runner,
+  order: PublicOrder,
+  session: SessionFacts,
+  /** Runs in the cancel's transaction when an expired session cancels the order (an admin's audit row). */
+  opts: { afterMove?: MoveOptions['afterMove'] } = {},
+): Promise<Settlement> {
   if (session.status === 'complete') return settleSessionPaid(db, order, session);
-  if (session.status === 'expired') return settleCanceled(db, order);
+  if (session.status === 'expired') return settleCanceled(db, order, opts);
   return ignored('payment_incomplete', `checkout session ${session.status ?? 'in an unknown state'}`, order);
 }

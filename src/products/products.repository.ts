@@ -12,6 +12,8 @@ export interface ProductRow {
   price_cents: number;
   stock: number;
   image_url: string | null;
+  /** Hidden from the catalog, kept for past orders (docs/data.md); 0/1 or a boolean by dialect. */
+  archived: boolean | number;
   created_at: string;
   updated_at: string;
 }
@@ -24,7 +26,7 @@ const ORDER: Record<ProductQuery['sort'], [string, 'asc' | 'desc']> = {
   '-name': ['name', 'desc'],
 };
 
-type Filter = Omit<ProductQuery, 'min_price' | 'max_price'> & { minCents?: number; maxCents?: number };
+type Filter = Omit<ProductQuery, 'min_price' | 'max_price'> & { minCents?: number; maxCents?: number; archived?: boolean };
 
 function filtered(db: Db, f: Filter) {
   const q = db<ProductRow>('products');
@@ -37,6 +39,7 @@ function filtered(db: Db, f: Filter) {
   if (f.in_stock === true) q.where('stock', '>', 0);
   if (f.in_stock === false) q.where('stock', '=', 0);
   if (f.low_stock !== undefined) q.where('stock', '<=', f.low_stock);
+  if (f.archived !== undefined) q.where('archived', f.archived);
   return q;
 }
 
@@ -86,7 +89,7 @@ export const productsRepository = {
     return writing(db, async (trx) => insertedId(await trx('products').insert({ ...p, created_at: now, updated_at: now })));
   },
 
-  update(db: Db, id: number, patch: Partial<Pick<ProductRow, 'name' | 'description' | 'price_cents' | 'stock' | 'image_url'>>): Promise<number> {
+  update(db: Db, id: number, patch: Partial<Pick<ProductRow, 'name' | 'description' | 'price_cents' | 'stock' | 'image_url' | 'archived'>>): Promise<number> {
     return writing(db, (trx) =>
       trx('products')
         .where({ id })

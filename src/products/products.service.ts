@@ -45,10 +45,17 @@ export async function listProducts(db: Db, query: Record<string, unknown>, curre
 }
 
 /** The catalog listing for an already-validated query (the HTTP route validates with its own schema). */
-export async function searchProducts(db: Db, f: CatalogQuery | ProductQuery, currency: string): Promise<ProductList> {
+export async function searchProducts(
+  db: Db,
+  f: CatalogQuery | ProductQuery,
+  currency: string,
+  opts: { archived?: boolean | 'any' } = {},
+): Promise<ProductList> {
   // The schemas read the price bounds in major units and hand them over in cents.
   const { min_price: minCents, max_price: maxCents, ...rest } = f;
-  const { rows, total } = await repo.list(db, { ...rest, minCents, maxCents });
+  // Archived products are out of the catalog (docs/data.md) unless the caller (the admin API) asks.
+  const archived = opts.archived === 'any' ? undefined : (opts.archived ?? false);
+  const { rows, total } = await repo.list(db, { ...rest, minCents, maxCents, archived });
   return { items: rows.map((r) => toPublicProduct(r, currency)), total, limit: f.limit, offset: f.offset };
 }
 
@@ -62,10 +69,14 @@ export async function getProduct(db: Db, id: unknown, currency: string): Promise
   return toPublicProduct(await requireProduct(db, parseProductId(id)), currency);
 }
 
-/** One product by an id the caller has already validated, priced in `currency`. */
+/** One catalog product by an id the caller has already validated, priced in `currency`; an archived one is not found. */
 export async function getProductById(db: Db, id: number, currency: string): Promise<PublicProduct> {
-  return toPublicProduct(await requireProduct(db, id), currency);
+  const row = await requireProduct(db, id);
+  if (isArchived(row)) throw notFound(`Product ${id}`);
+  return toPublicProduct(row, currency);
 }
+
+export const isArchived = (row: ProductRow): boolean => Boolean(Number(row.archived));
 
 export async function createProduct(db: Db, input: NewProduct, currency: string): Promise<PublicProduct> {
   const p = parseInput(newProductSchema, input, 'product');

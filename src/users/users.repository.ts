@@ -10,6 +10,7 @@ export interface UserRow {
   email: string | null;
   password_hash: string;
   role: Role;
+  disabled_at: string | null;
   created_at: string;
   updated_at: string;
 }

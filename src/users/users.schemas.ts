@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { CLI_PAGE_MAX, limitSchema, offsetSchema } from '../schemas.js';
 import { cleanUsername } from './login.js';
 
-export const ROLES = ['customer', 'admin'] as const;
+/** customer: the storefront; staff: catalog, stock and orders; admin: everything (auth/permissions.ts). */
+export const ROLES = ['customer', 'staff', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const usernameSchema = z
@@ -25,7 +26,7 @@ export const passwordSchema = z
   .refine((p) => Buffer.byteLength(p, 'utf8') >= 8, { message: 'must be at least 8 characters' })
   .refine((p) => Buffer.byteLength(p, 'utf8') <= 72, { message: 'must be at most 72 bytes' });
 
-export const roleSchema = z.enum(ROLES, { message: 'must be customer or admin' });
+export const roleSchema = z.enum(ROLES, { message: 'must be customer, staff or admin' });
 
 export const newUserSchema = z.object({
   username: usernameSchema,

@@ -23,6 +23,9 @@ import {
  */
 const EMAIL_KEY = /(?:UNIQUE constraint failed: users\.email|for key '(?:users\.)?users_email_unique')$/;
 
+/** A disabled account (admin or `users disable`) cannot sign in or refresh. */
+export const accountDisabled = () => new AppError('FORBIDDEN', 'This account is disabled.');
+
 const usernameTaken = () => new AppError('USERNAME_TAKEN', 'That username is already taken.');
 const emailTaken = () => new AppError('EMAIL_TAKEN', 'That e-mail address is already registered.');
 
@@ -139,5 +142,7 @@ export async function verifyCredentials(db: Db, login: string, password: string,
   const row = await repo.findByLogin(db, login);
   const ok = await verifyPassword(password, row ? row.password_hash : await dummyHash(cost));
   if (!row || !ok) throw fail();
+  // Said only to someone who knows the password (docs/api.md, Admin API: disabled accounts).
+  if (row.disabled_at) throw accountDisabled();
   return toPublicUser(row);
 }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { signAccessToken } from '../../src/auth/access-token.js';
 import type { Db } from '../../src/db/connection.js';
+import type { Role } from '../../src/users/users.schemas.js';
 import { createUser } from './services.js';
 
 const run = randomBytes(3).toString('hex');
@@ -13,7 +14,7 @@ let seq = 0;
 export interface Customer {
   id: number;
   username: string;
-  role: 'customer' | 'admin';
+  role: Role;
   /** `{ authorization: 'Bearer …' }` */
   auth: Record<string, string>;
 }

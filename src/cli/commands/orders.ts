@@ -1,12 +1,13 @@
 /** `watchstore orders list|show|mark`: the shop owner's view of orders, through the orders service. */
 import { cliConfig } from '../context.js';
 import { formatMoney } from '../../money.js';
+import { shipSchema } from '../../orders/admin-orders.schemas.js';
 import { markableStatusSchema, type OrderStatus } from '../../orders/orders.schemas.js';
-import { getOrder, listOrders, markStatus, parseOrderFilter, parseOrderId, usernamesOf, type PublicOrder } from '../../orders/orders.service.js';
+import { getOrder, listOrders, parseOrderFilter, parseOrderId, usernamesOf, type PublicOrder } from '../../orders/orders.service.js';
 import { getUserByUsername } from '../../users/users.service.js';
 import { parseInput } from '../../validation.js';
 import { openDb } from '../db.js';
-import { shortTime, ui } from '../ui.js';
+import { shortTime, ui, usageError } from '../ui.js';
 
 const total = (o: PublicOrder) => formatMoney(o.total_cents, o.currency);
 
@@ -98,19 +99,31 @@ export async function show([id]: string[]): Promise<void> {
   await ui.result(order, async () => printOrder(order, await usernamesOf(db, [order.user_id])));
 }
 
-export async function mark([id, status]: string[]): Promise<void> {
+export interface MarkOptions {
+  tracking?: string;
+  carrier?: string;
+}
+
+/**
+ * Through the admin orders service, as the admin API does it, audited as `cli:<os user>`:
+ * shipped (with --tracking/--carrier), delivered, or canceled through the payments side (an
+ * order with a PaymentIntent is canceled at Stripe too, so nobody can pay for it afterwards).
+ */
+export async function mark([id, status]: string[], opts: MarkOptions = {}): Promise<void> {
   const orderId = parseOrderId(id);
   const to = parseInput(markableStatusSchema, status, 'status');
+  if ((opts.tracking || opts.carrier) && to !== 'shipped') throw usageError('--tracking and --carrier go with shipped only.');
   const db = await openDb();
+  const admin = await import('../../orders/admin-orders.service.js');
+  const actor = (await import('../actor.js')).currentCliActor();
   if (to === 'canceled') {
-    // Through the payments side: an order with a PaymentIntent is canceled at Stripe too, so
-    // nobody can pay for it afterwards.
-    const { cancelPendingOrder } = await import('../../payments/cancel.service.js');
-    const { order, stripe, reason } = await cancelPendingOrder(db, await cliConfig(), { orderId });
-    if (stripe === 'unconfirmed') ui.warn(`Stripe could not cancel the payment (${reason}); \`watchstore orders reconcile\` will follow up.`);
+    const { order, cancel } = await admin.adminCancelOrder(db, await cliConfig(), actor, orderId);
+    if (cancel.stripe === 'unconfirmed') ui.warn(`Stripe could not cancel the payment (${cancel.reason}); \`watchstore orders reconcile\` will follow up.`);
     await ui.result(order, () => ui.print(`Order #${order.id} is now ${statusText(order.status)}; its stock is back on the shelf.`));
     return;
   }
-  const order = await markStatus(db, orderId, to);
-  await ui.result(order, () => ui.print(`Order #${order.id} is now ${statusText(order.status)}.`));
+  const input = parseInput(shipSchema, { tracking_number: opts.tracking, carrier: opts.carrier }, 'options');
+  const order = to === 'shipped' ? await admin.adminShipOrder(db, actor, orderId, input) : await admin.adminDeliverOrder(db, actor, orderId);
+  const tracking = order.tracking_number ? ` (tracking ${order.tracking_number}${order.carrier ? `, ${order.carrier}` : ''})` : '';
+  await ui.result(order, () => ui.print(`Order #${order.id} is now ${statusText(order.status)}${to === 'shipped' ? tracking : ''}.`));
 }

@@ -1,10 +1,16 @@
-/** `watchstore products list|add|update|stock|remove`: the catalog, through the products service. */
+/**
+ * `watchstore products list|add|update|stock|remove`: the catalog. Changes go through the admin
+ * products service, as the admin API's do, audited as `cli:<os user>` (docs/cli.md).
+ */
 import { cliConfig } from '../context.js';
 import { openDb } from '../db.js';
 import { formatMoney, parseMoney } from '../../money.js';
-import { stockSchema, type PublicProduct } from '../../products/products.schemas.js';
+import { newProductSchema, productPatchSchema, stockChangeSchema, stockSchema, type PublicProduct } from '../../products/products.schemas.js';
+import { adminAdjustStock, adminCreateProduct, adminDeleteProduct, adminUpdateProduct } from '../../products/admin-products.service.js';
+import { currentCliActor } from '../actor.js';
+import { AppError } from '../../errors.js';
 import { parseInput } from '../../validation.js';
-import { changeStock, createProduct, getProduct, listProducts, removeProduct, updateProduct } from '../../products/products.service.js';
+import { getProduct, listProducts, parseProductId } from '../../products/products.service.js';
 import { installImage, type InstalledImage } from '../product-image.js';
 import { checkWith, joinAnd, shortTime, ui, usageError } from '../ui.js';
 
@@ -80,7 +86,14 @@ export async function add(_args: string[], opts: AddOptions): Promise<void> {
     ));
   const db = await openDb();
   const { currency } = await cliConfig();
-  const product = await withImage(opts.image, (image_url) => createProduct(db, { name, price, stock, description: opts.description, image_url }, currency));
+  const product = await withImage(opts.image, (image_url) =>
+    adminCreateProduct(
+      db,
+      currentCliActor(),
+      parseInput(newProductSchema, { name, price, stock, description: opts.description, image_url }, 'product'),
+      currency,
+    ),
+  );
   await ui.result(product, () => ui.print(`Added ${summary(product)}.`));
 }
 
@@ -94,24 +107,29 @@ export interface UpdateOptions {
 export async function update([id]: string[], opts: UpdateOptions): Promise<void> {
   const db = await openDb();
   const { currency } = await cliConfig();
-  const product = await withImage(opts.image, (image_url) =>
-    updateProduct(
-      db,
-      id,
+  const pid = parseProductId(id);
+  const product = await withImage(opts.image, (image_url) => {
+    const patch = parseInput(
+      productPatchSchema,
       {
         ...(opts.name !== undefined && { name: opts.name }),
         ...(opts.price !== undefined && { price: opts.price }),
         ...(opts.description !== undefined && { description: opts.description }),
         ...(image_url !== undefined && { image_url }),
       },
-      currency,
-    ),
-  );
+      'product',
+    );
+    if (Object.keys(patch).length === 0) throw new AppError('VALIDATION_FAILED', 'Nothing to update: give at least one of name, price, description, image.');
+    return adminUpdateProduct(db, currentCliActor(), pid, patch, currency);
+  });
   await ui.result(product, () => ui.print(`Updated ${summary(product)}.`));
 }
 
 export async function stock([id, change]: string[]): Promise<void> {
-  const product = await changeStock(await openDb(), id, change, (await cliConfig()).currency);
+  const pid = parseProductId(id);
+  const c = parseInput(stockChangeSchema, change, 'stock change');
+  const adjust = 'set' in c ? { set: parseInput(stockSchema, c.set, 'stock') } : { delta: c.delta };
+  const product = await adminAdjustStock(await openDb(), currentCliActor(), pid, adjust, (await cliConfig()).currency);
   await ui.result(product, () => ui.print(`Stock of #${product.id} ${ui.style.bold(product.name)} is now ${stockText(product.stock)}.`));
 }
 
@@ -122,6 +140,6 @@ export interface RemoveOptions {
 export async function remove([id]: string[], opts: RemoveOptions): Promise<number | void> {
   const db = await openDb();
   if (!(await ui.confirmRemoval('products remove', opts.yes, async () => summary(await getProduct(db, id, (await cliConfig()).currency))))) return 1;
-  const product = await removeProduct(db, id, (await cliConfig()).currency);
+  const product = await adminDeleteProduct(db, currentCliActor(), parseProductId(id), (await cliConfig()).currency);
   await ui.result(product, () => ui.print(`Removed ${summary(product)}.`));
 }

@@ -1,9 +1,11 @@
 /** `watchstore users list|add|role|passwd|remove`: accounts, through the users service. */
 import { cliConfig } from '../context.js';
 import { openDb } from '../db.js';
-import { emailSchema, passwordSchema, type PublicUser, usernameSchema } from '../../users/users.schemas.js';
+import { emailSchema, passwordSchema, type PublicUser, roleSchema, usernameSchema } from '../../users/users.schemas.js';
+import { adminUpdateUser, userIdByUsername } from '../../users/admin-users.service.js';
+import { currentCliActor } from '../actor.js';
 import { parseInput } from '../../validation.js';
-import { createUser, getUserByUsername, listUsers, removeUser, setPassword, setRole } from '../../users/users.service.js';
+import { createUser, getUserByUsername, listUsers, removeUser, setPassword } from '../../users/users.service.js';
 import { checkWith, joinAnd, shortTime, ui, usageError } from '../ui.js';
 
 export interface ListOptions {
@@ -67,8 +69,11 @@ export async function add(_args: string[], opts: AddOptions): Promise<void> {
 }
 
 export async function role([username, role]: string[]): Promise<void> {
-  const user = await setRole(await openDb(), username, role);
-  await ui.result(user, () => ui.print(`${ui.style.bold(user.username)} is now ${user.role === 'admin' ? 'an admin' : 'a customer'}.`));
+  // Through the admin users service: audited as `cli:<os user>`, and the last admin stays one.
+  const db = await openDb();
+  const r = parseInput(roleSchema, role, 'role');
+  const user = await adminUpdateUser(db, currentCliActor(), await userIdByUsername(db, username), { role: r });
+  await ui.result(user, () => ui.print(`${ui.style.bold(user.username)} is now ${user.role === 'admin' ? 'an admin' : `a ${user.role}`}.`));
 }
 
 export interface PasswdOptions {

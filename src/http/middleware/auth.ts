@@ -1,5 +1,8 @@
 import { verifyAccessToken } from '../../auth/access-token.js';
+import { can, type Permission } from '../../auth/permissions.js';
+import type { Db } from '../../db/connection.js';
 import { AppError } from '../../errors.js';
+import { usersRepository } from '../../users/users.repository.js';
 import type { AppMiddleware } from '../context.js';
 
 export const ACCESS_COOKIE = 'access_token';
@@ -24,6 +27,22 @@ export function requireUser(secret: string): AppMiddleware {
     if (!token) throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
     const user = verifyAccessToken(token, secret);
     ctx.state.user = user;
+    await next();
+  };
+}
+
+/**
+ * After requireUser: the caller's role and state as stored now, so a demotion or a disabled
+ * account takes effect at the next request, not at the access token's expiry (docs/api.md,
+ * Admin API). A removed or disabled account is UNAUTHENTICATED; a role without the permission
+ * FORBIDDEN. One primary-key read per admin request.
+ */
+export function requirePermission(db: Db): (permission: Permission) => AppMiddleware {
+  return (permission) => async (ctx, next) => {
+    const row = await usersRepository.findById(db, ctx.state.user!.id);
+    if (!row || row.disabled_at) throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
+    ctx.state.user = { ...ctx.state.user!, role: row.role };
+    if (!can(row.role, permission)) throw new AppError('FORBIDDEN', `This needs the ${permission} permission, which your role (${row.role}) does not have.`);
     await next();
   };
 }

@@ -72,6 +72,7 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
         200: { description: 'The user; access_token and refresh_token cookies are set', schema: userResponseSchema },
         400: { description: 'No login or password (VALIDATION_FAILED)' },
         401: { description: 'INVALID_CREDENTIALS, the same for an unknown user and a wrong password' },
+        403: { description: 'FORBIDDEN: the password is right but the account is disabled' },
         429: RATE_LIMITED,
       },
       async handler(ctx, { body }) {

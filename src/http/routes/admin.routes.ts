@@ -1,0 +1,254 @@
+/**
+ * The admin API (docs/api.md, "Admin API"): the shop run over HTTP, through the same services as
+ * the CLI. Each route names the permission it needs (auth/permissions.ts); the role is read from
+ * the database at each request. Every change writes its audit row in the change's transaction.
+ */
+import { auditEntrySchema, auditQuerySchema } from '../../audit/audit.schemas.js';
+import { listAudit } from '../../audit/audit.service.js';
+import { userActor } from '../../auth/permissions.js';
+import { adminOrderDetailSchema, adminOrderListSchema, adminOrderQuerySchema, shipSchema } from '../../orders/admin-orders.schemas.js';
+import { adminCancelOrder, adminDeliverOrder, adminGetOrder, adminListOrders, adminShipOrder } from '../../orders/admin-orders.service.js';
+import {
+  adminNewProductSchema,
+  adminProductListSchema,
+  adminProductPatchSchema,
+  adminProductQuerySchema,
+  adminProductSchema,
+  stockAdjustSchema,
+} from '../../products/admin-products.schemas.js';
+import {
+  adminAdjustStock,
+  adminCreateProduct,
+  adminDeleteProduct,
+  adminGetProduct,
+  adminListProducts,
+  adminUpdateProduct,
+} from '../../products/admin-products.service.js';
+import { listEnvelopeSchema } from '../../schemas.js';
+import { adminUserListSchema, adminUserPatchSchema, adminUserQuerySchema, adminUserSchema } from '../../users/admin-users.schemas.js';
+import { adminGetUser, adminListUsers, adminUpdateUser } from '../../users/admin-users.service.js';
+import type { AppContext, AppDeps } from '../context.js';
+import { pathId, route, type RouteSpec } from '../route.js';
+
+const actorOf = (ctx: AppContext) => userActor(ctx.state.user!.id, ctx.state.requestId);
+const TAG = 'Admin';
+const NOT_FOUND = (what: string) => ({ description: `NOT_FOUND: no such ${what}, or the id is not a positive integer` });
+const CONFLICT_MOVE = { description: 'INVALID_TRANSITION: the order state machine does not allow this move from the order’s state' };
+
+export function adminRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
+  const currency = config.currency;
+  const productId = (ctx: AppContext) => pathId(ctx.params.id, 'Product');
+  const orderId = (ctx: AppContext) => pathId(ctx.params.id, 'Order');
+  const userId = (ctx: AppContext) => pathId(ctx.params.id, 'User');
+  return [
+    /* Products ------------------------------------------------------------------------------ */
+    route({
+      method: 'get',
+      path: '/api/admin/products',
+      summary: 'Products, archived ones too: the catalog’s filters plus low_stock (stock at or below) and archived',
+      tag: TAG,
+      permission: 'catalog:read',
+      query: adminProductQuerySchema,
+      responses: { 200: { description: 'A page of products', schema: adminProductListSchema } },
+      async handler(ctx, { query }) {
+        ctx.body = await adminListProducts(db, query, currency);
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/admin/products',
+      summary: 'Create a product (price as "199.99" or price_cents)',
+      tag: TAG,
+      permission: 'catalog:write',
+      body: adminNewProductSchema,
+      responses: { 201: { description: 'The new product', schema: adminProductSchema } },
+      async handler(ctx, { body }) {
+        ctx.status = 201;
+        ctx.body = await adminCreateProduct(db, actorOf(ctx), body, currency);
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/admin/products/:id',
+      summary: 'One product, archived or not',
+      tag: TAG,
+      permission: 'catalog:read',
+      responses: { 200: { description: 'The product', schema: adminProductSchema }, 404: NOT_FOUND('product') },
+      async handler(ctx) {
+        ctx.body = await adminGetProduct(db, productId(ctx), currency);
+      },
+    }),
+    route({
+      method: 'patch',
+      path: '/api/admin/products/:id',
+      summary: 'Change some of a product’s fields (name, description, image_url, price or price_cents, archived)',
+      tag: TAG,
+      permission: 'catalog:write',
+      body: adminProductPatchSchema,
+      responses: { 200: { description: 'The product as changed', schema: adminProductSchema }, 404: NOT_FOUND('product') },
+      async handler(ctx, { body }) {
+        ctx.body = await adminUpdateProduct(db, actorOf(ctx), productId(ctx), body, currency);
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/api/admin/products/:id',
+      summary: 'Delete a product no pending order holds (past orders keep their lines); else archive it',
+      tag: TAG,
+      permission: 'catalog:write',
+      responses: {
+        200: { description: 'The product as it was', schema: adminProductSchema },
+        404: NOT_FOUND('product'),
+        409: { description: 'CONFLICT: a pending order holds it; archive it instead' },
+      },
+      async handler(ctx) {
+        ctx.body = await adminDeleteProduct(db, actorOf(ctx), productId(ctx), currency);
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/admin/products/:id/stock',
+      summary: 'Adjust stock by {delta} (never below zero, one guarded update) or {set} it',
+      tag: TAG,
+      permission: 'catalog:write',
+      body: stockAdjustSchema,
+      responses: {
+        200: { description: 'The product with its new stock', schema: adminProductSchema },
+        404: NOT_FOUND('product'),
+        409: { description: 'OUT_OF_STOCK: the delta would take stock below zero (details: [{product_id, requested, available}])' },
+      },
+      async handler(ctx, { body }) {
+        ctx.body = await adminAdjustStock(db, actorOf(ctx), productId(ctx), body, currency);
+      },
+    }),
+
+    /* Orders -------------------------------------------------------------------------------- */
+    route({
+      method: 'get',
+      path: '/api/admin/orders',
+      summary: 'All orders, newest first: status, customer (id or username), from/to dates, paging',
+      tag: TAG,
+      permission: 'orders:read',
+      query: adminOrderQuerySchema,
+      responses: { 200: { description: 'A page of orders', schema: adminOrderListSchema } },
+      async handler(ctx, { query }) {
+        const { items, total } = await adminListOrders(db, query);
+        ctx.body = { items, total, limit: query.limit, offset: query.offset };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/admin/orders/:id',
+      summary: 'One order with its customer, payment state, Stripe ids and events',
+      tag: TAG,
+      permission: 'orders:read',
+      responses: { 200: { description: 'The order', schema: adminOrderDetailSchema }, 404: NOT_FOUND('order') },
+      async handler(ctx) {
+        ctx.body = await adminGetOrder(db, orderId(ctx));
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/admin/orders/:id/ship',
+      summary: 'Mark a paid order shipped, with an optional tracking number and carrier',
+      tag: TAG,
+      permission: 'orders:write',
+      body: shipSchema,
+      responses: { 200: { description: 'The shipped order', schema: adminOrderDetailSchema }, 404: NOT_FOUND('order'), 409: CONFLICT_MOVE },
+      async handler(ctx, { body }) {
+        ctx.body = await adminShipOrder(db, actorOf(ctx), orderId(ctx), body);
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/admin/orders/:id/deliver',
+      summary: 'Mark a shipped order delivered',
+      tag: TAG,
+      permission: 'orders:write',
+      responses: { 200: { description: 'The delivered order', schema: adminOrderDetailSchema }, 404: NOT_FOUND('order'), 409: CONFLICT_MOVE },
+      async handler(ctx) {
+        ctx.body = await adminDeliverOrder(db, actorOf(ctx), orderId(ctx));
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/admin/orders/:id/cancel',
+      summary: 'Cancel a pending order the way its customer would: its PaymentIntent canceled at Stripe first, stock back',
+      tag: TAG,
+      permission: 'orders:write',
+      responses: {
+        200: { description: 'The canceled order', schema: adminOrderDetailSchema },
+        404: NOT_FOUND('order'),
+        409: { description: 'INVALID_TRANSITION: not pending, or Stripe says its payment went through or is processing' },
+      },
+      async handler(ctx) {
+        const id = orderId(ctx);
+        const { order, cancel } = await adminCancelOrder(db, config, actorOf(ctx), id);
+        if (cancel.stripe === 'unconfirmed') {
+          logger.warn(
+            { req_id: ctx.state.requestId, order_id: id, payment_intent_id: order.payment_intent_id, reason: cancel.reason },
+            'order canceled, but its PaymentIntent could not be canceled at Stripe; `watchstore orders reconcile` will follow it up',
+          );
+        }
+        ctx.body = order;
+      },
+    }),
+
+    /* Users --------------------------------------------------------------------------------- */
+    route({
+      method: 'get',
+      path: '/api/admin/users',
+      summary: 'Users: search usernames and e-mails (q), role, paging',
+      tag: TAG,
+      permission: 'users:read',
+      query: adminUserQuerySchema,
+      responses: { 200: { description: 'A page of users', schema: adminUserListSchema } },
+      async handler(ctx, { query }) {
+        const { items, total } = await adminListUsers(db, query);
+        ctx.body = { items, total, limit: query.limit, offset: query.offset };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/admin/users/:id',
+      summary: 'One user with their order count',
+      tag: TAG,
+      permission: 'users:read',
+      responses: { 200: { description: 'The user', schema: adminUserSchema }, 404: NOT_FOUND('user') },
+      async handler(ctx) {
+        ctx.body = await adminGetUser(db, userId(ctx));
+      },
+    }),
+    route({
+      method: 'patch',
+      path: '/api/admin/users/:id',
+      summary: 'Change a user’s role and/or disable or enable them (a disabled user cannot sign in; their sessions end)',
+      tag: TAG,
+      permission: 'users:write',
+      body: adminUserPatchSchema,
+      responses: {
+        200: { description: 'The user as changed', schema: adminUserSchema },
+        404: NOT_FOUND('user'),
+        409: { description: 'CONFLICT: the last enabled admin cannot be demoted or disabled' },
+      },
+      async handler(ctx, { body }) {
+        ctx.body = await adminUpdateUser(db, actorOf(ctx), userId(ctx), body);
+      },
+    }),
+
+    /* Audit --------------------------------------------------------------------------------- */
+    route({
+      method: 'get',
+      path: '/api/admin/audit',
+      summary: 'The audit log, newest first: actor, action, target_type, target_id, from/to, paging',
+      tag: TAG,
+      permission: 'audit:read',
+      query: auditQuerySchema,
+      responses: { 200: { description: 'A page of audit entries', schema: listEnvelopeSchema(auditEntrySchema) } },
+      async handler(ctx, { query }) {
+        const { items, total } = await listAudit(db, query);
+        ctx.body = { items, total, limit: query.limit, offset: query.offset };
+      },
+    }),
+  ];
+}
