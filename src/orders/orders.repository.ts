@@ -21,6 +21,8 @@ export interface OrderRow {
   paid_at: string | null;
   /** Canceled without Stripe confirming its PaymentIntent was canceled (reconcile follows up). */
   intent_cancel_unconfirmed_at: string | null;
+  /** Refunded so far, in cents (docs/data.md, refunds). */
+  refunded_cents?: number | string;
 }
 
 export interface OrderItemRow {

@@ -11,6 +11,8 @@ import type { Db } from '../db/connection.js';
 import { retryingTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
 import { eventIntentSchema, type OutcomeKind, stripeEventEnvelopeSchema } from './payments.schemas.js';
+import { eventChargeSchema, eventRefundSchema, type EventCharge, type EventRefund } from './refunds.schemas.js';
+import { settleChargeRefunded, settleRefundEvent } from './refunds.service.js';
 import { findOrderForIntent, ignored, settleCanceled, settleSucceeded, type IntentFacts, type Settlement } from './settlement.js';
 import { claimEvent, recordOutcome } from './stripe-events.repository.js';
 import { constructWebhookEvent, type StripeEvent } from './stripe-client.js';
@@ -46,6 +48,22 @@ export async function verifyWebhook(rawBody: Buffer, signature: string | undefin
 }
 
 const HANDLED = new Set(['payment_intent.succeeded', 'payment_intent.payment_failed', 'payment_intent.canceled']);
+/** Refunds made here or in Stripe's dashboard (payments/refunds.service.ts, docs/api.md "Refunds"). */
+const REFUND_EVENTS = new Set(['charge.refunded', 'refund.created', 'refund.updated']);
+
+/** The charge or refund of a refund event, its fields checked (400 before anything is recorded). */
+function refundObjectOf(event: StripeEvent): { charge?: EventCharge; refund?: EventRefund } | undefined {
+  if (!REFUND_EVENTS.has(event.type)) return undefined;
+  const object = (event.data as { object?: { object?: string } } | undefined)?.object;
+  const schema = object?.object === 'charge' ? eventChargeSchema : object?.object === 'refund' ? eventRefundSchema : undefined;
+  if (!schema) return undefined;
+  const facts = schema.safeParse(object);
+  if (!facts.success) {
+    const details = facts.error.issues.map((i) => ({ path: ['data', 'object', ...i.path].join('.'), message: i.message }));
+    throw new AppError('VALIDATION_FAILED', `The ${object?.object} in this event is malformed.`, details);
+  }
+  return object?.object === 'charge' ? { charge: facts.data as EventCharge } : { refund: facts.data as EventRefund };
+}
 
 function intentOf(event: StripeEvent): IntentFacts | undefined {
   const object = (event.data as { object?: { object?: string } } | undefined)?.object;
@@ -71,10 +89,15 @@ async function settle(trx: Knex.Transaction, type: string, intent: IntentFacts):
 /** Applies a verified event once; a repeat of an event id returns `{applied: false}`. */
 export async function handleStripeEvent(db: Db, event: StripeEvent): Promise<WebhookResult> {
   const intent = intentOf(event);
+  const refundFacts = refundObjectOf(event);
+  const refundIntent = refundFacts?.charge?.payment_intent ?? refundFacts?.refund?.payment_intent ?? null;
   return retryingTransaction(db, async (trx) => {
-    if (!(await claimEvent(trx, { id: event.id, type: event.type, payment_intent_id: intent?.id ?? null }))) return { applied: false };
+    if (!(await claimEvent(trx, { id: event.id, type: event.type, payment_intent_id: intent?.id ?? refundIntent }))) return { applied: false };
     let outcome: Settlement;
-    if (!HANDLED.has(event.type)) outcome = ignored('not_handled', `event type ${event.type} is not handled`);
+    if (refundFacts?.charge) outcome = await settleChargeRefunded(trx, refundFacts.charge);
+    else if (refundFacts?.refund) outcome = await settleRefundEvent(trx, refundFacts.refund);
+    else if (REFUND_EVENTS.has(event.type)) outcome = ignored('not_handled', `the ${event.type} event carries no charge or refund`);
+    else if (!HANDLED.has(event.type)) outcome = ignored('not_handled', `event type ${event.type} is not handled`);
     else if (!intent) outcome = ignored('not_handled', 'the event carries no payment intent');
     else outcome = await settle(trx, event.type, intent);
     const orderId = outcome.order?.id ?? null;
