@@ -16,7 +16,7 @@ export async function up(knex: Knex): Promise<void> {
     t.dropChecks(['orders_status_check']);
   });
   await knex.schema.alterTable('orders', (t) => {
-    t.check("?? in ('pending', 'paid', 'shipped', 'delivered', 'canceled', 'refunded')", ['status'], 'orders_status_check');
+    t.check("status in ('pending', 'paid', 'shipped', 'delivered', 'canceled', 'refunded')", [], 'orders_status_check');
     t.bigInteger('refunded_cents').notNullable().defaultTo(0);
     t.datetime('restocked_at', { precision: 3 }).nullable();
   });
@@ -35,7 +35,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string('actor', 100).nullable();
     t.datetime('created_at', { precision: 3 }).notNullable().defaultTo(now(knex));
     t.unique(['order_id', 'idempotency_key'], { indexName: 'refunds_order_idempotency_unique' });
-    t.check('?? > 0', ['amount_cents'], 'refunds_amount_check');
+    t.check('amount_cents > 0', [], 'refunds_amount_check');
   });
 }
 
@@ -48,6 +48,6 @@ export async function down(knex: Knex): Promise<void> {
     t.dropChecks(['orders_status_check']);
   });
   await knex.schema.alterTable('orders', (t) => {
-    t.check("?? in ('pending', 'paid', 'shipped', 'delivered', 'canceled')", ['status'], 'orders_status_check');
+    t.check("status in ('pending', 'paid', 'shipped', 'delivered', 'canceled')", [], 'orders_status_check');
   });
 }
