@@ -193,6 +193,28 @@ test('when a refund made in Stripe’s dashboard is announced 5 times at once, t
   t.is((await auditOf(placed.order.id)).length, 0);
 });
 
+test('when Stripe announces this store’s own refund, then it is linked, not counted twice; a refund that failed stops counting', async (t) => {
+  const placed = await paidOrder('Ro');
+  const made = await refund(placed.order.id, { amount: 3000 });
+  t.is(made.status, 201, made.text);
+  const atStripe = stripe.refunds.get(made.body.refund.stripe_refund_id)!;
+  t.is(atStripe.metadata.refund_id, String(made.body.refund.id));
+
+  const created = await deliver(refundEvent('refund.created', atStripe));
+  t.is(created.status, 200, created.text);
+  t.is((await db('refunds').where('order_id', placed.order.id)).length, 1);
+  t.is(Number((await orderRow(placed.order.id)).refunded_cents), 3000);
+
+  const failed = refundEvent('refund.updated', { ...atStripe, status: 'failed' });
+  const answers = await Promise.all(Array.from({ length: 5 }, () => deliver(failed)));
+  t.deepEqual(
+    answers.map((r) => r.status),
+    [200, 200, 200, 200, 200],
+  );
+  t.is((await db('refunds').where('order_id', placed.order.id).first()).status, 'failed');
+  t.is(Number((await orderRow(placed.order.id)).refunded_cents), 0);
+});
+
 test('when a customer or nobody asks for a refund, or the order is not paid, then it is refused and nothing is written', async (t) => {
   const placed = await paidOrder('Ra');
   const customer = await signedInAs(db, app.config.accessTokenSecret, 'customer');
