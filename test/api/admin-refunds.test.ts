@@ -215,6 +215,25 @@ test('when Stripe announces this store’s own refund, then it is linked, not co
   t.is(Number((await orderRow(placed.order.id)).refunded_cents), 0);
 });
 
+test('when Stripe fails the refund, then 502, the reservation is given back, and no audit row is written', async (t) => {
+  const placed = await paidOrder('Rf');
+  stripe.failNext(500, { times: 5, when: (r) => r.path === '/v1/refunds' && r.body.payment_intent === placed.intent.id });
+  const res = await refund(placed.order.id, { amount: 2000, restock: true });
+  t.is(res.status, 502, res.text);
+  t.is(res.body.error.code, 'PAYMENT_PROVIDER_ERROR');
+  stripe.clearFailures();
+  const row = await orderRow(placed.order.id);
+  t.is(Number(row.refunded_cents), 0);
+  t.is(row.status, 'paid');
+  t.deepEqual(await db('refunds').where('order_id', placed.order.id), []);
+  t.is(await stockOf(placed.productId), 2);
+  t.is((await auditOf(placed.order.id)).length, 0);
+  // The whole amount is still there to refund.
+  const again = await refund(placed.order.id, {});
+  t.is(again.status, 201, again.text);
+  t.is(again.body.refund.amount_cents, 16000);
+});
+
 test('when a customer or nobody asks for a refund, or the order is not paid, then it is refused and nothing is written', async (t) => {
   const placed = await paidOrder('Ra');
   const customer = await signedInAs(db, app.config.accessTokenSecret, 'customer');
