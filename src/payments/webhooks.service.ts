@@ -10,10 +10,21 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
 import { retryingTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
-import { eventIntentSchema, type OutcomeKind, stripeEventEnvelopeSchema } from './payments.schemas.js';
+import { eventIntentSchema, eventSessionSchema, type OutcomeKind, stripeEventEnvelopeSchema } from './payments.schemas.js';
+import {
+  findOrderForIntent,
+  findOrderForSession,
+  ignored,
+  sessionIntentId,
+  settleCanceled,
+  settleSessionPaid,
+  settleSucceeded,
+  type IntentFacts,
+  type SessionFacts,
+  type Settlement,
+} from './settlement.js';
 import { eventChargeSchema, eventRefundSchema, type EventCharge, type EventRefund } from './refunds.schemas.js';
 import { settleChargeRefunded, settleRefundEvent } from './refunds.service.js';
-import { findOrderForIntent, ignored, settleCanceled, settleSucceeded, type IntentFacts, type Settlement } from './settlement.js';
 import { claimEvent, recordOutcome } from './stripe-events.repository.js';
 import { constructWebhookEvent, type StripeEvent } from './stripe-client.js';
 
@@ -65,6 +76,41 @@ function refundObjectOf(event: StripeEvent): { charge?: EventCharge; refund?: Ev
   return object?.object === 'charge' ? { charge: facts.data as EventCharge } : { refund: facts.data as EventRefund };
 }
 
+const SESSION_HANDLED = new Set([
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'checkout.session.async_payment_failed',
+  'checkout.session.expired',
+]);
+
+function sessionOf(event: StripeEvent): SessionFacts | undefined {
+  const object = (event.data as { object?: { object?: string } } | undefined)?.object;
+  if (object?.object !== 'checkout.session') return undefined;
+  const facts = eventSessionSchema.safeParse(object);
+  if (!facts.success) {
+    const details = facts.error.issues.map((i) => ({ path: ['data', 'object', ...i.path].join('.'), message: i.message }));
+    throw new AppError('VALIDATION_FAILED', 'The checkout session in this event is malformed.', details);
+  }
+  return object as SessionFacts;
+}
+
+/**
+ * A Checkout Session event (hosted checkout): completed → paid when Stripe says it is paid and
+ * the amount and currency match (an async payment method completes unpaid, and the
+ * async_payment_succeeded event pays it); async_payment_failed and expired → the order is
+ * canceled and its stock comes back (the session can no longer be paid).
+ */
+async function settleSession(trx: Knex.Transaction, type: string, session: SessionFacts): Promise<Settlement> {
+  const { order, reason } = await findOrderForSession(trx, session);
+  if (!order) return ignored('unmatched', reason ?? 'unknown checkout session');
+  if (type === 'checkout.session.expired') return settleCanceled(trx, order);
+  if (type === 'checkout.session.async_payment_failed') {
+    const s = await settleCanceled(trx, order);
+    return s.changed ? { ...s, outcome: 'applied: payment failed, canceled, stock returned' } : s;
+  }
+  return settleSessionPaid(trx, order, session);
+}
+
 function intentOf(event: StripeEvent): IntentFacts | undefined {
   const object = (event.data as { object?: { object?: string } } | undefined)?.object;
   if (object?.object !== 'payment_intent') return undefined;
@@ -89,12 +135,16 @@ async function settle(trx: Knex.Transaction, type: string, intent: IntentFacts):
 /** Applies a verified event once; a repeat of an event id returns `{applied: false}`. */
 export async function handleStripeEvent(db: Db, event: StripeEvent): Promise<WebhookResult> {
   const intent = intentOf(event);
+  const session = intent ? undefined : sessionOf(event);
   const refundFacts = refundObjectOf(event);
   const refundIntent = refundFacts?.charge?.payment_intent ?? refundFacts?.refund?.payment_intent ?? null;
+  const intentId = intent?.id ?? (session ? sessionIntentId(session) : null) ?? refundIntent;
   return retryingTransaction(db, async (trx) => {
-    if (!(await claimEvent(trx, { id: event.id, type: event.type, payment_intent_id: intent?.id ?? refundIntent }))) return { applied: false };
+    if (!(await claimEvent(trx, { id: event.id, type: event.type, payment_intent_id: intentId }))) return { applied: false };
     let outcome: Settlement;
-    if (refundFacts?.charge) outcome = await settleChargeRefunded(trx, refundFacts.charge);
+    if (SESSION_HANDLED.has(event.type)) {
+      outcome = session ? await settleSession(trx, event.type, session) : ignored('not_handled', 'the event carries no checkout session');
+    } else if (refundFacts?.charge) outcome = await settleChargeRefunded(trx, refundFacts.charge);
     else if (refundFacts?.refund) outcome = await settleRefundEvent(trx, refundFacts.refund);
     else if (REFUND_EVENTS.has(event.type)) outcome = ignored('not_handled', `the ${event.type} event carries no charge or refund`);
     else if (!HANDLED.has(event.type)) outcome = ignored('not_handled', `event type ${event.type} is not handled`);
