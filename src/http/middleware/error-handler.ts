@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isDatabaseUnavailable } from '../../db/errors.js';
+import { isDatabaseUnavailable, isRetryableLockError } from '../../db/errors.js';
 import { AppError, isAppError, type ErrorCode } from '../../errors.js';
 import { HttpError, isHttpError } from '../http-error.js';
 import type { AppMiddleware } from '../context.js';
@@ -19,6 +19,9 @@ const CODE_OF_HTTP_STATUS: Record<number, ErrorCode> = {
 export function toAppError(err: unknown): AppError | HttpError | undefined {
   if (isAppError(err) || isHttpError(err)) return err;
   if (isDatabaseUnavailable(err)) return new AppError('SERVICE_UNAVAILABLE', 'The store is temporarily unavailable. Please retry shortly.');
+  // Writes retry lock conflicts themselves (db/transaction.ts); one that still ends in a deadlock
+  // is a busy moment, not a server fault, and the request changed nothing: the client may retry.
+  if (isRetryableLockError(err)) return new AppError('CONFLICT', 'Another request changed the same records at the same moment; please try again.');
   const e = err as { status?: number; expose?: boolean; type?: string; message?: string };
   if (typeof e?.status === 'number' && e.status < 500) {
     // co-body (under @koa/bodyparser) throws the JSON.parse SyntaxError with status 400 and no type.
