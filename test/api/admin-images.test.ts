@@ -225,12 +225,10 @@ test.serial('when the body is JSON or garbage claiming multipart, then 415 or 40
   const p = await newProduct();
   const json = await app.client().request('POST', `/api/admin/products/${p.id}/image`, { json: { image_url: '/x.png' }, headers: admin.auth });
   t.is(json.status, 415, json.text);
-  const garbage = await app
-    .client()
-    .request('POST', `/api/admin/products/${p.id}/image`, {
-      body: randomBytes(2048),
-      headers: { ...admin.auth, 'content-type': 'multipart/form-data; boundary=zz' },
-    });
+  const garbage = await app.client().request('POST', `/api/admin/products/${p.id}/image`, {
+    body: randomBytes(2048),
+    headers: { ...admin.auth, 'content-type': 'multipart/form-data; boundary=zz' },
+  });
   t.is(garbage.status, 400, garbage.text);
   const noBoundary = await app
     .client()
