@@ -127,6 +127,19 @@ test.serial('when a PNG is named .jpg and declared image/jpeg, then its bytes de
   t.is((await sharp(storedFile(r.body.image_url)).metadata()).format, 'png');
 });
 
+test.serial('when a WebP is uploaded with no declared type, then it is stored as .webp', async (t) => {
+  const p = await newProduct();
+  const webp = await sharp({ create: { width: 120, height: 80, channels: 4, background: { r: 0, g: 90, b: 40, alpha: 0.5 } } })
+    .webp()
+    .toBuffer();
+  const r = await upload(p.id, [{ filename: 'blob', bytes: webp }]);
+  t.is(r.status, 200, r.text);
+  t.regex(r.body.image_url, /^\/images\/[0-9a-f]{64}\.webp$/);
+  const meta = await sharp(storedFile(r.body.image_url)).metadata();
+  t.is(meta.format, 'webp');
+  t.is(meta.width, 120);
+});
+
 test.serial('when a JPEG carries a script after its image data (a polyglot), then the stored re-encoding does not', async (t) => {
   const p = await newProduct();
   const payload = '<script>alert("polyglot")</script><html><body onload="steal()">';
