@@ -42,7 +42,9 @@ export async function prepareDatabase(db: Db, logger: Logger): Promise<Bootstrap
     return { migrated: [], seeded: 0 };
   }
 
-  const migrated = (await migrateEmbedded(db)).map(migrationName);
+  const migrated = (await migrateEmbedded(db, () => logger.info('waiting for the migration lock: another process is migrating this database'))).map(
+    migrationName,
+  );
   // Seeded in one transaction (BEGIN IMMEDIATE on SQLite, see connection.ts) that checks for
   // products first: of several servers starting together, one loads the catalog.
   const seeded = await db.transaction(async (trx) => ((await productsRepository.count(trx)) === 0 ? (await seedCatalog(trx)).added : 0));
@@ -68,18 +70,21 @@ const MIGRATION_LOCK_WAIT_MS = 30_000;
  * time outside any transaction, so rebuilds keep their rows, under knex's own lock, which a
  * second server waits for.
  */
-async function migrateEmbedded(db: Db): Promise<string[]> {
+async function migrateEmbedded(db: Db, onFirstWait: () => void): Promise<string[]> {
   const fresh = await db.transaction(async (trx) => {
     if (await trx.schema.hasTable(MIGRATIONS_TABLE)) return undefined;
     return ((await trx.migrate.latest()) as [number, string[]])[1];
   });
   if (fresh) return fresh;
   const deadline = Date.now() + MIGRATION_LOCK_WAIT_MS;
+  let waited = false;
   for (;;) {
     try {
       return ((await db.migrate.latest()) as [number, string[]])[1];
     } catch (err) {
       if ((err as Error)?.name !== 'MigrationLocked' || Date.now() > deadline) throw err;
+      if (!waited) onFirstWait();
+      waited = true;
       await new Promise((r) => setTimeout(r, 200));
     }
   }

@@ -132,9 +132,10 @@ test('when `serve` starts on an existing SQLite store with a migration pending w
   await db.migrate.down(); // the newest migration is pending again
   await db('knex_migrations_lock').update({ is_locked: 1 }); // as if `watchstore migrate` were running elsewhere
 
-  const starting = startServerProcess({ env: { ...BARE, DATABASE_URL: `sqlite:${filename}` } });
-  await new Promise((r) => setTimeout(r, 1000));
-  t.is(Number((await db('knex_migrations_lock').first()).is_locked), 1, 'it did not take the lock from the other process');
+  let waitForLine!: ReturnType<typeof spawnCli>['waitForLine'];
+  const starting = startServerProcess({ env: { ...BARE, DATABASE_URL: `sqlite:${filename}` }, onSpawn: (p) => (waitForLine = p.waitForLine) });
+  await waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('waiting for the migration lock'));
+  t.is(Number((await db('knex_migrations_lock').first()).is_locked), 1, 'it waits instead of taking the lock from the other process');
   await db('knex_migrations_lock').update({ is_locked: 0 });
   const server = await starting;
   t.teardown(() => server.kill());

@@ -89,8 +89,17 @@ export function spawnCli(args: string[], opts: { env?: Record<string, string | u
 }
 
 /** Starts `watchstore serve --port 0` and waits for its "listening on" line. */
-export async function startServerProcess(opts: { env?: Record<string, string | undefined>; cwd?: string; args?: string[] } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  opts: {
+    env?: Record<string, string | undefined>;
+    cwd?: string;
+    args?: string[];
+    /** Called at once with the starting process's waitForLine, to follow its start-up. */
+    onSpawn?: (p: { waitForLine: ReturnType<typeof spawnCli>['waitForLine'] }) => void;
+  } = {},
+): Promise<ServerProcess> {
   const { child, out, exited, waitForLine } = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])], opts);
+  opts.onSpawn?.({ waitForLine });
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGKILL');
