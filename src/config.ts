@@ -53,6 +53,16 @@ export interface Config {
   /** Key prefix of the rate-limit counters in Redis (instances sharing a budget share it). */
   rateLimitPrefix?: string;
   orderHoldMinutes: number;
+  /** The shop's frontend (STORE_URL): hosted checkout returns to <store>/success or <store>/cancel. */
+  storeUrl: string;
+  /** Shipping cost of an order in minor units, and the subtotal from which it is free (if any). */
+  shipping: { flatCents: number; freeOverCents?: number };
+  /** Countries (ISO-2) Stripe's hosted page lets a customer ship to. */
+  shippingCountries: string[];
+  /** How long a just-rotated refresh token still returns its successor instead of counting as reuse. */
+  refreshReuseGraceSeconds: number;
+  /** Path prefix of the old backend's API (src/http/legacy/), e.g. `/legacy`; undefined = off. */
+  legacyApiPrefix?: string;
   /** Limits of the HTTP server against slow or too many clients (server.ts). */
   http: {
     headersTimeoutMs: number;
@@ -133,6 +143,22 @@ const schema = z.object({
     .regex(/^[A-Za-z0-9:._-]{1,100}$/, { message: 'must be 1 to 100 letters, digits or : . _ -' })
     .optional(),
   ORDER_HOLD_MINUTES: int(1, 100_000).optional(),
+  STORE_URL: z
+    .url({ message: 'must be a URL such as https://shop.example.com' })
+    .regex(/^https?:\/\//, { message: 'must start with http:// or https://' })
+    .optional(),
+  SHIPPING_FLAT_CENTS: int(0, 100_000_000).optional(),
+  FREE_SHIPPING_OVER_CENTS: int(0, 100_000_000).optional(),
+  SHIPPING_COUNTRIES: z
+    .string()
+    .regex(/^\s*[A-Za-z]{2}(\s*,\s*[A-Za-z]{2})*\s*$/, { message: 'must be two-letter ISO country codes separated by commas, such as US,CA,GB' })
+    .optional(),
+  REFRESH_REUSE_GRACE_SECONDS: int(0, 3600).optional(),
+  LEGACY_API_PREFIX: z
+    .string()
+    .regex(/^(\/[A-Za-z0-9._-]+)+$/, { message: 'must be a path such as /legacy (no trailing slash)' })
+    .refine((p) => p !== '/api' && !p.startsWith('/api/'), { message: 'must not be /api or under it' })
+    .optional(),
   HTTP_HEADERS_TIMEOUT_MS: int(100, 3_600_000).optional(),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 3_600_000).optional(),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 3_600_000).optional(),
@@ -250,6 +276,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     rateLimitPrefix: e.RATE_LIMIT_PREFIX,
     orderHoldMinutes: e.ORDER_HOLD_MINUTES ?? 30,
+    storeUrl: (e.STORE_URL ?? `http://localhost:${e.PORT ?? 3000}`).replace(/\/+$/, ''),
+    shipping: { flatCents: e.SHIPPING_FLAT_CENTS ?? 0, freeOverCents: e.FREE_SHIPPING_OVER_CENTS },
+    shippingCountries: (e.SHIPPING_COUNTRIES ?? 'US').split(',').map((c) => c.trim().toUpperCase()),
+    refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS ?? 30,
+    legacyApiPrefix: e.LEGACY_API_PREFIX,
     http: {
       headersTimeoutMs,
       requestTimeoutMs,

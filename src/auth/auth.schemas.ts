@@ -31,3 +31,6 @@ export const signinSchema = z
 export type SigninInput = z.output<typeof signinSchema>;
 
 export const userResponseSchema = z.object({ user: publicUserSchema });
+
+/** PATCH /api/auth/me: what a customer may change about themselves (an account from the old sign-up form adds its e-mail). */
+export const mePatchSchema = z.object({ email: emailSchema });

@@ -4,25 +4,29 @@
  *
  * Refresh tokens are opaque (256 random bits); only their SHA-256 is stored. Every sign-in starts
  * a family; each refresh revokes the presented token and issues its successor in the same family.
- * A revoked token presented again means it was copied: the whole family is revoked.
+ * A revoked token presented again means it was copied: the whole family is revoked, except
+ * within a short grace window (REFRESH_REUSE_GRACE_SECONDS) after its rotation, when it is two
+ * tabs or two requests of one browser refreshing at once: then the same successor comes back.
+ * That is possible without storing tokens because a successor is derived from its predecessor
+ * (HMAC with REFRESH_TOKEN_SECRET): only the holder of the rotated token can name it again.
  *
  * Rows do not pile up: every sign-in, sign-up and refresh deletes that user's tokens that have
  * expired (a short indexed read that finds nothing most of the time). Revoked tokens are kept
  * until they expire (at most 7 days), because they are what detects a stolen token's reuse;
  * an expired token is refused anyway, revoked or not.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { fromDbTime } from '../db/values.js';
-import { isRetryableLockError } from '../db/errors.js';
+import { isRetryableLockError, isUniqueViolation } from '../db/errors.js';
 import { retryingStatement, retryingTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
 import { createUser, verifyCredentials } from '../users/users.service.js';
 import { toPublicUser, usersRepository } from '../users/users.repository.js';
 import type { PublicUser } from '../users/users.schemas.js';
 import { ACCESS_TOKEN_TTL_SECONDS, signAccessToken } from './access-token.js';
-import { refreshTokensRepository as tokens } from './refresh-tokens.repository.js';
+import { refreshTokensRepository as tokens, type RefreshTokenRow } from './refresh-tokens.repository.js';
 import type { SigninInput, SignupInput } from './auth.schemas.js';
 
 const REFRESH_TOKEN_TTL_SECONDS = 7 * 24 * 60 * 60;
@@ -39,6 +43,8 @@ export interface Session {
 }
 
 type TokenSecrets = Pick<Config, 'accessTokenSecret'>;
+/** What refreshing needs: the secrets and the reuse grace window (config.ts). */
+export type RefreshConfig = TokenSecrets & Partial<Pick<Config, 'refreshTokenSecret' | 'refreshReuseGraceSeconds'>>;
 /** What sign-up and sign-in need of the app's configuration (bcryptCost: else the process's). */
 type AuthConfig = TokenSecrets & Pick<Config, 'bcryptCost'>;
 
@@ -49,9 +55,41 @@ export function hashRefreshToken(token: string): string {
 const unauthenticated = () => new AppError('UNAUTHENTICATED', 'Sign in to continue.');
 const reused = () => new AppError('TOKEN_REUSED', 'This session was ended because its refresh token was used twice. Sign in again.');
 
-function newRefreshToken(now: Date) {
-  const token = randomBytes(32).toString('base64url');
+function newRefreshToken(now: Date, token = randomBytes(32).toString('base64url')) {
   return { token, hash: hashRefreshToken(token), expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_SECONDS * 1000) };
+}
+
+/** The successor of a refresh token: the same for every rotation of it (see the module comment). */
+function successorOf(token: string, config: RefreshConfig): string {
+  return createHmac('sha256', config.refreshTokenSecret ?? config.accessTokenSecret)
+    .update(`refresh-successor\n${token}`)
+    .digest('base64url');
+}
+
+const GRACE_CHAIN_MAX = 8;
+
+/**
+ * The token a just-rotated one leads to, when every rotation on the way happened within the
+ * grace window and was a real rotation (its successor is the derived one). A token revoked by
+ * sign-out or a family revoke has no successor: undefined, and the caller treats it as reuse.
+ */
+async function graceSuccessor(db: Db, row: RefreshTokenRow, token: string, config: RefreshConfig, now: Date) {
+  const graceMs = (config.refreshReuseGraceSeconds ?? 0) * 1000;
+  if (graceMs <= 0) return undefined;
+  let current = row;
+  let currentToken = token;
+  for (let step = 0; step < GRACE_CHAIN_MAX; step++) {
+    if (current.revoked_at === null) return { row: current, token: currentToken };
+    if (current.replaced_by_id === null) return undefined;
+    const revokedAt = Date.parse(fromDbTime(current.revoked_at) ?? '');
+    if (!(now.getTime() - revokedAt <= graceMs)) return undefined;
+    const nextToken = successorOf(currentToken, config);
+    const next = await tokens.findByHash(db, hashRefreshToken(nextToken));
+    if (!next || Number(next.id) !== Number(current.replaced_by_id)) return undefined;
+    current = next;
+    currentToken = nextToken;
+  }
+  return undefined;
 }
 
 function sessionOf(user: PublicUser, familyId: string, refresh: { token: string; expiresAt: Date }, config: TokenSecrets, now: Date): Session {
@@ -93,7 +131,7 @@ async function startSession(db: Db, user: PublicUser, config: TokenSecrets): Pro
  * transaction held open across it would stall SQLite's single connection for everyone.
  * If the token insert failed, the account exists and signing in works.
  */
-export async function signup(db: Db, input: SignupInput, config: AuthConfig): Promise<Session> {
+export async function signup(db: Db, input: Omit<SignupInput, 'email'> & { email: string | null }, config: AuthConfig): Promise<Session> {
   const user = await createUser(
     db,
     { username: input.username, email: input.email, password: input.password, role: 'customer' },
@@ -117,15 +155,12 @@ class ConcurrentReuse extends Error {}
  * in one transaction. If the guard finds the token already revoked, a concurrent request used it
  * first: that is reuse too, and the family goes.
  */
-export async function refresh(db: Db, token: string | undefined, config: TokenSecrets): Promise<Session> {
+export async function refresh(db: Db, token: string | undefined, config: RefreshConfig): Promise<Session> {
   if (!token || !REFRESH_TOKEN_SHAPE.test(token)) throw unauthenticated();
   const row = await tokens.findByHash(db, hashRefreshToken(token));
   if (!row) throw unauthenticated();
   const now = new Date();
-  if (row.revoked_at !== null) {
-    await retryingStatement(() => tokens.revokeFamily(db, row.family_id, now));
-    throw reused();
-  }
+  if (row.revoked_at !== null) return reuseOrGrace(db, row, token, config, now);
   if (new Date(fromDbTime(row.expires_at) ?? 0).getTime() <= now.getTime()) throw unauthenticated();
   const userRow = await usersRepository.findById(db, row.user_id);
   if (!userRow) throw unauthenticated();
@@ -135,7 +170,7 @@ export async function refresh(db: Db, token: string | undefined, config: TokenSe
     throw unauthenticated();
   }
 
-  const next = newRefreshToken(now);
+  const next = newRefreshToken(now, successorOf(token, config));
   try {
     // Retried whole after a deadlock: the guarded update then decides afresh who was first.
     await retryingTransaction(db, async (trx) => {
@@ -143,12 +178,33 @@ export async function refresh(db: Db, token: string | undefined, config: TokenSe
       if ((await tokens.revokeIfActive(trx, row.id, now, nextId)) === 0) throw new ConcurrentReuse();
     });
   } catch (err) {
-    if (!(err instanceof ConcurrentReuse)) throw err;
-    await retryingStatement(() => tokens.revokeFamily(db, row.family_id, now));
-    throw reused();
+    // A concurrent rotation of the same token was first (its successor is the same token, so
+    // the insert may be what collided): within the grace window that is the answer.
+    if (!(err instanceof ConcurrentReuse) && !isUniqueViolation(err)) throw err;
+    const now2 = new Date();
+    const fresh = await tokens.findByHash(db, hashRefreshToken(token));
+    if (!fresh || fresh.revoked_at === null) throw err;
+    return reuseOrGrace(db, fresh, token, config, now2);
   }
   await pruneExpired(db, row.user_id, now);
   return sessionOf(toPublicUser(userRow), row.family_id, next, config, now);
+}
+
+/**
+ * A revoked token presented: the successor it was rotated to (grace window), or reuse, which
+ * revokes the whole family (TOKEN_REUSED).
+ */
+async function reuseOrGrace(db: Db, row: RefreshTokenRow, token: string, config: RefreshConfig, now: Date): Promise<Session> {
+  const successor = await graceSuccessor(db, row, token, config, now);
+  if (successor) {
+    const expiresAt = new Date(fromDbTime(successor.row.expires_at) ?? 0);
+    if (expiresAt.getTime() <= now.getTime()) throw unauthenticated();
+    const userRow = await usersRepository.findById(db, row.user_id);
+    if (!userRow) throw unauthenticated();
+    return sessionOf(toPublicUser(userRow), row.family_id, { token: successor.token, expiresAt }, config, now);
+  }
+  await retryingStatement(() => tokens.revokeFamily(db, row.family_id, now));
+  throw reused();
 }
 
 /**

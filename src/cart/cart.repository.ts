@@ -28,6 +28,12 @@ export const cartRepository = {
     );
   },
 
+  /** Each line's own id, by product (the old backend's cart answer names lines by it, docs/legacy.md). */
+  async lineIds(db: Db, userId: number): Promise<Map<number, number>> {
+    const rows: { id: number; product_id: number }[] = await db('cart_items').select('id', 'product_id').where('user_id', userId);
+    return new Map(rows.map((r) => [Number(r.product_id), Number(r.id)]));
+  },
+
   quantityOf(db: Db, userId: number, productId: number): Promise<number | undefined> {
     return sqlGet<{ quantity: number }>(db, 'SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?', [userId, productId]).then((r) =>
       r ? Number(r.quantity) : undefined,

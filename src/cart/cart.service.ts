@@ -127,6 +127,27 @@ export async function decrementLine(db: Db, userId: number, input: { product_id:
   return getCart(db, userId, currency);
 }
 
+/**
+ * One fewer, but never below 1 (the old backend's rule, docs/legacy.md): 404 when the product is
+ * not in the cart, 409 LINE_AT_MINIMUM-style CONFLICT at quantity 1 (the line stays).
+ */
+export async function decrementKeepingLine(db: Db, userId: number, input: { product_id: number } | Record<string, unknown>, currency: string): Promise<Cart> {
+  const { product_id: productId } = parseInput(cartProductSchema, input, 'body');
+  await settle(async () => {
+    if ((await repo.decrementLine(db, userId, productId)) > 0) return true;
+    const inCart = await repo.quantityOf(db, userId, productId);
+    if (inCart === undefined) throw notFound(`Product ${productId} in your cart`);
+    if (inCart <= 1) throw new AppError('CONFLICT', `Product ${productId} is down to 1 in your cart; remove the line instead.`);
+    return undefined;
+  });
+  return getCart(db, userId, currency);
+}
+
+/** The ids of the user's cart lines, by product id. */
+export function cartLineIds(db: Db, userId: number): Promise<Map<number, number>> {
+  return repo.lineIds(db, userId);
+}
+
 /** Removes a product's line. 404 if the caller's cart does not have it (whoever else does). */
 export async function removeFromCart(db: Db, userId: number, productId: number, currency: string): Promise<Cart> {
   if ((await repo.removeLine(db, userId, productId)) === 0) throw notFound(`Product ${productId} in your cart`);

@@ -21,6 +21,8 @@ import { productsRoutes } from './routes/products.routes.js';
 import { adminRoutes } from './routes/admin.routes.js';
 import { images } from './middleware/images.js';
 import { sameOriginCookies } from './middleware/origin.js';
+import { legacyImagesPath, legacyRoutes } from './legacy/legacy.routes.js';
+import { imagesPath } from './routes/openapi.routes.js';
 
 /** Every API route, in one list: the router and the OpenAPI document are both built from it. */
 export function apiRoutes(deps: AppDeps): RouteSpec[] {
@@ -33,6 +35,8 @@ export function apiRoutes(deps: AppDeps): RouteSpec[] {
     ...checkoutRoutes(deps),
     ...webhookRoutes(deps),
     ...adminRoutes(deps),
+    // The old backend's API under LEGACY_API_PREFIX (docs/legacy.md); off when unset.
+    ...(deps.config.legacyApiPrefix ? legacyRoutes(deps, deps.config.legacyApiPrefix) : []),
   ];
 }
 
@@ -46,7 +50,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.silent = true;
 
   const routes = apiRoutes(deps);
-  routes.push(...openapiRoutes(() => routes));
+  const legacyPrefix = deps.config.legacyApiPrefix;
+  routes.push(...openapiRoutes(() => routes, legacyPrefix ? [imagesPath, legacyImagesPath(legacyPrefix)] : [imagesPath]));
   const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret), requirePermission(deps.db));
 
   app.use(requestContext(deps.logger));
@@ -54,6 +59,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(corsFor(deps.config.corsOrigins));
   app.use(errorHandler(deps.logger));
   app.use(images(deps.config.imagesDir));
+  if (legacyPrefix) app.use(images(deps.config.imagesDir, `${legacyPrefix}/images/`));
   app.use(sameOriginCookies(deps.config.corsOrigins, [STRIPE_WEBHOOK_PATH]));
   app.use(jsonBody([STRIPE_WEBHOOK_PATH], uploadRouteMatcher(routes)));
   app.use(router.routes());

@@ -29,6 +29,8 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   tag: string;
   /** Signed-in users only (the handler may still check more). */
   auth?: boolean;
+  /** How `auth` finds the user, instead of requireUser (the adapter renews sessions, docs/legacy.md). */
+  authenticate?: AppMiddleware;
   /**
    * Signed-in users whose role, read from the database at each request, holds this permission
    * (auth/permissions.ts): 401 anonymous or disabled, 403 FORBIDDEN without it. Implies `auth`.
@@ -60,7 +62,7 @@ export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware, req
   const router = new Router<AppState>();
   for (const r of routes) {
     const chain: AppMiddleware[] = [...(r.before ?? [])];
-    if (r.auth || r.permission) chain.push(requireUser);
+    if (r.auth || r.permission) chain.push(r.authenticate ?? requireUser);
     if (r.permission) {
       if (!requirePermission) throw new Error(`${r.method.toUpperCase()} ${r.path} needs a permission check`);
       chain.push(requirePermission(r.permission));

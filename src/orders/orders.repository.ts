@@ -21,6 +21,27 @@ export interface OrderRow {
   paid_at: string | null;
   /** Canceled without Stripe confirming its PaymentIntent was canceled (reconcile follows up). */
   intent_cancel_unconfirmed_at: string | null;
+  /** The order's Stripe Checkout Session (hosted checkout), one per order. */
+  checkout_session_id: string | null;
+  shipping_cents: number;
+  ship_name: string | null;
+  ship_line1: string | null;
+  ship_line2: string | null;
+  ship_city: string | null;
+  ship_postal_code: string | null;
+  ship_region: string | null;
+  ship_country: string | null;
+}
+
+/** The ship_* columns of an order. */
+export interface ShipColumns {
+  ship_name: string;
+  ship_line1: string;
+  ship_line2: string | null;
+  ship_city: string;
+  ship_postal_code: string;
+  ship_region: string | null;
+  ship_country: string;
 }
 
 export interface OrderItemRow {
@@ -118,7 +139,7 @@ export const ordersRepository = {
 
   async insertOrder(
     db: Db,
-    o: { user_id: number; currency: string; idempotency_key: string | null; total_cents: number },
+    o: { user_id: number; currency: string; idempotency_key: string | null; total_cents: number; shipping_cents: number } & Partial<ShipColumns>,
     createdAt = new Date(),
   ): Promise<number> {
     const now = toDbTime(createdAt);
@@ -176,7 +197,8 @@ export const ordersRepository = {
     const q = db('orders')
       .where('id', orderId)
       .whereIn('status', from as OrderStatus[]);
-    if (guard.withoutIntent) q.whereNull('payment_intent_id');
+    // No payment started at Stripe: neither a PaymentIntent nor a Checkout Session.
+    if (guard.withoutIntent) q.whereNull('payment_intent_id').whereNull('checkout_session_id');
     return q.update({ status: to, ...extra, updated_at: toDbTime(new Date()) });
   },
 
@@ -195,6 +217,26 @@ export const ordersRepository = {
 
   clearIntentCancelUnconfirmed(db: Db, orderId: number): Promise<number> {
     return db('orders').where('id', orderId).whereNotNull('intent_cancel_unconfirmed_at').update({ intent_cancel_unconfirmed_at: null });
+  },
+
+  findByCheckoutSession(db: Db, sessionId: string): Promise<OrderRow | undefined> {
+    return db<OrderRow>('orders').where('checkout_session_id', sessionId).first();
+  },
+
+  /** Sets the Checkout Session when none is set (or the same one is): rows changed. */
+  setCheckoutSession(db: Db, orderId: number, sessionId: string): Promise<number> {
+    return db('orders')
+      .where('id', orderId)
+      .andWhere((w) => w.whereNull('checkout_session_id').orWhere('checkout_session_id', sessionId))
+      .update({ checkout_session_id: sessionId, updated_at: toDbTime(new Date()) });
+  },
+
+  /** Stores where the order goes (from a completed session) when it has no address yet. */
+  setShippingAddress(db: Db, orderId: number, ship: ShipColumns): Promise<number> {
+    return db('orders')
+      .where('id', orderId)
+      .whereNull('ship_line1')
+      .update({ ...ship, updated_at: toDbTime(new Date()) });
   },
 
   /** Sets the intent when none is set (or the same one is): rows changed. */

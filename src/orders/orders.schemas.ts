@@ -55,12 +55,57 @@ export const orderItemSchema = z.object({
   line_total_cents: z.number().int(),
 });
 
+const text = (max: number) =>
+  z
+    .string({ message: 'must be a string' })
+    .trim()
+    .min(1, { message: 'must not be empty' })
+    .max(max, { message: `must be at most ${max} characters` })
+    .regex(/^[^\p{Cc}]*$/u, { message: 'must not contain control characters' });
+const optionalText = (max: number) =>
+  z
+    .union([text(max), z.literal('').transform(() => null), z.null()])
+    .optional()
+    .transform((v) => v ?? null);
+
+/**
+ * Where an order goes (docs/api.md, "Shipping"): sent in the checkout body for PaymentIntents, or
+ * what a completed Checkout Session reports. `country` is an ISO 3166-1 alpha-2 code.
+ */
+export const shippingAddressSchema = z.object({
+  name: text(200),
+  line1: text(200),
+  line2: optionalText(200),
+  city: text(100),
+  postal_code: text(20),
+  region: optionalText(100),
+  country: z
+    .string({ message: 'must be a string' })
+    .regex(/^[A-Za-z]{2}$/, { message: 'must be a two-letter ISO country code such as DE' })
+    .transform((c) => c.toUpperCase()),
+});
+export type ShippingAddress = z.output<typeof shippingAddressSchema>;
+
+export const shippingAddressOutSchema = z.object({
+  name: z.string(),
+  line1: z.string(),
+  line2: z.string().nullable(),
+  city: z.string(),
+  postal_code: z.string(),
+  region: z.string().nullable(),
+  country: z.string(),
+});
+
 /** `order` as docs/api.md shows it to the customer who owns it. */
 export const httpOrderSchema = z.object({
   id: z.number().int(),
   status: orderStatusSchema,
+  /** Lines plus shipping. */
   total: z.number(),
   total_cents: z.number().int(),
+  shipping: z.number(),
+  shipping_cents: z.number().int(),
+  shipping_address: shippingAddressOutSchema.nullable(),
   currency: z.string(),
   items: z.array(orderItemSchema),
   created_at: z.string(),
@@ -72,6 +117,7 @@ export type HttpOrder = z.infer<typeof httpOrderSchema>;
 export const publicOrderSchema = httpOrderSchema.extend({
   user_id: z.number().int(),
   payment_intent_id: z.string().nullable(),
+  checkout_session_id: z.string().nullable(),
 });
 export type PublicOrder = z.infer<typeof publicOrderSchema>;
 

@@ -16,7 +16,7 @@ import { centsToNumber } from '../money.js';
 import { productsRepository } from '../products/products.repository.js';
 import { parseInput } from '../validation.js';
 import { invalidTransition, movesInto } from './order-states.js';
-import { ordersRepository as repo, type CartLine, type OrderItemRow, type OrderRow } from './orders.repository.js';
+import { ordersRepository as repo, type CartLine, type OrderItemRow, type OrderRow, type ShipColumns } from './orders.repository.js';
 import {
   idempotencyKeySchema,
   markableStatusSchema,
@@ -25,6 +25,7 @@ import {
   orderStatusSchema,
   type OrderStatus,
   type PublicOrder,
+  type ShippingAddress,
 } from './orders.schemas.js';
 
 export type { PublicOrder } from './orders.schemas.js';
@@ -32,13 +33,56 @@ export type { PublicOrder } from './orders.schemas.js';
 /* ------------------------------------------------------------------------------------------ */
 /* Shaping                                                                                    */
 
+function shippingAddressOf(row: OrderRow): PublicOrder['shipping_address'] {
+  if (!row.ship_line1) return null;
+  return {
+    name: row.ship_name ?? '',
+    line1: row.ship_line1,
+    line2: row.ship_line2 ?? null,
+    city: row.ship_city ?? '',
+    postal_code: row.ship_postal_code ?? '',
+    region: row.ship_region ?? null,
+    country: row.ship_country ?? '',
+  };
+}
+
+/** The ship_* columns for an address (orders.schemas.ts shippingAddressSchema). */
+export function shipColumns(a: ShippingAddress): ShipColumns {
+  return {
+    ship_name: a.name,
+    ship_line1: a.line1,
+    ship_line2: a.line2,
+    ship_city: a.city,
+    ship_postal_code: a.postal_code,
+    ship_region: a.region,
+    ship_country: a.country,
+  };
+}
+
+/** Shipping settings (config.ts `shipping`): a flat cost, free from a subtotal if set. */
+export interface ShippingRates {
+  flatCents: number;
+  freeOverCents?: number;
+}
+
+/** The shipping cost of an order whose lines come to `subtotalCents`. */
+export function shippingCost(rates: ShippingRates | undefined, subtotalCents: number): number {
+  if (!rates) return 0;
+  if (rates.freeOverCents !== undefined && subtotalCents >= rates.freeOverCents) return 0;
+  return rates.flatCents;
+}
+
 function toPublicOrder(row: OrderRow, items: OrderItemRow[]): PublicOrder {
   const totalCents = Number(row.total_cents);
+  const shippingCents = Number(row.shipping_cents ?? 0);
   return {
     id: Number(row.id),
     status: row.status,
     total: centsToNumber(totalCents),
     total_cents: totalCents,
+    shipping: centsToNumber(shippingCents),
+    shipping_cents: shippingCents,
+    shipping_address: shippingAddressOf(row),
     currency: row.currency,
     items: items.map((i) => {
       const unit = Number(i.unit_price_cents);
@@ -57,6 +101,7 @@ function toPublicOrder(row: OrderRow, items: OrderItemRow[]): PublicOrder {
     paid_at: fromDbTime(row.paid_at),
     user_id: Number(row.user_id),
     payment_intent_id: row.payment_intent_id ?? null,
+    checkout_session_id: row.checkout_session_id ?? null,
   };
 }
 
@@ -76,7 +121,7 @@ async function withItems(db: Db, rows: OrderRow[]): Promise<PublicOrder[]> {
 
 /** The order as the customer's HTTP API shows it (docs/api.md's `order`). */
 export function toHttpOrder(o: PublicOrder) {
-  const { user_id: _u, payment_intent_id: _p, ...rest } = o;
+  const { user_id: _u, payment_intent_id: _p, checkout_session_id: _s, ...rest } = o;
   return rest;
 }
 
@@ -127,7 +172,15 @@ async function orderWithKey(db: Db, userId: number, key: string): Promise<OrderR
 export async function createOrderFromCart(
   db: Db,
   userId: number,
-  opts: { idempotencyKey?: string /** The store's currency (the caller's config). */; currency: string },
+  opts: {
+    idempotencyKey?: string;
+    /** The store's currency (the caller's config). */
+    currency: string;
+    /** The store's shipping rates (config.ts `shipping`); none: ships free. */
+    shipping?: ShippingRates;
+    /** Where it goes, when the buyer said so at checkout (PaymentIntents). */
+    shippingAddress?: ShippingAddress;
+  },
 ): Promise<{ order: PublicOrder; created: boolean }> {
   const key = opts.idempotencyKey === undefined ? null : parseInput(idempotencyKeySchema, opts.idempotencyKey, 'Idempotency-Key');
   const currency = opts.currency;
@@ -189,12 +242,19 @@ export async function createOrderFromCart(
         const p = products.get(l.product_id)!;
         return { product_id: l.product_id, name: p.name, unit_price_cents: p.price_cents, quantity: l.quantity };
       });
-      const totalCents = items.reduce((sum, i) => sum + i.unit_price_cents * i.quantity, 0);
+      const subtotalCents = items.reduce((sum, i) => sum + i.unit_price_cents * i.quantity, 0);
+      const shippingCents = shippingCost(opts.shipping, subtotalCents);
+      const totalCents = subtotalCents + shippingCents;
+      const ship = opts.shippingAddress ? shipColumns(opts.shippingAddress) : undefined;
 
       const createdAt = new Date();
       let id: number;
       try {
-        id = await repo.insertOrder(trx, { user_id: userId, currency, idempotency_key: key, total_cents: totalCents }, createdAt);
+        id = await repo.insertOrder(
+          trx,
+          { user_id: userId, currency, idempotency_key: key, total_cents: totalCents, shipping_cents: shippingCents, ...ship },
+          createdAt,
+        );
       } catch (err) {
         if (key !== null && isUniqueViolation(err)) throw new KeyTaken();
         throw err;
@@ -219,6 +279,16 @@ export async function createOrderFromCart(
         updated_at: at,
         paid_at: null,
         intent_cancel_unconfirmed_at: null,
+        checkout_session_id: null,
+        shipping_cents: shippingCents,
+        ship_name: null,
+        ship_line1: null,
+        ship_line2: null,
+        ship_city: null,
+        ship_postal_code: null,
+        ship_region: null,
+        ship_country: null,
+        ...ship,
       };
       return toPublicOrder(
         row,
@@ -303,6 +373,32 @@ export function usernamesOf(db: Db, userIds: number[]): Promise<Map<number, stri
 
 /* ------------------------------------------------------------------------------------------ */
 /* Payment intent                                                                             */
+
+export async function findOrderByCheckoutSession(db: Db, sessionId: string): Promise<PublicOrder | undefined> {
+  const row = await repo.findByCheckoutSession(db, sessionId);
+  return row ? (await withItems(db, [row]))[0] : undefined;
+}
+
+/** Stores the order's Checkout Session id when it has none (or already has this one). */
+export async function attachCheckoutSession(db: Db, orderId: number, sessionId: string): Promise<void> {
+  let changed: number;
+  try {
+    changed = await repo.setCheckoutSession(db, orderId, sessionId);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError('CONFLICT', `Checkout Session ${sessionId} already belongs to another order.`);
+    throw err;
+  }
+  if (changed === 0) {
+    const row = await repo.findById(db, orderId);
+    if (!row) throw notFound(`Order ${orderId}`);
+    throw new AppError('CONFLICT', `Order ${orderId} already has Checkout Session ${row.checkout_session_id}.`);
+  }
+}
+
+/** Stores where an order goes, unless it already has an address. */
+export async function setShippingAddress(db: Db | Knex.Transaction, orderId: number, address: ShippingAddress): Promise<void> {
+  await repo.setShippingAddress(db, orderId, shipColumns(address));
+}
 
 /** Stores the order's PaymentIntent id when it has none (or already has this one). */
 export async function attachPaymentIntent(db: Db, orderId: number, paymentIntentId: string): Promise<void> {

@@ -18,8 +18,8 @@ import type { Db } from '../db/connection.js';
 import { AppError, isAppError } from '../errors.js';
 import { assertMove, canMove, invalidTransition } from '../orders/order-states.js';
 import { cancelOrder, getOrder, type PublicOrder } from '../orders/orders.service.js';
-import { settleFromIntent } from './settlement.js';
-import { cancelPaymentIntent, paymentsConfigured, type StripeConfig } from './stripe-client.js';
+import { settleFromIntent, settleFromSession } from './settlement.js';
+import { cancelPaymentIntent, expireCheckoutSession, paymentsConfigured, type StripeConfig } from './stripe-client.js';
 
 type AfterMove = (trx: Knex.Transaction) => Promise<void>;
 
@@ -64,12 +64,15 @@ export async function cancelPendingOrder(
   assertMove(order, 'canceled');
   const afterMove = input.afterMove;
 
-  if (!order.payment_intent_id) {
+  if (!order.payment_intent_id && !order.checkout_session_id) {
     if (await cancelOrder(db, order.id, { onlyWithoutIntent: true, afterMove })) return { order: await getOrder(db, order.id), stripe: 'none', audited: true };
-    // Moved on, or a checkout gave it an intent just now: look again.
+    // Moved on, or a checkout gave it an intent or session just now: look again.
     order = await getOrder(db, order.id);
-    if (!canMove(order.status, 'canceled') || !order.payment_intent_id) throw invalidTransition(order, 'canceled');
+    if (!canMove(order.status, 'canceled') || !(order.payment_intent_id || order.checkout_session_id)) throw invalidTransition(order, 'canceled');
   }
+  // A hosted checkout's session is the authority (its PaymentIntent, if one was linked by an
+  // event, belongs to the session): expiring it at Stripe ends the payment page and its intent.
+  if (order.checkout_session_id) return cancelWithSession(db, config, order, afterMove);
   const intentId = order.payment_intent_id!;
 
   const unconfirmed = async (reason: string): Promise<CustomerCancel & { audited?: boolean }> => ({
@@ -99,5 +102,45 @@ export async function cancelPendingOrder(
   throw new AppError(
     'INVALID_TRANSITION',
     `Order ${order.id} cannot be canceled now: the payment provider reports its payment as ${intent.status ?? 'in an unknown state'}.`,
+  );
+}
+
+/**
+ * Hosted checkout: the order's Checkout Session is expired at Stripe first, so its page can no
+ * longer take a payment; a session found complete and paid pays the order instead (and the
+ * cancel is refused). When Stripe cannot be asked the order is canceled anyway: an open session
+ * expires by itself within a day, and a payment made on it meanwhile finds the order canceled
+ * and is recorded for `orders reconcile` to list.
+ */
+async function cancelWithSession(
+  db: Db,
+  config: StripeConfig,
+  order: PublicOrder,
+  afterMove: AfterMove | undefined,
+): Promise<CustomerCancel & { audited?: boolean }> {
+  const sessionId = order.checkout_session_id!;
+  const anyway = async (reason: string): Promise<CustomerCancel & { audited?: boolean }> => ({
+    order: await cancelHere(db, order, { intentCancelUnconfirmed: false, afterMove }),
+    stripe: 'unconfirmed',
+    reason,
+    audited: true,
+  });
+  if (!paymentsConfigured(config)) return anyway('STRIPE_SECRET_KEY is not configured');
+  let session: Awaited<ReturnType<typeof expireCheckoutSession>>;
+  try {
+    session = await expireCheckoutSession(config, sessionId);
+  } catch (err) {
+    if (!isAppError(err) || err.code !== 'PAYMENT_PROVIDER_ERROR') throw err;
+    return anyway(err.message);
+  }
+  const settled = await settleFromSession(db, order, session, { afterMove });
+  const after = settled.order ?? (await getOrder(db, order.id));
+  if (after.status === 'canceled') return { order: after, stripe: 'canceled', audited: settled.changed };
+  if (after.status !== 'pending') {
+    throw new AppError('INVALID_TRANSITION', `Order ${order.id} is ${after.status}: its payment went through before it could be canceled.`);
+  }
+  throw new AppError(
+    'INVALID_TRANSITION',
+    `Order ${order.id} cannot be canceled now: its payment on Stripe's page is ${session.payment_status ?? 'in progress'}.`,
   );
 }

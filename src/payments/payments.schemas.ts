@@ -1,11 +1,25 @@
 /** Payment inputs and outputs, shared by the HTTP routes and the CLI. */
 import { z } from 'zod';
+import { shippingAddressSchema } from '../orders/orders.schemas.js';
 import { dbIdSchema } from '../schemas.js';
 
-/** `{order_id}` pays that order; `{}` makes the order from the cart first. */
-export const checkoutBodySchema = z.object({
-  order_id: dbIdSchema.optional(),
-});
+export const CHECKOUT_MODES = ['payment_intent', 'hosted'] as const;
+
+/**
+ * `{order_id}` pays that order; `{}` makes the order from the cart first. `mode` picks a
+ * PaymentIntent (default, paid on the shop's page) or Stripe's hosted Checkout page, which
+ * collects the shipping address itself (so `shipping_address` goes with PaymentIntents only).
+ */
+export const checkoutBodySchema = z
+  .object({
+    order_id: dbIdSchema.optional(),
+    mode: z.enum(CHECKOUT_MODES, { message: 'must be payment_intent or hosted' }).default('payment_intent'),
+    shipping_address: shippingAddressSchema.optional(),
+  })
+  .refine((b) => !(b.mode === 'hosted' && b.shipping_address), {
+    message: "must not be sent with mode hosted: Stripe's page asks for it",
+    path: ['shipping_address'],
+  });
 export type CheckoutBody = z.infer<typeof checkoutBodySchema>;
 
 export const checkoutResultSchema = z.object({
@@ -18,6 +32,14 @@ export const checkoutResultSchema = z.object({
   currency: z.string(),
 });
 export type CheckoutResult = z.infer<typeof checkoutResultSchema>;
+
+export const hostedCheckoutResultSchema = z.object({
+  order_id: z.number().int(),
+  checkout_session_id: z.string(),
+  /** Stripe's hosted payment page: send the customer there. */
+  url: z.string(),
+});
+export type HostedCheckoutResult = z.infer<typeof hostedCheckoutResultSchema>;
 
 export const webhookResultSchema = z.object({ received: z.literal(true) });
 
@@ -100,4 +122,31 @@ export const eventIntentSchema = z.looseObject({
   currency: z.string().nullable().optional(),
   metadata: z.record(z.string(), z.unknown()).nullable().optional(),
   last_payment_error: z.looseObject({ code: z.string().nullable().optional(), message: z.string().nullable().optional() }).nullable().optional(),
+});
+
+/** The fields of a Checkout Session in an event that settling reads (settlement.ts SessionFacts). */
+const sessionAddressSchema = z.looseObject({
+  line1: z.string().max(200).nullable().optional(),
+  line2: z.string().max(200).nullable().optional(),
+  city: z.string().max(100).nullable().optional(),
+  postal_code: z.string().max(20).nullable().optional(),
+  state: z.string().max(100).nullable().optional(),
+  country: z.string().max(2).nullable().optional(),
+});
+const sessionShippingSchema = z.looseObject({ name: z.string().max(200).nullable().optional(), address: sessionAddressSchema.nullable().optional() });
+export const eventSessionSchema = z.looseObject({
+  object: z.literal('checkout.session'),
+  id: z.string().min(1).max(255),
+  status: z.string().nullable().optional(),
+  payment_status: z.string().nullable().optional(),
+  amount_total: z.number().int().nullable().optional(),
+  currency: z.string().nullable().optional(),
+  client_reference_id: z.string().max(255).nullable().optional(),
+  metadata: z.record(z.string(), z.unknown()).nullable().optional(),
+  payment_intent: z
+    .union([z.string().max(255), z.looseObject({ id: z.string().max(255) })])
+    .nullable()
+    .optional(),
+  collected_information: z.looseObject({ shipping_details: sessionShippingSchema.nullable().optional() }).nullable().optional(),
+  shipping_details: sessionShippingSchema.nullable().optional(),
 });

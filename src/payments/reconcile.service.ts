@@ -26,11 +26,13 @@ import {
   type PublicOrder,
 } from '../orders/orders.service.js';
 import type { OutcomeKind, StripeEventRecord } from './payments.schemas.js';
-import { receivedAmount, settleFromIntent, type Settlement } from './settlement.js';
+import { receivedAmount, settleFromIntent, settleFromSession, type Settlement } from './settlement.js';
 import { countEvents, listEvents } from './stripe-events.repository.js';
 import {
   callStripe,
   cancelPaymentIntent,
+  expireCheckoutSession,
+  type CheckoutSession,
   getStripe,
   isStripeUnreachable,
   paymentsConfigured,
@@ -96,6 +98,11 @@ function action(order: PublicOrder, kind: ActionKind, outcome: string, intentSta
   };
 }
 
+/** A session's state as the report's intent_status column shows it, e.g. `session complete/paid`. */
+function sessionStatus(session: CheckoutSession): string {
+  return `session ${session.status ?? 'unknown'}/${session.payment_status ?? 'unknown'}`;
+}
+
 function fromSettlement(before: PublicOrder, s: Settlement, intentStatus: string | null): OrderAction {
   const after = s.order ?? before;
   const kind: ActionKind = s.changed ? (after.status === 'paid' ? 'paid' : 'canceled') : 'left';
@@ -116,7 +123,8 @@ export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { 
       continue;
     }
     const intentId = order.payment_intent_id;
-    if (!intentId) {
+    const sessionId = order.checkout_session_id;
+    if (!intentId && !sessionId) {
       const moved = await cancelOrder(db, order.id, { onlyWithoutIntent: true });
       const after = await getOrder(db, order.id);
       const why = after.payment_intent_id
@@ -126,7 +134,7 @@ export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { 
       continue;
     }
     if (!paymentsConfigured(config)) {
-      orders.push(action(order, 'skipped', 'left pending: it has a PaymentIntent and STRIPE_SECRET_KEY is not configured'));
+      orders.push(action(order, 'skipped', 'left pending: it has a PaymentIntent or Checkout Session and STRIPE_SECRET_KEY is not configured'));
       continue;
     }
     if (stripeDown) {
@@ -134,9 +142,14 @@ export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { 
       continue;
     }
     try {
-      const intent = await cancelPaymentIntent(config, intentId);
-      const settled = await settleFromIntent(db, order, intent);
-      orders.push(fromSettlement(order, settled, intent.status));
+      if (sessionId) {
+        // Hosted checkout: the session is expired at Stripe first (or found complete: then paid).
+        const session = await expireCheckoutSession(config, sessionId);
+        orders.push(fromSettlement(order, await settleFromSession(db, order, session), sessionStatus(session)));
+      } else {
+        const intent = await cancelPaymentIntent(config, intentId!);
+        orders.push(fromSettlement(order, await settleFromIntent(db, order, intent), intent.status));
+      }
     } catch (err) {
       if (!isAppError(err) || err.code !== 'PAYMENT_PROVIDER_ERROR') throw err;
       if (isStripeUnreachable(err)) stripeDown = err.message;
@@ -192,9 +205,25 @@ async function followUpCanceled(db: Db, config: StripeConfig, order: PublicOrder
  */
 export async function reconcilePayments(db: Db, config: StripeConfig, opts: { now?: Date } = {}): Promise<ReconcileReport> {
   await getStripe(config);
-  const pending = (await listPendingOlderThan(db, new Date((opts.now ?? new Date()).getTime() + 1000))).filter((o) => o.payment_intent_id);
+  const pending = (await listPendingOlderThan(db, new Date((opts.now ?? new Date()).getTime() + 1000))).filter(
+    (o) => o.payment_intent_id || o.checkout_session_id,
+  );
   const orders: OrderAction[] = [];
   for (const order of pending) {
+    if (order.checkout_session_id) {
+      const sessionId = order.checkout_session_id;
+      let session: CheckoutSession;
+      try {
+        session = await callStripe(config, 'retrieve the checkout session', (stripe) => stripe.checkout.sessions.retrieve(sessionId));
+      } catch (err) {
+        stopWhenUnreachable(err);
+        orders.push(action(order, 'error', (err as Error).message));
+        continue;
+      }
+      const current = await getOrder(db, order.id);
+      orders.push(fromSettlement(current, await settleFromSession(db, current, session), sessionStatus(session)));
+      continue;
+    }
     const intentId = order.payment_intent_id as string;
     let intent: PaymentIntent;
     try {

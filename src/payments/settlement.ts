@@ -9,14 +9,18 @@
 import type { Knex } from 'knex';
 import { isAppError } from '../errors.js';
 import {
+  attachCheckoutSession,
   attachPaymentIntent,
   cancelOrder,
+  findOrderByCheckoutSession,
   findOrderByPaymentIntent,
   getOrder,
   markPaid,
+  setShippingAddress,
   type MoveOptions,
   type PublicOrder,
 } from '../orders/orders.service.js';
+import { shippingAddressSchema } from '../orders/orders.schemas.js';
 import { canMove } from '../orders/order-states.js';
 import type { OrderStatus } from '../orders/orders.schemas.js';
 import type { OutcomeKind } from './payments.schemas.js';
@@ -129,4 +133,129 @@ export async function settleFromIntent(
   if (intent.status === 'succeeded') return settleSucceeded(db, order, intent);
   if (intent.status === 'canceled') return settleCanceled(db, order, opts);
   return ignored('payment_incomplete', `payment ${intent.status ?? 'in an unknown state'}`, order);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Checkout Sessions (hosted checkout)                                                        */
+
+interface SessionShipping {
+  name?: string | null;
+  address?: {
+    line1?: string | null;
+    line2?: string | null;
+    city?: string | null;
+    postal_code?: string | null;
+    state?: string | null;
+    country?: string | null;
+  } | null;
+}
+
+/** The fields of a Checkout Session (from the API or an event) that settling looks at. */
+export interface SessionFacts {
+  id: string;
+  /** open | complete | expired */
+  status?: string | null;
+  /** paid | unpaid | no_payment_required */
+  payment_status?: string | null;
+  amount_total?: number | null;
+  currency?: string | null;
+  client_reference_id?: string | null;
+  metadata?: Record<string, unknown> | null;
+  payment_intent?: string | { id: string } | null;
+  collected_information?: { shipping_details?: SessionShipping | null } | null;
+  /** Where older API versions put it. */
+  shipping_details?: SessionShipping | null;
+}
+
+export function sessionIntentId(session: SessionFacts): string | null {
+  const pi = session.payment_intent;
+  if (!pi) return null;
+  return typeof pi === 'string' ? pi : pi.id;
+}
+
+/**
+ * The order a session belongs to: the one that stores the session's id, or else the one named
+ * by its client_reference_id (or metadata), provided that order has no other session and the
+ * metadata's user matches; then the session's id is stored on it.
+ */
+export async function findOrderForSession(db: Runner, session: SessionFacts): Promise<{ order?: PublicOrder; reason?: string }> {
+  const bySession = await findOrderByCheckoutSession(db, session.id);
+  if (bySession) return { order: bySession };
+
+  const named = Number(session.client_reference_id ?? session.metadata?.order_id);
+  if (!Number.isSafeInteger(named) || named <= 0) return { reason: 'unknown checkout session' };
+  let order: PublicOrder;
+  try {
+    order = await getOrder(db, named);
+  } catch (err) {
+    if (isAppError(err) && err.code === 'NOT_FOUND') return { reason: `unknown checkout session (order ${named} it names does not exist)` };
+    throw err;
+  }
+  if (order.checkout_session_id && order.checkout_session_id !== session.id) {
+    return { reason: `order ${order.id} belongs to another checkout session (${order.checkout_session_id})` };
+  }
+  const metaUserId = session.metadata?.user_id;
+  if (metaUserId !== undefined && Number(metaUserId) !== order.user_id) {
+    return { reason: `metadata user ${String(metaUserId)} does not match order ${order.id}` };
+  }
+  if (!order.checkout_session_id) {
+    try {
+      await attachCheckoutSession(db, order.id, session.id);
+    } catch (err) {
+      if (isAppError(err)) return { reason: `checkout session could not be linked to order ${order.id}: ${err.message}` };
+      throw err;
+    }
+    order = { ...order, checkout_session_id: session.id };
+  }
+  return { order };
+}
+
+/** Stores the shipping address the customer gave on Stripe's page, when valid and none is stored. */
+async function keepShippingAddress(db: Runner, order: PublicOrder, session: SessionFacts): Promise<void> {
+  if (order.shipping_address) return;
+  const details = session.collected_information?.shipping_details ?? session.shipping_details;
+  const a = details?.address;
+  if (!details || !a) return;
+  const parsed = shippingAddressSchema.safeParse({
+    name: details.name,
+    line1: a.line1,
+    line2: a.line2 ?? null,
+    city: a.city,
+    postal_code: a.postal_code,
+    region: a.state ?? null,
+    country: a.country,
+  });
+  if (parsed.success) await setShippingAddress(db, order.id, parsed.data);
+}
+
+/**
+ * A completed (or async-succeeded) session: `paid` when the order is pending, the session's
+ * payment_status is `paid`, and its amount and currency match the order. The shipping address
+ * it collected is stored either way.
+ */
+export async function settleSessionPaid(db: Runner, order: PublicOrder, session: SessionFacts, paidAt?: Date): Promise<Settlement> {
+  await keepShippingAddress(db, order, session);
+  if (!canMove(order.status, 'paid')) return notPending(order, 'paid');
+  if (session.payment_status !== 'paid') {
+    return ignored('payment_incomplete', `payment ${session.payment_status ?? 'in an unknown state'}, order stays ${order.status}`, order);
+  }
+  const amount = session.amount_total ?? undefined;
+  if (amount !== order.total_cents) return ignored('mismatch', `amount mismatch ${amount ?? 'none'} != ${order.total_cents}`, order);
+  const currency = (session.currency ?? '').toLowerCase();
+  if (currency !== order.currency.toLowerCase()) return ignored('mismatch', `currency mismatch ${currency || 'none'} != ${order.currency}`, order);
+  if (await markPaid(db, order.id, paidAt)) return applied('paid', await getOrder(db, order.id));
+  return notMoved(db, order.id, 'paid');
+}
+
+/** Whatever the session's current state says (reconcile and expire ask Stripe for it). */
+export async function settleFromSession(
+  db: Runner,
+  order: PublicOrder,
+  session: SessionFacts,
+  /** Runs in the cancel's transaction when an expired session cancels the order (an admin's audit row). */
+  opts: { afterMove?: MoveOptions['afterMove'] } = {},
+): Promise<Settlement> {
+  if (session.status === 'complete') return settleSessionPaid(db, order, session);
+  if (session.status === 'expired') return settleCanceled(db, order, opts);
+  return ignored('payment_incomplete', `checkout session ${session.status ?? 'in an unknown state'}`, order);
 }

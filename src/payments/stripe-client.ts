@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
 
 export type PaymentIntent = Stripe.PaymentIntent;
+export type CheckoutSession = Stripe.Checkout.Session;
 export type StripeEvent = Stripe.Event;
 
 export type StripeConfig = Pick<Config, 'stripeSecretKey' | 'stripeApiBase'>;
@@ -113,4 +114,21 @@ export async function cancelPaymentIntent(config: StripeConfig, intentId: string
 export async function constructWebhookEvent(rawBody: Buffer, signature: string, secret: string): Promise<Stripe.Event> {
   const StripeSdk = await loadStripe();
   return StripeSdk.webhooks.constructEvent(rawBody, signature, secret);
+}
+
+/**
+ * Expires an open Checkout Session at Stripe, or learns that it can no longer be expired
+ * (already complete or expired): then the session as it is now is returned, and its status
+ * decides. PAYMENT_PROVIDER_ERROR otherwise.
+ */
+export async function expireCheckoutSession(config: StripeConfig, sessionId: string): Promise<CheckoutSession> {
+  try {
+    return await callStripe(config, 'expire the checkout session', (stripe) => stripe.checkout.sessions.expire(sessionId));
+  } catch (err) {
+    const info = stripeCause(err);
+    if (info?.type === 'StripeInvalidRequestError' && info.statusCode === 400) {
+      return callStripe(config, 'retrieve the checkout session', (stripe) => stripe.checkout.sessions.retrieve(sessionId));
+    }
+    throw err;
+  }
 }

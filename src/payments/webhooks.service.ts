@@ -10,8 +10,19 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
 import { retryingTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
-import { eventIntentSchema, type OutcomeKind, stripeEventEnvelopeSchema } from './payments.schemas.js';
-import { findOrderForIntent, ignored, settleCanceled, settleSucceeded, type IntentFacts, type Settlement } from './settlement.js';
+import { eventIntentSchema, eventSessionSchema, type OutcomeKind, stripeEventEnvelopeSchema } from './payments.schemas.js';
+import {
+  findOrderForIntent,
+  findOrderForSession,
+  ignored,
+  sessionIntentId,
+  settleCanceled,
+  settleSessionPaid,
+  settleSucceeded,
+  type IntentFacts,
+  type SessionFacts,
+  type Settlement,
+} from './settlement.js';
 import { claimEvent, recordOutcome } from './stripe-events.repository.js';
 import { constructWebhookEvent, type StripeEvent } from './stripe-client.js';
 
@@ -46,6 +57,40 @@ export async function verifyWebhook(rawBody: Buffer, signature: string | undefin
 }
 
 const HANDLED = new Set(['payment_intent.succeeded', 'payment_intent.payment_failed', 'payment_intent.canceled']);
+const SESSION_HANDLED = new Set([
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'checkout.session.async_payment_failed',
+  'checkout.session.expired',
+]);
+
+function sessionOf(event: StripeEvent): SessionFacts | undefined {
+  const object = (event.data as { object?: { object?: string } } | undefined)?.object;
+  if (object?.object !== 'checkout.session') return undefined;
+  const facts = eventSessionSchema.safeParse(object);
+  if (!facts.success) {
+    const details = facts.error.issues.map((i) => ({ path: ['data', 'object', ...i.path].join('.'), message: i.message }));
+    throw new AppError('VALIDATION_FAILED', 'The checkout session in this event is malformed.', details);
+  }
+  return object as SessionFacts;
+}
+
+/**
+ * A Checkout Session event (hosted checkout): completed → paid when Stripe says it is paid and
+ * the amount and currency match (an async payment method completes unpaid, and the
+ * async_payment_succeeded event pays it); async_payment_failed and expired → the order is
+ * canceled and its stock comes back (the session can no longer be paid).
+ */
+async function settleSession(trx: Knex.Transaction, type: string, session: SessionFacts): Promise<Settlement> {
+  const { order, reason } = await findOrderForSession(trx, session);
+  if (!order) return ignored('unmatched', reason ?? 'unknown checkout session');
+  if (type === 'checkout.session.expired') return settleCanceled(trx, order);
+  if (type === 'checkout.session.async_payment_failed') {
+    const s = await settleCanceled(trx, order);
+    return s.changed ? { ...s, outcome: 'applied: payment failed, canceled, stock returned' } : s;
+  }
+  return settleSessionPaid(trx, order, session);
+}
 
 function intentOf(event: StripeEvent): IntentFacts | undefined {
   const object = (event.data as { object?: { object?: string } } | undefined)?.object;
@@ -71,10 +116,14 @@ async function settle(trx: Knex.Transaction, type: string, intent: IntentFacts):
 /** Applies a verified event once; a repeat of an event id returns `{applied: false}`. */
 export async function handleStripeEvent(db: Db, event: StripeEvent): Promise<WebhookResult> {
   const intent = intentOf(event);
+  const session = intent ? undefined : sessionOf(event);
+  const intentId = intent?.id ?? (session ? sessionIntentId(session) : null);
   return retryingTransaction(db, async (trx) => {
-    if (!(await claimEvent(trx, { id: event.id, type: event.type, payment_intent_id: intent?.id ?? null }))) return { applied: false };
+    if (!(await claimEvent(trx, { id: event.id, type: event.type, payment_intent_id: intentId }))) return { applied: false };
     let outcome: Settlement;
-    if (!HANDLED.has(event.type)) outcome = ignored('not_handled', `event type ${event.type} is not handled`);
+    if (SESSION_HANDLED.has(event.type)) {
+      outcome = session ? await settleSession(trx, event.type, session) : ignored('not_handled', 'the event carries no checkout session');
+    } else if (!HANDLED.has(event.type)) outcome = ignored('not_handled', `event type ${event.type} is not handled`);
     else if (!intent) outcome = ignored('not_handled', 'the event carries no payment intent');
     else outcome = await settle(trx, event.type, intent);
     const orderId = outcome.order?.id ?? null;

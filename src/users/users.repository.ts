@@ -6,7 +6,8 @@ import type { PublicUser, Role } from './users.schemas.js';
 export interface UserRow {
   id: number;
   username: string;
-  email: string;
+  /** None for accounts made through the old sign-up form (docs/legacy.md). */
+  email: string | null;
   password_hash: string;
   role: Role;
   disabled_at: string | null;
@@ -25,7 +26,7 @@ export function toPublicUser(row: UserRow): PublicUser {
 }
 
 export const usersRepository = {
-  async insert(db: Db, user: { username: string; email: string; password_hash: string; role: Role }): Promise<number> {
+  async insert(db: Db, user: { username: string; email: string | null; password_hash: string; role: Role }): Promise<number> {
     const now = toDbTime(new Date());
     return insertedId(await db('users').insert({ ...user, created_at: now, updated_at: now }));
   },
@@ -49,12 +50,22 @@ export const usersRepository = {
     const key = normalizeLogin(login);
     if (!key) return undefined;
     const rows = await db<UserRow>('users').where('username', key).orWhere('email', key).limit(10);
-    return rows.find((r) => normalizeLogin(r.username) === key) ?? rows.find((r) => normalizeLogin(r.email) === key);
+    return rows.find((r) => normalizeLogin(r.username) === key) ?? rows.find((r) => r.email !== null && normalizeLogin(r.email) === key);
   },
 
   /** A user holding this username or this (lower-cased) e-mail, if any. */
-  findClash(db: Db, username: string, email: string): Promise<Pick<UserRow, 'username' | 'email'> | undefined> {
-    return db<UserRow>('users').where('username', username).orWhere('email', email).first('username', 'email');
+  findClash(db: Db, username: string, email: string | null): Promise<Pick<UserRow, 'username' | 'email'> | undefined> {
+    // No e-mail clashes with nothing (knex would turn `email = null` into IS NULL).
+    const q = db<UserRow>('users').where('username', username);
+    if (email !== null) q.orWhere('email', email);
+    return q.first('username', 'email');
+  },
+
+  /** Sets a user's e-mail: rows changed (a taken address fails on the unique key). */
+  setEmail(db: Db, id: number, email: string): Promise<number> {
+    return db('users')
+      .where({ id })
+      .update({ email, updated_at: toDbTime(new Date()) });
   },
 
   list(db: Db, f: { role?: Role; search?: string; limit: number; offset: number }): Promise<UserRow[]> {

@@ -30,7 +30,8 @@ export const roleSchema = z.enum(ROLES, { message: 'must be customer, staff or a
 
 export const newUserSchema = z.object({
   username: usernameSchema,
-  email: emailSchema,
+  /** null only for accounts made through the old sign-up form (docs/legacy.md). */
+  email: emailSchema.nullable(),
   password: passwordSchema,
   role: roleSchema.default('customer'),
 });
@@ -46,7 +47,8 @@ export const userListSchema = z.object({
 export const publicUserSchema = z.object({
   id: z.number().int(),
   username: z.string(),
-  email: z.string(),
+  /** null for an account made through the old sign-up form until the customer adds one. */
+  email: z.string().nullable(),
   role: roleSchema,
   created_at: z.string(),
 });

@@ -4,7 +4,17 @@ import { AppError, notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
 import { toPublicUser, usersRepository as repo } from './users.repository.js';
-import { newUserSchema, passwordSchema, roleSchema, userListSchema, usernameSchema, type NewUser, type PublicUser, type Role } from './users.schemas.js';
+import {
+  emailSchema,
+  newUserSchema,
+  passwordSchema,
+  roleSchema,
+  userListSchema,
+  usernameSchema,
+  type NewUser,
+  type PublicUser,
+  type Role,
+} from './users.schemas.js';
 
 /**
  * Which unique key a failed insert hit. Knex prefixes the driver's message with the SQL and its
@@ -47,6 +57,22 @@ export async function createUser(db: Db, input: NewUser, opts: PasswordOptions):
   } catch (err) {
     throw takenError(err) ?? err;
   }
+}
+
+/** Sets (or changes) a user's e-mail; EMAIL_TAKEN when another user has it. */
+export async function setEmail(db: Db, userId: number, email: unknown): Promise<PublicUser> {
+  const address = parseInput(emailSchema, email, 'email');
+  const clash = await repo.findClash(db, '', address);
+  if (clash && clash.email === address) {
+    const row = await repo.findById(db, userId);
+    if (row?.email !== address) throw emailTaken();
+  }
+  try {
+    if ((await repo.setEmail(db, userId, address)) === 0) throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
+  } catch (err) {
+    throw takenError(err) ?? err;
+  }
+  return toPublicUser((await repo.findById(db, userId))!);
 }
 
 export async function getUser(db: Db, id: number): Promise<PublicUser> {

@@ -10,6 +10,8 @@ test.before(async () => {
   app = await startApp({
     env: {
       ...UNLIMITED_AUTH,
+      // Strict rotation: any reuse ends the family (the grace window is test/api/refresh-grace.test.ts).
+      REFRESH_REUSE_GRACE_SECONDS: '0',
     },
   });
 });

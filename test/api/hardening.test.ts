@@ -33,6 +33,8 @@ test.before(async () => {
       RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '5',
       RATE_LIMIT_SIGNUP_PER_IP: '100000',
       RATE_LIMIT_REFRESH_PER_IP: '100000',
+      // Strict rotation: any reuse ends the family (the grace window is test/api/refresh-grace.test.ts).
+      REFRESH_REUSE_GRACE_SECONDS: '0',
     },
     logStream,
   });

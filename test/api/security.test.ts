@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { toDbTime } from '../../src/db/values.js';
 import test from 'ava';
 import jwt from 'jsonwebtoken';
 import { hashPassword } from '../../src/users/password.js';
@@ -137,6 +139,11 @@ test('when a refresh token is reused, then TOKEN_REUSED and the newest token of 
   const stolen = c.cookies.get('refresh_token')!;
   t.is((await c.post('/api/auth/refresh')).status, 200);
   const newest = c.cookies.get('refresh_token')!;
+  // Past the grace window (REFRESH_REUSE_GRACE_SECONDS, 30 s by default): the rotation was 31 s ago.
+  await app.t
+    .db('refresh_tokens')
+    .where({ token_hash: createHash('sha256').update(stolen).digest('hex') })
+    .update({ revoked_at: toDbTime(new Date(Date.now() - 31_000)) });
   const reuse = await app.client().request('POST', '/api/auth/refresh', { headers: { cookie: `refresh_token=${stolen}` } });
   t.is(reuse.status, 401);
   t.is(reuse.body.error.code, 'TOKEN_REUSED');

@@ -46,13 +46,13 @@ test('when orders list runs, then a table shows id, user, status, total, item co
 
   t.is(r.code, 0, r.stderr);
   t.notRegex(r.stdout, ANSI);
-  for (const head of ['ID', 'User', 'Status', 'Total', 'Items', 'Created']) t.true(r.stdout.includes(head), head);
+  for (const head of ['ID', 'User', 'Status', 'Total', 'Items', 'Ships to', 'Created']) t.true(r.stdout.includes(head), head);
   const row = lines(r.stdout).find((l) => l.includes(u.username));
   t.truthy(row, r.stdout);
   t.regex(
     row!,
     new RegExp(
-      `│\\s*${order.id}\\s*│\\s*${u.username}\\s*│\\s*pending\\s*│\\s*\\$2,599\\.98\\s*│\\s*2\\s*│\\s*${order.created_at.slice(0, 16).replace('T', ' ')}`,
+      `│\\s*${order.id}\\s*│\\s*${u.username}\\s*│\\s*pending\\s*│\\s*\\$2,599\\.98\\s*│\\s*2\\s*│\\s*-\\s*│\\s*${order.created_at.slice(0, 16).replace('T', ' ')}`,
     ),
   );
   t.regex(r.stdout, /1 of 1 order\./);
@@ -131,6 +131,21 @@ test('when orders show runs, then it prints the header, the lines and the paymen
     .where('id', order.id)
     .update({ payment_intent_id: `pi_${run}_show` });
   t.true(await markPaid(database.db, order.id, new Date('2026-11-20T10:00:00.000Z')));
+  const u2 = await customer();
+  const shipped = (await placeOrder(u2.id, '10.00', 1)).order;
+  await database.db('orders').where('id', shipped.id).update({
+    shipping_cents: 1599,
+    ship_name: 'Ada Lovelace',
+    ship_line1: '12 Analytical Row',
+    ship_city: 'London',
+    ship_postal_code: 'N1 7AA',
+    ship_country: 'GB',
+  });
+  const s = await cli(['orders', 'show', String(shipped.id)]);
+  t.regex(s.stdout, /Shipping:\s+\$15\.99/);
+  t.regex(s.stdout, /Ships to:\s+Ada Lovelace, 12 Analytical Row, N1 7AA London, GB/);
+  const listed = await cli(['orders', 'list', '--user', u2.username]);
+  t.regex(listed.stdout, /London, GB/);
 
   const r = await cli(['orders', 'show', String(order.id)]);
 

@@ -5,6 +5,9 @@
  *   POST /v1/payment_intents             create (form-encoded, honours Idempotency-Key)
  *   GET  /v1/payment_intents/:id         retrieve
  *   POST /v1/payment_intents/:id/cancel  cancel (refused once succeeded or canceled, as Stripe does)
+ *   POST /v1/checkout/sessions           create a Checkout Session (amount_total from its lines and shipping rate)
+ *   GET  /v1/checkout/sessions/:id       retrieve
+ *   POST /v1/checkout/sessions/:id/expire  expire an open session (refused once complete or expired)
  *
  * Tests point the app at it with STRIPE_API_BASE, set an intent's status as if the customer had
  * paid, make requests fail, and read back what was asked. It also signs webhook payloads with the
@@ -40,6 +43,33 @@ export interface FakeIntent {
   livemode: false;
 }
 
+export interface FakeShippingDetails {
+  name: string;
+  address: { line1: string; line2: string | null; city: string; postal_code: string; state: string | null; country: string };
+}
+
+export interface FakeSession {
+  id: string;
+  object: 'checkout.session';
+  mode: 'payment';
+  status: 'open' | 'complete' | 'expired';
+  payment_status: 'unpaid' | 'paid' | 'no_payment_required';
+  amount_subtotal: number;
+  amount_total: number;
+  currency: string;
+  client_reference_id: string | null;
+  metadata: Record<string, string>;
+  success_url: string;
+  cancel_url: string;
+  url: string | null;
+  payment_intent: string | null;
+  expires_at: number;
+  created: number;
+  livemode: false;
+  collected_information: { shipping_details: FakeShippingDetails | null } | null;
+  shipping_cost: { amount_total: number } | null;
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -73,6 +103,7 @@ export function decodeForm(text: string): Record<string, any> {
 
 export class FakeStripe {
   readonly intents = new Map<string, FakeIntent>();
+  readonly sessions = new Map<string, FakeSession>();
   readonly requests: RecordedRequest[] = [];
   private readonly idempotent = new Map<string, { body: string; status: number; response: unknown }>();
   private failures: Failure[] = [];
@@ -120,6 +151,25 @@ export class FakeStripe {
     if (status === 'canceled') intent.canceled_at = Math.floor(Date.now() / 1000);
     Object.assign(intent, patch);
     return intent;
+  }
+
+  /**
+   * The customer finished the hosted page: the session is complete (paid by default, with a
+   * succeeded PaymentIntent for its amount) and carries the shipping details they typed.
+   */
+  completeSession(sessionId: string, patch: Partial<FakeSession> = {}, shipping: FakeShippingDetails | null = FAKE_SHIPPING): FakeSession {
+    const session = this.sessions.get(sessionId);
+    if (!session) throw new Error(`fake Stripe: no session ${sessionId}`);
+    const intent = this.newIntent({ amount: session.amount_total, currency: session.currency, metadata: session.metadata });
+    intent.status = 'succeeded';
+    intent.amount_received = intent.amount;
+    this.intents.set(intent.id, intent);
+    Object.assign(
+      session,
+      { status: 'complete', payment_status: 'paid', payment_intent: intent.id, url: null, collected_information: { shipping_details: shipping } },
+      patch,
+    );
+    return session;
   }
 
   /** Adds an intent the app never created (e.g. someone else's). */
@@ -214,6 +264,74 @@ export class FakeStripe {
       send(404, { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such payment_intent: '${intentId}'` } });
 
     let m: RegExpExecArray | null;
+    const noSession = (sessionId: string) =>
+      send(404, { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such checkout.session: '${sessionId}'` } });
+    if (recorded.method === 'POST' && recorded.path === '/v1/checkout/sessions') {
+      const b = recorded.body;
+      const lines = Object.values((b.line_items ?? {}) as Record<string, any>);
+      let subtotal = 0;
+      let currency: string | undefined;
+      for (const l of lines) {
+        const unit = Number(l.price_data?.unit_amount);
+        const quantity = Number(l.quantity);
+        if (!Number.isInteger(unit) || unit < 0 || !Number.isInteger(quantity) || quantity < 1 || !l.price_data?.product_data?.name) {
+          return send(400, {
+            error: { type: 'invalid_request_error', message: 'line_items need price_data (unit_amount, currency, product_data.name) and quantity.' },
+          });
+        }
+        currency = l.price_data.currency;
+        subtotal += unit * quantity;
+      }
+      const rate = Object.values((b.shipping_options ?? {}) as Record<string, any>)[0]?.shipping_rate_data;
+      const shippingAmount = rate ? Number(rate.fixed_amount?.amount) : 0;
+      if (lines.length === 0 || b.mode !== 'payment' || !b.success_url || !b.cancel_url || !/^[a-z]{3}$/.test(currency ?? '')) {
+        return send(400, { error: { type: 'invalid_request_error', message: 'mode=payment, line_items, success_url and cancel_url are required.' } });
+      }
+      const sessionId = id('cs_test');
+      const now = Math.floor(Date.now() / 1000);
+      const session: FakeSession = {
+        id: sessionId,
+        object: 'checkout.session',
+        mode: 'payment',
+        status: 'open',
+        payment_status: 'unpaid',
+        amount_subtotal: subtotal,
+        amount_total: subtotal + shippingAmount,
+        currency: currency!,
+        client_reference_id: b.client_reference_id ?? null,
+        metadata: b.metadata ?? {},
+        success_url: b.success_url,
+        cancel_url: b.cancel_url,
+        url: `https://checkout.stripe.com/c/pay/${sessionId}`,
+        payment_intent: null,
+        expires_at: Number(b.expires_at ?? now + 86_400),
+        created: now,
+        livemode: false,
+        collected_information: null,
+        shipping_cost: rate ? { amount_total: shippingAmount } : null,
+      };
+      this.sessions.set(sessionId, session);
+      return remember(200, session);
+    }
+    if (recorded.method === 'GET' && (m = /^\/v1\/checkout\/sessions\/([^/]+)$/.exec(recorded.path))) {
+      const session = this.sessions.get(m[1]);
+      return session ? send(200, session) : noSession(m[1]);
+    }
+    if (recorded.method === 'POST' && (m = /^\/v1\/checkout\/sessions\/([^/]+)\/expire$/.exec(recorded.path))) {
+      const session = this.sessions.get(m[1]);
+      if (!session) return noSession(m[1]);
+      if (session.status !== 'open') {
+        return remember(400, {
+          error: {
+            type: 'invalid_request_error',
+            message: `Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status of "${session.status}".`,
+          },
+        });
+      }
+      session.status = 'expired';
+      session.url = null;
+      return remember(200, session);
+    }
     if (recorded.method === 'POST' && recorded.path === '/v1/payment_intents') {
       const b = recorded.body;
       const amount = Number(b.amount);
@@ -269,6 +387,29 @@ export function paymentIntentEvent(
     livemode: false,
     api_version: '2026-10-28.endive',
     data: { object: { object: 'payment_intent', metadata: {}, ...intent } },
+  };
+}
+
+/** What a customer types on the hosted page, unless a test says otherwise. */
+export const FAKE_SHIPPING: FakeShippingDetails = {
+  name: 'Ada Lovelace',
+  address: { line1: '12 Analytical Row', line2: 'Flat 3', city: 'London', postal_code: 'N1 7AA', state: null, country: 'GB' },
+};
+
+/** A Stripe event around a Checkout Session, as Stripe would POST it to the webhook. */
+export function checkoutSessionEvent(
+  type: 'checkout.session.completed' | 'checkout.session.async_payment_succeeded' | 'checkout.session.async_payment_failed' | 'checkout.session.expired',
+  session: Partial<FakeSession> & { id: string },
+  eventId = id('evt'),
+): { id: string; object: 'event'; type: string; created: number; livemode: false; api_version: string; data: { object: unknown } } {
+  return {
+    id: eventId,
+    object: 'event',
+    type,
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    api_version: '2026-10-28.endive',
+    data: { object: { object: 'checkout.session', metadata: {}, ...structuredClone(session) } },
   };
 }
 

@@ -24,6 +24,16 @@ function statusText(s: OrderStatus): string {
   }
 }
 
+/** Where an order goes, on one line (`-` while unknown). */
+function shipTo(o: PublicOrder): string {
+  const a = o.shipping_address;
+  if (!a) return '-';
+  return [a.name, a.line1, a.line2, `${a.postal_code} ${a.city}`, a.region, a.country].filter(Boolean).join(', ');
+}
+
+/** Where an order goes, short enough for a table column: city and country. */
+const shipToShort = (o: PublicOrder) => (o.shipping_address ? `${o.shipping_address.city}, ${o.shipping_address.country}` : '-');
+
 const who = (names: Map<number, string>, userId: number) => names.get(userId) ?? `#${userId}`;
 
 export interface ListOptions {
@@ -45,16 +55,17 @@ export async function list(_args: string[], opts: ListOptions): Promise<void> {
       page.items.map((o) => o.user_id),
     );
     await ui.table(
-      ['ID', 'User', 'Status', 'Total', 'Items', 'Created'],
+      ['ID', 'User', 'Status', 'Total', 'Items', 'Ships to', 'Created'],
       page.items.map((o) => [
         o.id,
         who(names, o.user_id),
         statusText(o.status),
         total(o),
         o.items.reduce((n, i) => n + i.quantity, 0),
+        shipToShort(o),
         shortTime(o.created_at),
       ]),
-      ['right', 'left', 'left', 'right', 'right', 'left'],
+      ['right', 'left', 'left', 'right', 'right', 'left', 'left'],
     );
     ui.print(`${page.items.length} of ${page.total} order${page.total === 1 ? '' : 's'}.`);
   });
@@ -66,6 +77,9 @@ async function printOrder(o: PublicOrder, names: Map<number, string>): Promise<v
   ui.print(`Created:         ${o.created_at}`);
   ui.print(`Paid:            ${o.paid_at ?? '-'}`);
   ui.print(`PaymentIntent:   ${o.payment_intent_id ?? '-'}`);
+  ui.print(`Checkout:        ${o.checkout_session_id ?? '-'}`);
+  ui.print(`Shipping:        ${formatMoney(o.shipping_cents, o.currency)}`);
+  ui.print(`Ships to:        ${shipTo(o)}`);
   await ui.table(
     ['Product', 'Name', 'Unit price', 'Qty', 'Line total'],
     o.items.map((i) => [

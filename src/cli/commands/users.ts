@@ -20,7 +20,7 @@ export async function list(_args: string[], opts: ListOptions): Promise<void> {
     if (users.length === 0) return ui.print('No accounts match.');
     await ui.table(
       ['ID', 'Username', 'E-mail', 'Role', 'Created'],
-      users.map((u) => [u.id, u.username, u.email, u.role === 'admin' ? ui.style.magenta(u.role) : u.role, shortTime(u.created_at)]),
+      users.map((u) => [u.id, u.username, u.email ?? '-', u.role === 'admin' ? ui.style.magenta(u.role) : u.role, shortTime(u.created_at)]),
       ['right', 'left', 'left', 'left', 'left'],
     );
   });

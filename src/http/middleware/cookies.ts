@@ -22,21 +22,26 @@ function base(ctx: AppContext, config: CookieConfig) {
   return { httpOnly: true, sameSite: 'lax' as const, secure: config.cookieSecure, overwrite: true };
 }
 
+/**
+ * `refreshPath`: where the browser sends the refresh cookie back; the compatibility adapter
+ * (src/http/legacy/) uses its own prefix, since it renews sessions on any of its paths.
+ */
 export function setAuthCookies(
   ctx: AppContext,
   config: CookieConfig,
   tokens: { accessToken: string; accessExpiresAt: Date; refreshToken: string; refreshExpiresAt: Date },
+  refreshPath = REFRESH_COOKIE_PATH,
 ): void {
   const opts = base(ctx, config);
   ctx.cookies.set(ACCESS_COOKIE, tokens.accessToken, { ...opts, path: ACCESS_COOKIE_PATH, expires: tokens.accessExpiresAt });
-  ctx.cookies.set(REFRESH_COOKIE, tokens.refreshToken, { ...opts, path: REFRESH_COOKIE_PATH, expires: tokens.refreshExpiresAt });
+  ctx.cookies.set(REFRESH_COOKIE, tokens.refreshToken, { ...opts, path: refreshPath, expires: tokens.refreshExpiresAt });
 }
 
 /** Expires both cookies, with the same paths they were set with (or the browser keeps them). */
-export function clearAuthCookies(ctx: AppContext, config: CookieConfig): void {
+export function clearAuthCookies(ctx: AppContext, config: CookieConfig, refreshPath = REFRESH_COOKIE_PATH): void {
   const opts = base(ctx, config);
   ctx.cookies.set(ACCESS_COOKIE, null, { ...opts, path: ACCESS_COOKIE_PATH });
-  ctx.cookies.set(REFRESH_COOKIE, null, { ...opts, path: REFRESH_COOKIE_PATH });
+  ctx.cookies.set(REFRESH_COOKIE, null, { ...opts, path: refreshPath });
 }
 
 export function refreshTokenOf(ctx: AppContext): string | undefined {

@@ -16,7 +16,7 @@ const CODE_OF_HTTP_STATUS: Record<number, ErrorCode> = {
 };
 
 /** Turns whatever was thrown into docs/api.md's error body. A 500 says nothing but the request id. */
-function toAppError(err: unknown): AppError | HttpError | undefined {
+export function toAppError(err: unknown): AppError | HttpError | undefined {
   if (isAppError(err) || isHttpError(err)) return err;
   if (isDatabaseUnavailable(err)) return new AppError('SERVICE_UNAVAILABLE', 'The store is temporarily unavailable. Please retry shortly.');
   const e = err as { status?: number; expose?: boolean; type?: string; message?: string };

@@ -5,7 +5,7 @@ import { AppError } from '../../errors.js';
 import type { AppMiddleware } from '../context.js';
 import { ifNoneMatchHits } from '../route.js';
 
-const PREFIX = '/images/';
+const DEFAULT_PREFIX = '/images/';
 const MAX_AGE_SECONDS = 86_400;
 /** A plain file name: no separators, no dot first (so no `..` and no dotfiles), no NUL or `\`. */
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
@@ -20,10 +20,10 @@ function notModified(ifNoneMatch: string, ifModifiedSince: string, etag: string,
 const missing = () => new AppError('NOT_FOUND', 'No such image.');
 
 /** The requested file name, or undefined for anything that is not one plain name. */
-function fileNameOf(rawPath: string): string | undefined {
+function fileNameOf(rawPath: string, prefix: string): string | undefined {
   let name: string;
   try {
-    name = decodeURIComponent(rawPath.slice(PREFIX.length));
+    name = decodeURIComponent(rawPath.slice(prefix.length));
   } catch {
     return undefined;
   }
@@ -37,11 +37,11 @@ function fileNameOf(rawPath: string): string | undefined {
  * real path (after symlinks) must still be inside the directory. Anything else is the same
  * JSON 404 as any unknown path: nothing says whether a file exists elsewhere.
  */
-export function images(dir: string): AppMiddleware {
+export function images(dir: string, prefix = DEFAULT_PREFIX): AppMiddleware {
   const root = path.resolve(dir);
   return async (ctx, next) => {
-    if (!ctx.path.startsWith(PREFIX) || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
-    const name = fileNameOf(ctx.path);
+    if (!ctx.path.startsWith(prefix) || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    const name = fileNameOf(ctx.path, prefix);
     if (!name) throw missing();
 
     let file: string;

@@ -1,4 +1,5 @@
-import { signinSchema, signupSchema, userResponseSchema } from '../../auth/auth.schemas.js';
+import { mePatchSchema, signinSchema, signupSchema, userResponseSchema } from '../../auth/auth.schemas.js';
+import { setEmail } from '../../users/users.service.js';
 import { currentUser, logout, refresh, signin, signup, type Session } from '../../auth/auth.service.js';
 import { sessionIdOf } from '../../auth/session-token.js';
 import { isAppError } from '../../errors.js';
@@ -116,6 +117,24 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
       async handler(ctx) {
         ctx.set('Cache-Control', 'no-store');
         ctx.body = { user: await currentUser(db, ctx.state.user!.id) };
+      },
+    }),
+    route({
+      method: 'patch',
+      path: '/api/auth/me',
+      summary: "Change the signed-in user's e-mail (accounts made through the old sign-up form have none)",
+      tag: TAG,
+      auth: true,
+      body: mePatchSchema,
+      responses: {
+        200: { description: 'The user as stored now', schema: userResponseSchema },
+        400: { description: 'Not an e-mail address (VALIDATION_FAILED)' },
+        401: { description: 'No valid access token (UNAUTHENTICATED)' },
+        409: { description: 'Another account has this e-mail (EMAIL_TAKEN)' },
+      },
+      async handler(ctx, { body }) {
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = { user: await setEmail(db, ctx.state.user!.id, body.email) };
       },
     }),
   ];

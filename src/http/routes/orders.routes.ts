@@ -33,7 +33,7 @@ export function ordersRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
         // caller's cart and the catalog only.
         // Absent stays undefined, empty stays '' (refused); Node joins a repeated header with ', '.
         const idempotencyKey = ctx.headers['idempotency-key'] as string | undefined;
-        const { order, created } = await createOrderFromCart(db, userIdOf(ctx), { idempotencyKey, currency: config.currency });
+        const { order, created } = await createOrderFromCart(db, userIdOf(ctx), { idempotencyKey, currency: config.currency, shipping: config.shipping });
         if (!created) ctx.set('Idempotent-Replayed', 'true');
         ctx.status = created ? 201 : 200;
         ctx.body = toHttpOrder(order);
