@@ -149,12 +149,19 @@ export function cartLineIds(db: Db, userId: number): Promise<Map<number, number>
 }
 
 /** Removes a product's line. 404 if the caller's cart does not have it (whoever else does). */
+/** Removes a product's line (404 if it is not in the cart). Like every cart write, retried after a lock conflict. */
 export async function removeFromCart(db: Db, userId: number, productId: number, currency: string): Promise<Cart> {
-  if ((await repo.removeLine(db, userId, productId)) === 0) throw notFound(`Product ${productId} in your cart`);
+  await settle(async () => {
+    if ((await repo.removeLine(db, userId, productId)) === 0) throw notFound(`Product ${productId} in your cart`);
+    return true;
+  });
   return getCart(db, userId, currency);
 }
 
 export async function clearCart(db: Db, userId: number, currency: string): Promise<Cart> {
-  await repo.clear(db, userId);
+  await settle(async () => {
+    await repo.clear(db, userId);
+    return true;
+  });
   return getCart(db, userId, currency);
 }

@@ -308,7 +308,7 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
   orders
     .command('list')
     .description('list orders, newest first')
-    .option('--status <status>', 'pending, paid, shipped, delivered or canceled')
+    .option('--status <status>', 'pending, paid, shipped, delivered, canceled or refunded')
     .option('--user <username>', "only this customer's orders")
     .option('--since <date>', 'only orders created on or after this day (YYYY-MM-DD, UTC)')
     .option('--limit <n>', 'at most this many, 1 to 1000 (default 50)')
@@ -339,6 +339,20 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
       lazy(
         () => import('./commands/orders.js'),
         (m) => m.mark,
+      ),
+    );
+  orders
+    .command('refund')
+    .description('refund a paid, shipped or delivered order through Stripe, in full or in part; audited')
+    .argument('<id>')
+    .option('--amount <amount>', 'refund this much (e.g. 12.34); default the rest of what was paid')
+    .option('--restock', 'the watch came back: give the order’s stock back (once per order)')
+    .option('--reason <text>', 'why, for the audit log')
+    .option('-y, --yes', 'do not ask for confirmation (required when not run in a terminal)')
+    .action(
+      lazy(
+        () => import('./commands/orders.js'),
+        (m) => m.refund,
       ),
     );
   orders

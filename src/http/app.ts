@@ -13,6 +13,7 @@ import { healthRoutes } from './routes/health.routes.js';
 import { authRoutes } from './routes/auth.routes.js';
 import { createRateLimits } from './middleware/rate-limit.js';
 import { openapiRoutes } from './routes/openapi.routes.js';
+import { docsRoutes } from './routes/docs.routes.js';
 import { cartRoutes } from './routes/cart.routes.js';
 import { ordersRoutes } from './routes/orders.routes.js';
 import { checkoutRoutes } from './routes/checkout.routes.js';
@@ -51,7 +52,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
 
   const routes = apiRoutes(deps);
   const legacyPrefix = deps.config.legacyApiPrefix;
-  routes.push(...openapiRoutes(() => routes, legacyPrefix ? [imagesPath, legacyImagesPath(legacyPrefix)] : [imagesPath]));
+  routes.push(...openapiRoutes(() => routes, legacyPrefix ? [imagesPath, legacyImagesPath(legacyPrefix)] : [imagesPath]), ...docsRoutes());
   const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret), requirePermission(deps.db));
 
   app.use(requestContext(deps.logger));

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ACCESS_COOKIE } from './middleware/auth.js';
 import type { RouteSpec } from './route.js';
 import { STATUS_OF } from './status.js';
+import { TAG_DESCRIPTIONS } from './tags.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -18,9 +19,9 @@ export type DocumentedPath = Omit<RouteSpec, 'handler' | 'before'>;
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
-  info: { title: string; version: string; description?: string };
-  servers?: { url: string }[];
-  tags: { name: string }[];
+  info: { title: string; version: string; description?: string; license?: { name: string } };
+  servers?: { url: string; description?: string }[];
+  tags: { name: string; description?: string }[];
   paths: Record<string, Record<string, unknown>>;
   components: {
     schemas: Record<string, JsonSchema>;
@@ -73,12 +74,27 @@ function pathParams(openApiPath: string): string[] {
 }
 
 /**
+ * zod writes every `.int()` as bounded by ±Number.MAX_SAFE_INTEGER. In what the store answers that
+ * says nothing, and renderers take the bound as the example value (a total of -9007199254740991 on
+ * /api/docs), so answers drop it; requests keep it, since it is what the store accepts.
+ */
+function dropSafeIntegerBounds(ctx: { jsonSchema: JsonSchema }): void {
+  if (ctx.jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete ctx.jsonSchema.minimum;
+  if (ctx.jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete ctx.jsonSchema.maximum;
+}
+
+/**
  * A zod schema as an OpenAPI 3.1 schema object (JSON Schema 2020-12). Named sub-schemas
  * (`$defs`, from `.meta({id})` or recursion) are moved to components so `$ref`s resolve
  * against the document.
  */
 function schemaOf(schema: z.ZodType, io: 'input' | 'output', components: Record<string, JsonSchema>): JsonSchema {
-  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  const json = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+    override: io === 'output' ? dropSafeIntegerBounds : undefined,
+  }) as JsonSchema;
   delete json.$schema;
   const defs = json.$defs as Record<string, JsonSchema> | undefined;
   if (!defs) return json;
@@ -163,7 +179,8 @@ function operationOf(r: DocumentedPath, openApiPath: string, components: Record<
     operationId: operationId(r.method, openApiPath),
     summary: r.summary,
     tags: [r.tag],
-    ...(auth ? { security: [{ cookieAuth: [] }, { bearerAuth: [] }] } : {}),
+    // A public operation says so (an empty list: no scheme needed) rather than leaving it unsaid.
+    security: auth ? [{ cookieAuth: [] }, { bearerAuth: [] }] : [],
     ...(r.permission ? { 'x-permission': r.permission } : {}),
     ...(parameters.length ? { parameters } : {}),
     ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body, 'input', components) } } } } : {}),
@@ -203,6 +220,8 @@ export interface OpenApiInfo {
   title?: string;
   version: string;
   description?: string;
+  /** The API's licence, e.g. package.json's `license` field. */
+  license?: string;
 }
 
 /** Builds the document; two routes with the same method and path are a programming error. */
@@ -218,15 +237,24 @@ export function buildOpenApi(routes: DocumentedPath[], info: OpenApiInfo): OpenA
     item[r.method] = operationOf(r, p, components);
     tags.add(r.tag);
   }
+  // Only the shared error answers some operation refers to: an unused component is noise.
+  const used = new Set(JSON.stringify(paths).match(/#\/components\/responses\/[A-Za-z0-9]+/g) ?? []);
   const responses: Record<string, unknown> = {};
   for (const [code, description] of Object.entries(DEFAULT_DESCRIPTIONS)) {
+    if (!used.has(`#/components/responses/Error${code}`)) continue;
     responses[`Error${code}`] = { description, content: { 'application/json': { schema: ERROR_REF } } };
   }
   return {
     openapi: '3.1.0',
-    info: { title: info.title ?? 'watchstore API', version: info.version, ...(info.description ? { description: info.description } : {}) },
-    servers: [{ url: '/' }],
-    tags: [...tags].sort().map((name) => ({ name })),
+    info: {
+      title: info.title ?? 'watchstore API',
+      version: info.version,
+      ...(info.description ? { description: info.description } : {}),
+      ...(info.license ? { license: { name: info.license } } : {}),
+    },
+    // Relative: the document describes the store that serves it, whatever its host name.
+    servers: [{ url: '/', description: 'The store serving this document' }],
+    tags: [...tags].sort().map((name) => (TAG_DESCRIPTIONS[name] ? { name, description: TAG_DESCRIPTIONS[name] } : { name })),
     paths,
     components: {
       schemas: components,

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { timeBoundSchema } from '../audit/audit.schemas.js';
+import { refundSchema } from '../payments/refunds.schemas.js';
 import { apiPagingShape, listEnvelopeSchema } from '../schemas.js';
 import { queryParam } from '../validation.js';
 import { orderStatusSchema, publicOrderSchema } from './orders.schemas.js';
 
-export const PAYMENT_STATES = ['none', 'awaiting_payment', 'paid', 'canceled', 'cancel_unconfirmed'] as const;
+export const PAYMENT_STATES = ['none', 'awaiting_payment', 'paid', 'partially_refunded', 'refunded', 'canceled', 'cancel_unconfirmed'] as const;
 
 /** An order as the admin API shows it: who bought, the shipment, and where its payment stands. */
 export const adminOrderSchema = publicOrderSchema.extend({
@@ -14,7 +15,8 @@ export const adminOrderSchema = publicOrderSchema.extend({
   payment: z.object({
     /**
      * none: no PaymentIntent yet; awaiting_payment: pending with an intent; paid; canceled;
-     * cancel_unconfirmed: canceled while Stripe could not be told (`orders reconcile` follows up).
+     * cancel_unconfirmed: canceled while Stripe could not be told (`orders reconcile` follows up);
+     * partially_refunded / refunded: some or all of the payment refunded (docs/api.md, "Refunds").
      */
     state: z.enum(PAYMENT_STATES),
     payment_intent_id: z.string().nullable(),
@@ -24,6 +26,7 @@ export type AdminOrder = z.infer<typeof adminOrderSchema>;
 
 /** GET /api/admin/orders/:id adds the Stripe events recorded for the order. */
 export const adminOrderDetailSchema = adminOrderSchema.extend({
+  refunds: z.array(refundSchema),
   stripe_events: z.array(z.object({ id: z.string(), type: z.string(), outcome: z.string(), received_at: z.string() })),
 });
 export type AdminOrderDetail = z.infer<typeof adminOrderDetailSchema>;

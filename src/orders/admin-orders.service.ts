@@ -8,6 +8,7 @@ import type { Actor } from '../auth/permissions.js';
 import { recordAudit } from '../audit/audit.service.js';
 import type { Db } from '../db/connection.js';
 import { fromDbTime, toDbTime } from '../db/values.js';
+import { listRefunds } from '../payments/refunds.service.js';
 import { cancelPendingOrder, type CustomerCancel } from '../payments/cancel.service.js';
 import type { StripeConfig } from '../payments/stripe-client.js';
 import type { AdminOrder, AdminOrderDetail, AdminOrderQuery, ShipInput } from './admin-orders.schemas.js';
@@ -25,7 +26,8 @@ interface Extra {
 function paymentState(o: PublicOrder, extra: Extra): AdminOrder['payment']['state'] {
   if (o.status === 'canceled') return extra.intent_cancel_unconfirmed_at ? 'cancel_unconfirmed' : 'canceled';
   if (o.status === 'pending') return o.payment_intent_id ? 'awaiting_payment' : 'none';
-  return 'paid';
+  if (o.status === 'refunded') return 'refunded';
+  return o.refunded_cents > 0 ? 'partially_refunded' : 'paid';
 }
 
 async function shape(db: Db, orders: PublicOrder[]): Promise<AdminOrder[]> {
@@ -70,6 +72,7 @@ export async function adminGetOrder(db: Db, id: number): Promise<AdminOrderDetai
   const events = await db('stripe_events').select('id', 'type', 'outcome', 'received_at').where('order_id', id).orderBy('received_at', 'asc');
   return {
     ...order,
+    refunds: await listRefunds(db, id),
     stripe_events: events.map((e: { id: string; type: string; outcome: string; received_at: string }) => ({
       id: e.id,
       type: e.type,

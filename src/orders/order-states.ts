@@ -10,10 +10,11 @@ import type { OrderStatus } from './orders.schemas.js';
 
 export const ORDER_MOVES: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   pending: ['paid', 'canceled'],
-  paid: ['shipped'],
-  shipped: ['delivered'],
-  delivered: [],
+  paid: ['shipped', 'refunded'],
+  shipped: ['delivered', 'refunded'],
+  delivered: ['refunded'],
   canceled: [],
+  refunded: [],
 };
 
 /** True when the table allows `from` → `to`. */

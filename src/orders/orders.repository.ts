@@ -21,6 +21,8 @@ export interface OrderRow {
   paid_at: string | null;
   /** Canceled without Stripe confirming its PaymentIntent was canceled (reconcile follows up). */
   intent_cancel_unconfirmed_at: string | null;
+  /** Refunded so far, in cents (docs/data.md, refunds). */
+  refunded_cents?: number | string;
   /** The order's Stripe Checkout Session (hosted checkout), one per order. */
   checkout_session_id: string | null;
   shipping_cents: number;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { apiPagingShape, CLI_PAGE_MAX, dbIdTextSchema, limitSchema, listEnvelopeSchema } from '../schemas.js';
 import { queryParam } from '../validation.js';
 
-export const ORDER_STATUSES = ['pending', 'paid', 'shipped', 'delivered', 'canceled'] as const;
+export const ORDER_STATUSES = ['pending', 'paid', 'shipped', 'delivered', 'canceled', 'refunded'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /** The moves a shop owner makes by hand (`orders mark`); `paid` only ever comes from Stripe. */
@@ -110,6 +110,9 @@ export const httpOrderSchema = z.object({
   items: z.array(orderItemSchema),
   created_at: z.string(),
   paid_at: z.string().nullable(),
+  /** Refunded so far (docs/api.md, "Refunds"): 0 until a refund; equal to the total once `refunded`. */
+  refunded: z.number(),
+  refunded_cents: z.number().int(),
 });
 export type HttpOrder = z.infer<typeof httpOrderSchema>;
 

@@ -1,6 +1,7 @@
 /**
  * Orders: a cart becomes an order in one transaction, and an order's state only ever moves
- * forward (docs/data.md): pending → paid → shipped → delivered, pending → canceled.
+ * forward (docs/data.md): pending → paid → shipped → delivered, pending → canceled, and
+ * paid|shipped|delivered → refunded (payments/refunds.service.ts).
  *
  * Concurrency is settled by the database, never by memory: stock by one guarded UPDATE per line,
  * state moves by `UPDATE … WHERE status IN (allowed-from)`, idempotency keys by the unique key
@@ -99,6 +100,8 @@ function toPublicOrder(row: OrderRow, items: OrderItemRow[]): PublicOrder {
     }),
     created_at: fromDbTime(row.created_at) ?? '',
     paid_at: fromDbTime(row.paid_at),
+    refunded: centsToNumber(Number(row.refunded_cents ?? 0)),
+    refunded_cents: Number(row.refunded_cents ?? 0),
     user_id: Number(row.user_id),
     payment_intent_id: row.payment_intent_id ?? null,
     checkout_session_id: row.checkout_session_id ?? null,

@@ -116,6 +116,22 @@ export async function constructWebhookEvent(rawBody: Buffer, signature: string, 
   return StripeSdk.webhooks.constructEvent(rawBody, signature, secret);
 }
 
+export type Refund = Stripe.Refund;
+
+/**
+ * Creates a refund on a PaymentIntent. `idempotencyKey` makes a repeated call (the SDK's retry,
+ * or a retried admin request) return the first refund instead of refunding again.
+ */
+export function createRefund(
+  config: StripeConfig,
+  params: { paymentIntentId: string; amountCents: number; metadata: Record<string, string> },
+  idempotencyKey: string,
+): Promise<Refund> {
+  return callStripe(config, 'refund the payment', (stripe) =>
+    stripe.refunds.create({ payment_intent: params.paymentIntentId, amount: params.amountCents, metadata: params.metadata }, { idempotencyKey }),
+  );
+}
+
 /**
  * Expires an open Checkout Session at Stripe, or learns that it can no longer be expired
  * (already complete or expired): then the session as it is now is returned, and its status

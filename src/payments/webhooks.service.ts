@@ -23,6 +23,8 @@ import {
   type SessionFacts,
   type Settlement,
 } from './settlement.js';
+import { eventChargeSchema, eventRefundSchema, type EventCharge, type EventRefund } from './refunds.schemas.js';
+import { settleChargeRefunded, settleRefundEvent } from './refunds.service.js';
 import { claimEvent, recordOutcome } from './stripe-events.repository.js';
 import { constructWebhookEvent, type StripeEvent } from './stripe-client.js';
 
@@ -57,6 +59,23 @@ export async function verifyWebhook(rawBody: Buffer, signature: string | undefin
 }
 
 const HANDLED = new Set(['payment_intent.succeeded', 'payment_intent.payment_failed', 'payment_intent.canceled']);
+/** Refunds made here or in Stripe's dashboard (payments/refunds.service.ts, docs/api.md "Refunds"). */
+const REFUND_EVENTS = new Set(['charge.refunded', 'refund.created', 'refund.updated']);
+
+/** The charge or refund of a refund event, its fields checked (400 before anything is recorded). */
+function refundObjectOf(event: StripeEvent): { charge?: EventCharge; refund?: EventRefund } | undefined {
+  if (!REFUND_EVENTS.has(event.type)) return undefined;
+  const object = (event.data as { object?: { object?: string } } | undefined)?.object;
+  const schema = object?.object === 'charge' ? eventChargeSchema : object?.object === 'refund' ? eventRefundSchema : undefined;
+  if (!schema) return undefined;
+  const facts = schema.safeParse(object);
+  if (!facts.success) {
+    const details = facts.error.issues.map((i) => ({ path: ['data', 'object', ...i.path].join('.'), message: i.message }));
+    throw new AppError('VALIDATION_FAILED', `The ${object?.object} in this event is malformed.`, details);
+  }
+  return object?.object === 'charge' ? { charge: facts.data as EventCharge } : { refund: facts.data as EventRefund };
+}
+
 const SESSION_HANDLED = new Set([
   'checkout.session.completed',
   'checkout.session.async_payment_succeeded',
@@ -117,13 +136,18 @@ async function settle(trx: Knex.Transaction, type: string, intent: IntentFacts):
 export async function handleStripeEvent(db: Db, event: StripeEvent): Promise<WebhookResult> {
   const intent = intentOf(event);
   const session = intent ? undefined : sessionOf(event);
-  const intentId = intent?.id ?? (session ? sessionIntentId(session) : null);
+  const refundFacts = refundObjectOf(event);
+  const refundIntent = refundFacts?.charge?.payment_intent ?? refundFacts?.refund?.payment_intent ?? null;
+  const intentId = intent?.id ?? (session ? sessionIntentId(session) : null) ?? refundIntent;
   return retryingTransaction(db, async (trx) => {
     if (!(await claimEvent(trx, { id: event.id, type: event.type, payment_intent_id: intentId }))) return { applied: false };
     let outcome: Settlement;
     if (SESSION_HANDLED.has(event.type)) {
       outcome = session ? await settleSession(trx, event.type, session) : ignored('not_handled', 'the event carries no checkout session');
-    } else if (!HANDLED.has(event.type)) outcome = ignored('not_handled', `event type ${event.type} is not handled`);
+    } else if (refundFacts?.charge) outcome = await settleChargeRefunded(trx, refundFacts.charge);
+    else if (refundFacts?.refund) outcome = await settleRefundEvent(trx, refundFacts.refund);
+    else if (REFUND_EVENTS.has(event.type)) outcome = ignored('not_handled', `the ${event.type} event carries no charge or refund`);
+    else if (!HANDLED.has(event.type)) outcome = ignored('not_handled', `event type ${event.type} is not handled`);
     else if (!intent) outcome = ignored('not_handled', 'the event carries no payment intent');
     else outcome = await settle(trx, event.type, intent);
     const orderId = outcome.order?.id ?? null;

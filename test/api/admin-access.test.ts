@@ -79,6 +79,9 @@ const CALLS: Call[] = [
   { method: 'POST', path: (f) => `/api/admin/orders/${f.paid}/ship`, json: { tracking_number: 'TRK1', carrier: 'DHL' }, ok: 200 },
   { method: 'POST', path: (f) => `/api/admin/orders/${f.paid}/deliver`, ok: 200 },
   { method: 'POST', path: (f) => `/api/admin/orders/${f.pending}/cancel`, ok: 200 },
+  // Past the permission check: this order was paid without a PaymentIntent (no Stripe here), so
+  // there is nothing to refund (test/api/admin-refunds.test.ts refunds through the fake Stripe).
+  { method: 'POST', path: (f) => `/api/admin/orders/${f.paid}/refund`, json: { amount: 100 }, ok: 409 },
   { method: 'GET', path: () => '/api/admin/users?q=paid', ok: 200, staff: 403 },
   { method: 'GET', path: (f) => `/api/admin/users/${f.user}`, ok: 200, staff: 403 },
   { method: 'PATCH', path: (f) => `/api/admin/users/${f.user}`, json: { role: 'staff' }, ok: 200, staff: 403 },

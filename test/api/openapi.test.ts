@@ -131,7 +131,7 @@ test('when routes are declared, then each operation carries its summary, tag, au
     t.is(op.summary, r.summary, name);
     t.deepEqual(op.tags, [r.tag], name);
     if (r.auth || r.permission) t.deepEqual(op.security, [{ cookieAuth: [] }, { bearerAuth: [] }], `${name} needs a signed-in user`);
-    else t.is(op.security, undefined, `${name} is public`);
+    else t.deepEqual(op.security, [], `${name} is public: no scheme needed`);
 
     for (const p of [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1])) {
       t.truthy(

@@ -218,9 +218,9 @@ test('when an event names an unknown payment intent, then 200 and it is recorded
   t.is(row.order_id, null);
   t.like(row, { outcome: 'ignored: unknown payment intent', outcome_kind: 'unmatched' });
 
-  const other = paymentIntentEvent('charge.refunded' as never, { id: `pi_x_${run}` });
+  const other = paymentIntentEvent('invoice.paid' as never, { id: `pi_x_${run}` });
   t.is((await deliver(other)).status, 200);
-  t.regex((await eventRows(other.id))[0].outcome, /^ignored: event type charge.refunded is not handled/);
+  t.regex((await eventRows(other.id))[0].outcome, /^ignored: event type invoice.paid is not handled/);
   t.is((await eventRows(other.id))[0].outcome_kind, 'not_handled');
 });
 

@@ -5,6 +5,10 @@
  *   POST /v1/payment_intents             create (form-encoded, honours Idempotency-Key)
  *   GET  /v1/payment_intents/:id         retrieve
  *   POST /v1/payment_intents/:id/cancel  cancel (refused once succeeded or canceled, as Stripe does)
+ *   POST /v1/refunds                     refund a succeeded intent (honours Idempotency-Key; never
+ *                                        more than received: 400 amount_too_large / charge_already_refunded)
+ *   GET  /v1/refunds/:id                 retrieve
+ *   GET  /v1/charges/:id                 the intent's charge, with amount_refunded and refunded
  *   POST /v1/checkout/sessions           create a Checkout Session (amount_total from its lines and shipping rate)
  *   GET  /v1/checkout/sessions/:id       retrieve
  *   POST /v1/checkout/sessions/:id/expire  expire an open session (refused once complete or expired)
@@ -41,6 +45,33 @@ export interface FakeIntent {
   cancellation_reason: string | null;
   created: number;
   livemode: false;
+  /** The intent's charge once succeeded (`ch_…`). */
+  latest_charge: string | null;
+  /** Not a field of Stripe's PaymentIntent: the fake's running total of refunds (the charge's). */
+  amount_refunded: number;
+}
+
+export interface FakeRefund {
+  id: string;
+  object: 'refund';
+  amount: number;
+  currency: string;
+  payment_intent: string;
+  charge: string;
+  status: 'pending' | 'succeeded' | 'failed' | 'canceled' | 'requires_action';
+  metadata: Record<string, string>;
+  reason: string | null;
+  created: number;
+}
+
+export interface FakeCharge {
+  id: string;
+  object: 'charge';
+  amount: number;
+  amount_refunded: number;
+  refunded: boolean;
+  currency: string;
+  payment_intent: string;
 }
 
 export interface FakeShippingDetails {
@@ -103,6 +134,7 @@ export function decodeForm(text: string): Record<string, any> {
 
 export class FakeStripe {
   readonly intents = new Map<string, FakeIntent>();
+  readonly refunds = new Map<string, FakeRefund>();
   readonly sessions = new Map<string, FakeSession>();
   readonly requests: RecordedRequest[] = [];
   private readonly idempotent = new Map<string, { body: string; status: number; response: unknown }>();
@@ -147,7 +179,10 @@ export class FakeStripe {
     const intent = this.intents.get(intentId);
     if (!intent) throw new Error(`fake Stripe: no intent ${intentId}`);
     intent.status = status;
-    if (status === 'succeeded') intent.amount_received = intent.amount;
+    if (status === 'succeeded') {
+      intent.amount_received = intent.amount;
+      intent.latest_charge ??= id('ch');
+    }
     if (status === 'canceled') intent.canceled_at = Math.floor(Date.now() / 1000);
     Object.assign(intent, patch);
     return intent;
@@ -163,6 +198,7 @@ export class FakeStripe {
     const intent = this.newIntent({ amount: session.amount_total, currency: session.currency, metadata: session.metadata });
     intent.status = 'succeeded';
     intent.amount_received = intent.amount;
+    intent.latest_charge = id('ch');
     this.intents.set(intent.id, intent);
     Object.assign(
       session,
@@ -177,6 +213,47 @@ export class FakeStripe {
     const intent = this.newIntent({ currency: 'usd', ...fields } as Partial<FakeIntent> & { amount: number });
     this.intents.set(intent.id, intent);
     return intent;
+  }
+
+  /** The intent's charge as Stripe shows it (amount_refunded is the running total). */
+  chargeOf(intentId: string): FakeCharge {
+    const intent = this.intents.get(intentId);
+    if (!intent?.latest_charge) throw new Error(`fake Stripe: intent ${intentId} has no charge`);
+    return {
+      id: intent.latest_charge,
+      object: 'charge',
+      amount: intent.amount_received,
+      amount_refunded: intent.amount_refunded,
+      refunded: intent.amount_refunded >= intent.amount_received,
+      currency: intent.currency,
+      payment_intent: intent.id,
+    };
+  }
+
+  /** A refund made in Stripe's dashboard (not through the app). */
+  refundInDashboard(intentId: string, amount: number): FakeRefund {
+    const intent = this.intents.get(intentId);
+    if (!intent?.latest_charge) throw new Error(`fake Stripe: intent ${intentId} has no charge`);
+    const refund = this.newRefund(intent, amount, {});
+    return refund;
+  }
+
+  private newRefund(intent: FakeIntent, amount: number, metadata: Record<string, string>): FakeRefund {
+    const refund: FakeRefund = {
+      id: id('re'),
+      object: 'refund',
+      amount,
+      currency: intent.currency,
+      payment_intent: intent.id,
+      charge: intent.latest_charge!,
+      status: 'succeeded',
+      metadata,
+      reason: null,
+      created: Math.floor(Date.now() / 1000),
+    };
+    intent.amount_refunded += amount;
+    this.refunds.set(refund.id, refund);
+    return refund;
   }
 
   requestsTo(method: string, pathPrefix: string): RecordedRequest[] {
@@ -201,6 +278,8 @@ export class FakeStripe {
       cancellation_reason: null,
       created: Math.floor(Date.now() / 1000),
       livemode: false,
+      latest_charge: f.status === 'succeeded' ? id('ch') : null,
+      amount_refunded: 0,
       currency: 'usd',
       ...f,
       id: intentId,
@@ -369,6 +448,44 @@ export class FakeStripe {
       intent.cancellation_reason = recorded.body.cancellation_reason ?? null;
       return remember(200, intent);
     }
+    if (recorded.method === 'POST' && recorded.path === '/v1/refunds') {
+      const b = recorded.body;
+      const intent = this.intents.get(b.payment_intent ?? '');
+      if (!intent) return missing(String(b.payment_intent));
+      if (intent.status !== 'succeeded') {
+        return remember(400, {
+          error: { type: 'invalid_request_error', code: 'charge_not_refundable', message: 'This PaymentIntent has no successful charge to refund.' },
+        });
+      }
+      const left = intent.amount_received - intent.amount_refunded;
+      if (left <= 0) {
+        return remember(400, { error: { type: 'invalid_request_error', code: 'charge_already_refunded', message: 'Charge has already been refunded.' } });
+      }
+      const amount = b.amount === undefined ? left : Number(b.amount);
+      if (!Number.isInteger(amount) || amount < 1) return send(400, { error: { type: 'invalid_request_error', message: 'Invalid amount.' } });
+      if (amount > left) {
+        return remember(400, {
+          error: {
+            type: 'invalid_request_error',
+            code: 'amount_too_large',
+            message: `Refund amount (${amount}) is greater than unrefunded amount on charge (${left})`,
+          },
+        });
+      }
+      return remember(200, this.newRefund(intent, amount, b.metadata ?? {}));
+    }
+    if (recorded.method === 'GET' && (m = /^\/v1\/refunds\/([^/]+)$/.exec(recorded.path))) {
+      const refund = this.refunds.get(m[1]);
+      return refund
+        ? send(200, refund)
+        : send(404, { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such refund: '${m[1]}'` } });
+    }
+    if (recorded.method === 'GET' && (m = /^\/v1\/charges\/([^/]+)$/.exec(recorded.path))) {
+      const intent = [...this.intents.values()].find((i) => i.latest_charge === m![1]);
+      return intent
+        ? send(200, this.chargeOf(intent.id))
+        : send(404, { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such charge: '${m[1]}'` } });
+    }
     send(404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${recorded.method}: ${recorded.path}).` } });
   }
 }
@@ -387,6 +504,23 @@ export function paymentIntentEvent(
     livemode: false,
     api_version: '2026-10-28.endive',
     data: { object: { object: 'payment_intent', metadata: {}, ...intent } },
+  };
+}
+
+/** A `charge.refunded` or `refund.*` event, as Stripe would POST it to the webhook. */
+export function refundEvent(
+  type: 'charge.refunded' | 'refund.created' | 'refund.updated',
+  object: FakeCharge | FakeRefund,
+  eventId = id('evt'),
+): { id: string; object: 'event'; type: string; created: number; livemode: false; api_version: string; data: { object: unknown } } {
+  return {
+    id: eventId,
+    object: 'event',
+    type,
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    api_version: '2026-10-28.endive',
+    data: { object: { ...object } },
   };
 }
 

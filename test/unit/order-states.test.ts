@@ -3,24 +3,34 @@ import { isAppError } from '../../src/errors.js';
 import { assertMove, canMove, invalidTransition, movesInto, ORDER_MOVES } from '../../src/orders/order-states.js';
 import { ORDER_STATUSES } from '../../src/orders/orders.schemas.js';
 
-test('when the table is read, then it is docs/data.md: pending → paid → shipped → delivered, pending → canceled, nothing else', (t) => {
+test('when the table is read, then it is docs/data.md: pending → paid → shipped → delivered, pending → canceled, paid|shipped|delivered → refunded, nothing else', (t) => {
   const moves = ORDER_STATUSES.flatMap((from) => ORDER_STATUSES.filter((to) => canMove(from, to)).map((to) => `${from}→${to}`));
-  t.deepEqual(moves.sort(), ['paid→shipped', 'pending→canceled', 'pending→paid', 'shipped→delivered']);
+  t.deepEqual(moves.sort(), [
+    'delivered→refunded',
+    'paid→refunded',
+    'paid→shipped',
+    'pending→canceled',
+    'pending→paid',
+    'shipped→delivered',
+    'shipped→refunded',
+  ]);
   t.deepEqual(Object.keys(ORDER_MOVES).sort(), [...ORDER_STATUSES].sort(), 'every status has a row');
 });
 
-test('when asked which states move into a state, then the guard of each move is its one starting state', (t) => {
+test('when asked which states move into a state, then the guard of each move is its starting states', (t) => {
   t.deepEqual(movesInto('paid'), ['pending']);
   t.deepEqual(movesInto('canceled'), ['pending']);
   t.deepEqual(movesInto('shipped'), ['paid']);
   t.deepEqual(movesInto('delivered'), ['shipped']);
   t.deepEqual(movesInto('pending'), []);
+  t.deepEqual(movesInto('refunded'), ['paid', 'shipped', 'delivered']);
 });
 
-test('when no state may move back or leave a final state, then canceled and delivered have no way out', (t) => {
+test('when no state may move back or leave a final state, then canceled and refunded have no way out, and delivered only to refunded', (t) => {
   for (const to of ORDER_STATUSES) {
     t.false(canMove('canceled', to));
-    t.false(canMove('delivered', to));
+    t.false(canMove('refunded', to));
+    t.is(canMove('delivered', to), to === 'refunded');
     t.false(canMove(to, 'pending'));
   }
 });

@@ -18,6 +18,7 @@ function statusText(s: OrderStatus): string {
     case 'paid':
       return ui.style.green(s);
     case 'canceled':
+    case 'refunded':
       return ui.style.red(s);
     default:
       return s;
@@ -77,6 +78,7 @@ async function printOrder(o: PublicOrder, names: Map<number, string>): Promise<v
   ui.print(`Created:         ${o.created_at}`);
   ui.print(`Paid:            ${o.paid_at ?? '-'}`);
   ui.print(`PaymentIntent:   ${o.payment_intent_id ?? '-'}`);
+  if (o.refunded_cents > 0) ui.print(`Refunded:        ${formatMoney(o.refunded_cents, o.currency)}`);
   ui.print(`Checkout:        ${o.checkout_session_id ?? '-'}`);
   ui.print(`Shipping:        ${formatMoney(o.shipping_cents, o.currency)}`);
   ui.print(`Ships to:        ${shipTo(o)}`);
@@ -126,4 +128,42 @@ export async function mark([id, status]: string[], opts: MarkOptions = {}): Prom
   const order = to === 'shipped' ? await admin.adminShipOrder(db, actor, orderId, input) : await admin.adminDeliverOrder(db, actor, orderId);
   const tracking = order.tracking_number ? ` (tracking ${order.tracking_number}${order.carrier ? `, ${order.carrier}` : ''})` : '';
   await ui.result(order, () => ui.print(`Order #${order.id} is now ${statusText(order.status)}${to === 'shipped' ? tracking : ''}.`));
+}
+
+export interface RefundOptions {
+  amount?: string;
+  restock?: boolean;
+  reason?: string;
+  yes?: boolean;
+}
+
+/**
+ * `orders refund <id> [--amount 12.34] [--restock] [--yes]`: the admin API's refund
+ * (payments/refunds.service.ts), audited as `cli:<os user>`; asks first on a terminal.
+ */
+export async function refund([id]: string[], opts: RefundOptions = {}): Promise<number | undefined> {
+  const orderId = parseOrderId(id);
+  const { refundAmountSchema } = await import('../../payments/refunds.schemas.js');
+  const amountCents = opts.amount === undefined ? undefined : parseInput(refundAmountSchema, opts.amount, 'amount');
+  const db = await openDb();
+  const order = await getOrder(db, orderId);
+  const rest = order.total_cents - order.refunded_cents;
+  const question = async () =>
+    `Refund ${formatMoney(amountCents ?? rest, order.currency)} of order #${order.id} (${total(order)}, ${formatMoney(order.refunded_cents, order.currency)} refunded so far)${opts.restock ? ', stock back on the shelf' : ''}?`;
+  if (!(await ui.confirmOrYes('orders refund', opts.yes, question, 'Nothing refunded.'))) return 1;
+  const { refundOrder } = await import('../../payments/refunds.service.js');
+  const actor = (await import('../actor.js')).currentCliActor();
+  const { refund: made } = await refundOrder(db, await cliConfig(), actor, orderId, {
+    amountCents,
+    restock: Boolean(opts.restock),
+    reason: opts.reason ?? null,
+  });
+  const after = await getOrder(db, orderId);
+  await ui.result({ refund: made, order: after }, () =>
+    ui.print(
+      `Refunded ${formatMoney(made.amount_cents, after.currency)} of order #${after.id} (Stripe ${made.stripe_refund_id ?? '-'}); ` +
+        `${formatMoney(after.refunded_cents, after.currency)} refunded in all, order ${statusText(after.status)}${made.restocked ? '; its stock is back on the shelf' : ''}.`,
+    ),
+  );
+  return undefined;
 }

@@ -26,12 +26,16 @@ import {
   adminUpdateProduct,
 } from '../../products/admin-products.service.js';
 import { MAX_IMAGE_BYTES, MAX_IMAGE_WIDTH } from '../../products/product-image.js';
+import { refundBodySchema, refundSchema } from '../../payments/refunds.schemas.js';
+import { refundOrder } from '../../payments/refunds.service.js';
 import { listEnvelopeSchema } from '../../schemas.js';
+import { z } from 'zod';
 import { adminUserListSchema, adminUserPatchSchema, adminUserQuerySchema, adminUserSchema } from '../../users/admin-users.schemas.js';
 import { adminGetUser, adminListUsers, adminUpdateUser } from '../../users/admin-users.service.js';
 import type { AppContext, AppDeps } from '../context.js';
 import { pathId, route, type RouteSpec } from '../route.js';
 
+const refundResultSchema = z.object({ refund: refundSchema, order: adminOrderDetailSchema });
 const actorOf = (ctx: AppContext) => userActor(ctx.state.user!.id, ctx.state.requestId);
 const TAG = 'Admin';
 const NOT_FOUND = (what: string) => ({ description: `NOT_FOUND: no such ${what}, or the id is not a positive integer` });
@@ -220,6 +224,47 @@ export function adminRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
           );
         }
         ctx.body = order;
+      },
+    }),
+
+    route({
+      method: 'post',
+      path: '/api/admin/orders/:id/refund',
+      summary:
+        'Refund a paid, shipped or delivered order through Stripe, in full (default) or in part: amount as "12.34" or integer cents; restock only when the watch came back',
+      tag: TAG,
+      permission: 'orders:write',
+      body: refundBodySchema,
+      headers: [
+        {
+          name: 'Idempotency-Key',
+          description: '1 to 100 characters. The same key on the same order returns the first refund (200) and refunds nothing more.',
+        },
+      ],
+      responses: {
+        200: { description: 'The refund first made with this Idempotency-Key, and the order', schema: refundResultSchema },
+        201: { description: 'The new refund, and the order (refunded once nothing is left to refund)', schema: refundResultSchema },
+        400: { description: 'VALIDATION_FAILED: a bad amount, restock or Idempotency-Key' },
+        404: NOT_FOUND('order'),
+        409: {
+          description:
+            'CONFLICT: more than the rest of what was paid (details: [{requested_cents, refundable_cents}]); INVALID_TRANSITION: not paid, shipped or delivered, or no PaymentIntent',
+        },
+        502: { description: 'PAYMENT_PROVIDER_ERROR: Stripe refused or could not be reached; nothing was refunded' },
+        503: { description: 'PAYMENTS_UNAVAILABLE: STRIPE_SECRET_KEY is not configured' },
+      },
+      async handler(ctx, { body }) {
+        const id = orderId(ctx);
+        const idempotencyKey = ctx.headers['idempotency-key'] as string | undefined;
+        const { refund, created } = await refundOrder(db, config, actorOf(ctx), id, {
+          amountCents: body.amount,
+          restock: body.restock,
+          reason: body.reason,
+          idempotencyKey,
+        });
+        if (!created) ctx.set('Idempotent-Replayed', 'true');
+        ctx.status = created ? 201 : 200;
+        ctx.body = { refund, order: await adminGetOrder(db, id) };
       },
     }),
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { VERSION } from '../../version.js';
+import { LICENSE, VERSION } from '../../version.js';
 import { buildOpenApi, type DocumentedPath, type OpenApiDocument } from '../openapi.js';
 import { route, type RouteSpec } from '../route.js';
 
@@ -40,6 +40,7 @@ export function openapiRoutes(routes: () => DocumentedPath[], more: DocumentedPa
       handler(ctx) {
         document ??= buildOpenApi([...routes(), ...more], {
           version: VERSION,
+          license: LICENSE,
           description: 'A watch shop: catalog, cart, orders and Stripe checkout. Errors are always {"error": {"code", "message", "details"?}}.',
         });
         ctx.set('Cache-Control', 'no-cache');
