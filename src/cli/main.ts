@@ -239,7 +239,7 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
     .option('--price <amount>', 'price such as 199.99 (asked for in a terminal)')
     .option('--stock <n>', 'units in stock (asked for in a terminal)')
     .option('--description <text>', 'description')
-    .option('--image <file>', 'an image file, copied into the images directory')
+    .option('--image <file>', 'a JPEG, PNG or WebP file (at most 5 MB), re-encoded into the images directory')
     .action(
       lazy(
         () => import('./commands/products.js'),
@@ -253,7 +253,7 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
     .option('--name <name>', 'product name')
     .option('--price <amount>', 'price such as 199.99')
     .option('--description <text>', 'description')
-    .option('--image <file>', 'an image file, copied into the images directory')
+    .option('--image <file>', 'a JPEG, PNG or WebP file (at most 5 MB), re-encoded into the images directory')
     .action(
       lazy(
         () => import('./commands/products.js'),

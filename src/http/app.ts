@@ -8,7 +8,7 @@ import { jsonBody } from './middleware/body.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { requestContext } from './middleware/request-context.js';
 import { corsFor, securityHeaders } from './middleware/security.js';
-import { buildRouter, type RouteSpec } from './route.js';
+import { buildRouter, type RouteSpec, uploadRouteMatcher } from './route.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { authRoutes } from './routes/auth.routes.js';
 import { createRateLimits } from './middleware/rate-limit.js';
@@ -62,7 +62,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(images(deps.config.imagesDir));
   if (legacyPrefix) app.use(images(deps.config.imagesDir, `${legacyPrefix}/images/`));
   app.use(sameOriginCookies(deps.config.corsOrigins, [STRIPE_WEBHOOK_PATH]));
-  app.use(jsonBody([STRIPE_WEBHOOK_PATH]));
+  app.use(jsonBody([STRIPE_WEBHOOK_PATH], uploadRouteMatcher(routes)));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

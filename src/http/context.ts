@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import type { Role } from '../users/users.schemas.js';
 import type { RateLimits } from './middleware/rate-limit.js';
+import type { UploadedFile } from './middleware/upload.js';
 
 export interface AuthUser {
   id: number;
@@ -14,6 +15,8 @@ export interface AuthUser {
 export interface AppState {
   requestId: string;
   user?: AuthUser;
+  /** The file of a route declared with `upload` (middleware/upload.ts). */
+  upload?: UploadedFile;
 }
 
 export interface AppDeps {

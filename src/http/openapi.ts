@@ -161,8 +161,8 @@ function operationOf(r: DocumentedPath, openApiPath: string, components: Record<
   }
   // What every route can answer, unless the route says more precisely.
   const common: number[] = [500];
-  if (r.body || r.query || pathParams(openApiPath).length) common.push(400);
-  if (r.body) common.push(413, 415);
+  if (r.body || r.upload || r.query || pathParams(openApiPath).length) common.push(400);
+  if (r.body || r.upload) common.push(413, 415);
   const auth = r.auth || r.permission !== undefined;
   if (auth) common.push(401);
   if (r.permission) {
@@ -184,7 +184,27 @@ function operationOf(r: DocumentedPath, openApiPath: string, components: Record<
     ...(r.permission ? { 'x-permission': r.permission } : {}),
     ...(parameters.length ? { parameters } : {}),
     ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body, 'input', components) } } } } : {}),
+    ...(r.upload ? { requestBody: uploadBodyOf(r.upload) } : {}),
     responses,
+  };
+}
+
+/** A route's `upload` (middleware/upload.ts): a multipart/form-data body with one file field. */
+function uploadBodyOf(upload: NonNullable<DocumentedPath['upload']>): Record<string, unknown> {
+  return {
+    required: true,
+    content: {
+      'multipart/form-data': {
+        schema: {
+          type: 'object',
+          required: [upload.field],
+          properties: { [upload.field]: { type: 'string', contentMediaType: 'application/octet-stream', description: upload.description } },
+          additionalProperties: false,
+        },
+        ...(upload.mediaTypes ? { encoding: { [upload.field]: { contentType: upload.mediaTypes.join(', ') } } } : {}),
+      },
+    },
+    description: `One file in the form field \`${upload.field}\`, at most ${Math.round(upload.maxBytes / 1024 / 1024)} MB.`,
   };
 }
 

@@ -10,6 +10,7 @@ import { notFound } from '../errors.js';
 import { MAX_DB_ID } from '../schemas.js';
 import { parseInput } from '../validation.js';
 import type { AppContext, AppMiddleware, AppState } from './context.js';
+import { uploadBody, type UploadedFile, type UploadSpec } from './middleware/upload.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -37,6 +38,11 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   permission?: Permission;
   body?: B;
   query?: Q;
+  /**
+   * A `multipart/form-data` body with one file instead of a JSON body (middleware/upload.ts):
+   * read after the auth and permission checks, handed to the handler as `input.file`.
+   */
+  upload?: UploadSpec;
   /** False for a route no browser session calls (the Stripe webhook): no origin check, no 403. */
   cookieSession?: false;
   /** Extra request headers worth documenting, e.g. Idempotency-Key. */
@@ -44,7 +50,7 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   responses: Record<number, ResponseSpec>;
   /** Runs before validation, e.g. rate limits. */
   before?: AppMiddleware[];
-  handler: (ctx: AppContext, input: { body: z.output<B>; query: z.output<Q> }) => Promise<void> | void;
+  handler: (ctx: AppContext, input: { body: z.output<B>; query: z.output<Q>; file: UploadedFile }) => Promise<void> | void;
 }
 
 /** Declares a route with its input types inferred from its schemas. */
@@ -61,14 +67,25 @@ export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware, req
       if (!requirePermission) throw new Error(`${r.method.toUpperCase()} ${r.path} needs a permission check`);
       chain.push(requirePermission(r.permission));
     }
+    if (r.upload) chain.push(uploadBody(r.upload));
     const handler: AppMiddleware = async (ctx) => {
       const body = r.body ? parseInput(r.body, ctx.request.body ?? {}, 'body') : undefined;
       const query = r.query ? parseInput(r.query, ctx.query, 'query') : undefined;
-      await r.handler(ctx as AppContext, { body, query } as never);
+      await r.handler(ctx as AppContext, { body, query, file: ctx.state.upload } as never);
     };
     (router[r.method] as (path: string, ...mw: AppMiddleware[]) => unknown).call(router, r.path, ...chain, handler);
   }
   return router;
+}
+
+/**
+ * True for a request to a route that takes an upload (RouteSpec.upload): the JSON body parser
+ * leaves its body for the route (middleware/body.ts). Matched by the router's own path rules.
+ */
+export function uploadRouteMatcher(routes: RouteSpec[]): (path: string, method: string) => boolean {
+  const router = new Router<AppState>();
+  for (const r of routes) if (r.upload) (router[r.method] as (path: string, mw: AppMiddleware) => unknown).call(router, r.path, () => {});
+  return (path, method) => router.match(path, method).route;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { AdminNewProduct, AdminProduct, AdminProductPatch, StockAdjust } fr
 import { productsRepository as repo, type ProductRow } from './products.repository.js';
 import type { ProductList, ProductQuery } from './products.schemas.js';
 import { isArchived, searchProducts, toPublicProduct } from './products.service.js';
+import { discardImage, storeImage } from './product-image.js';
 
 export function toAdminProduct(row: ProductRow, currency: string): AdminProduct {
   return { ...toPublicProduct(row, currency), archived: isArchived(row) };
@@ -177,4 +178,34 @@ export async function adminAdjustStock(db: Db, actor: Actor, id: number, change:
     return after;
   });
   return toAdminProduct(row, currency);
+}
+
+/**
+ * A new image for a product (docs/api.md, "Product images"): checked and re-encoded by
+ * product-image.ts, stored under its content hash, then image_url set in one transaction with
+ * its audit row (`product.image`). The previous file is kept. A refused image writes nothing; a
+ * file stored for a write that then fails is taken back out unless something names it.
+ */
+export async function adminSetProductImage(db: Db, actor: Actor, id: number, bytes: Uint8Array, imagesDir: string, currency: string): Promise<AdminProduct> {
+  if (!(await repo.findById(db, id))) throw notFound(`Product ${id}`);
+  const stored = await storeImage(bytes, imagesDir);
+  try {
+    const row = await inTransaction(db, async (trx) => {
+      const before = await lockedProduct(trx, id);
+      await repo.update(trx, id, { image_url: stored.url });
+      const after = await reread(trx, id);
+      await recordAudit(trx, actor, {
+        action: 'product.image',
+        targetType: 'product',
+        targetId: id,
+        before: { image_url: before.image_url ?? null },
+        after: { image_url: stored.url },
+      });
+      return after;
+    });
+    return toAdminProduct(row, currency);
+  } catch (err) {
+    await discardImage(db, stored);
+    throw err;
+  }
 }

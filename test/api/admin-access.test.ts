@@ -5,7 +5,11 @@
  * call writes no audit row. Every admin route is in the OpenAPI document with its permission.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import test from 'ava';
+import sharp from 'sharp';
 import type { Db } from '../../src/db/connection.js';
 import { markPaid } from '../../src/orders/orders.service.js';
 import { startApp, type TestApp } from '../helpers/app.js';
@@ -15,13 +19,19 @@ import { signedInAs } from '../helpers/staff.js';
 
 let app: TestApp;
 let db: Db;
+let png: Buffer;
+const imagesDir = mkdtempSync(path.join(os.tmpdir(), 'ws-access-images-'));
 
 test.before(async () => {
-  app = await startApp();
+  app = await startApp({ env: { IMAGES_DIR: imagesDir } });
   db = app.t.db;
+  png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#123456' } })
+    .png()
+    .toBuffer();
 });
 test.after.always(async () => {
   await app?.close();
+  rmSync(imagesDir, { recursive: true, force: true });
 });
 
 const run = randomBytes(3).toString('hex');
@@ -48,6 +58,8 @@ interface Call {
   method: string;
   path: (f: Fixture) => string;
   json?: unknown;
+  /** Sent as multipart/form-data with a small PNG in the form field `image`. */
+  image?: true;
   /** What an admin gets; staff get the same unless `staff` says 403. */
   ok: number;
   staff?: 403;
@@ -60,6 +72,7 @@ const CALLS: Call[] = [
   { method: 'GET', path: (f) => `/api/admin/products/${f.product}`, ok: 200 },
   { method: 'PATCH', path: (f) => `/api/admin/products/${f.product}`, json: { price_cents: 1299 }, ok: 200 },
   { method: 'POST', path: (f) => `/api/admin/products/${f.product}/stock`, json: { delta: 3 }, ok: 200 },
+  { method: 'POST', path: (f) => `/api/admin/products/${f.product}/image`, image: true, ok: 200 },
   { method: 'DELETE', path: (f) => `/api/admin/products/${f.doomed}`, ok: 200 },
   { method: 'GET', path: () => '/api/admin/orders?status=paid', ok: 200 },
   { method: 'GET', path: (f) => `/api/admin/orders/${f.paid}`, ok: 200 },
@@ -76,6 +89,12 @@ const CALLS: Call[] = [
 ];
 
 async function call(c: Call, f: Fixture, auth: Record<string, string>) {
+  if (c.image) {
+    const form = new FormData();
+    form.append('image', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'watch.png');
+    const res = await fetch(app.url + c.path(f), { method: c.method, body: form, headers: auth });
+    return { status: res.status, body: await res.json(), text: '' };
+  }
   return app.client().request(c.method, c.path(f), { json: c.json, headers: auth });
 }
 

@@ -162,6 +162,8 @@ interface Operation {
   path: string;
   query: { name: string; schema: Record<string, any> }[];
   body?: Record<string, any>;
+  /** The file field of a multipart/form-data body (a file upload). */
+  fileField?: string;
 }
 
 /** A value of roughly the schema's type, to start a body from before it is spoiled. */
@@ -224,6 +226,38 @@ function bodyCase(op: Operation, r: Rng): { body: Buffer; label: string; content
   }
 }
 
+const MAGIC = [
+  Buffer.from([0xff, 0xd8, 0xff, 0xe0]),
+  Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'),
+  Buffer.from('RIFF\0\0\0\0WEBPVP8 ', 'latin1'),
+  Buffer.from('GIF89a'),
+];
+
+/** A spoiled multipart/form-data body for a file upload: never a decodable image. */
+function multipartCase(field: string, r: Rng): { body: Buffer; label: string; contentType?: string; encoding?: string } {
+  const boundary = r.pick(['b0undary', 'x', '-'.repeat(70), 'a b']);
+  const junk = () => Buffer.concat([r.pick(MAGIC), Buffer.from(Array.from({ length: r.int(4000) }, () => r.int(256)))]);
+  const part = (name: string, filename: string, bytes: Buffer) =>
+    Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${filename}"\r\nContent-Type: image/png\r\n\r\n`),
+      bytes,
+      Buffer.from('\r\n'),
+    ]);
+  const end = Buffer.from(`--${boundary}--\r\n`);
+  const kind = r.int(7);
+  const variants: [string, Buffer][] = [
+    ['image magic + junk', Buffer.concat([part(field, 'a.png', junk()), end])],
+    ['no closing boundary', part(field, 'a.png', junk())],
+    ['empty file', Buffer.concat([part(field, '', Buffer.alloc(0)), end])],
+    ['two files', Buffer.concat([part(field, 'a.png', junk()), part(field, 'b.png', junk()), end])],
+    ['another field', Buffer.concat([part('other', 'a.png', junk()), end])],
+    ['odd file name', Buffer.concat([part(field, r.pick(['../../x.png', '\0.png', '%00', 'x'.repeat(5000), '"; name="x']), junk()), end])],
+    ['garbage', Buffer.from(Array.from({ length: r.int(3000) }, () => r.int(256)))],
+  ];
+  const [label, body] = variants[kind];
+  return { body, label: `multipart: ${label}`, contentType: r.chance(0.9) ? `multipart/form-data; boundary=${boundary}` : 'multipart/form-data' };
+}
+
 function makeCase(op: Operation, auths: Auth[], r: Rng): Case {
   const auth = r.pick(auths);
   const headers: Record<string, string> = { ...auth.headers };
@@ -242,8 +276,8 @@ function makeCase(op: Operation, auths: Auth[], r: Rng): Case {
     if (parts.length) path += `?${parts.join('&')}`;
   }
   let body: Buffer | undefined;
-  if (op.body || (method !== 'GET' && method !== 'HEAD' && r.chance(0.3))) {
-    const b = bodyCase(op, r);
+  if (op.fileField || op.body || (method !== 'GET' && method !== 'HEAD' && r.chance(0.3))) {
+    const b = op.fileField && r.chance(0.7) ? multipartCase(op.fileField, r) : bodyCase(op, r);
     body = b.body;
     labels.push(b.label);
     if (b.contentType !== undefined) {
@@ -286,6 +320,7 @@ async function operationsOf(): Promise<Operation[]> {
         path,
         query: (op.parameters ?? []).filter((p: any) => p.in === 'query').map((p: any) => ({ name: p.name, schema: p.schema ?? {} })),
         body: op.requestBody?.content?.['application/json']?.schema,
+        fileField: Object.keys(op.requestBody?.content?.['multipart/form-data']?.schema?.properties ?? {})[0],
       });
     }
   }

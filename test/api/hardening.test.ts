@@ -64,7 +64,7 @@ async function routesWithBody(): Promise<{ method: string; path: string }[]> {
   const out: { method: string; path: string }[] = [];
   for (const [path, item] of Object.entries<Record<string, any>>(doc.paths)) {
     for (const [method, op] of Object.entries<any>(item)) {
-      if (op.requestBody) out.push({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, '1') });
+      if (op.requestBody?.content?.['application/json']) out.push({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, '1') });
     }
   }
   return out;

@@ -140,6 +140,7 @@ test('when routes are declared, then each operation carries its summary, tag, au
       );
     }
     if (r.body) t.truthy(op.requestBody?.content?.['application/json']?.schema, `${name} documents its body`);
+    else if (r.upload) t.truthy(op.requestBody?.content?.['multipart/form-data']?.schema?.properties?.[r.upload.field], `${name} documents its file`);
     else t.is(op.requestBody, undefined, name);
     if (r.query)
       t.true(

@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
+import sharp from 'sharp';
 import { seedCatalog } from '../../src/products/catalog.service.js';
 import type { PublicProduct } from '../../src/products/products.schemas.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -163,38 +164,54 @@ test('when products add runs in a terminal with some flags, then it asks only fo
   t.is(Number(saved?.stock), 3);
 });
 
-test('when products add is given --image FILE, then the file is copied into the images directory under a safe name', async (t) => {
-  const source = path.join(filesDir, 'My Watch (front).SVG');
-  writeFileSync(source, '<svg xmlns="http://www.w3.org/2000/svg"/>');
+const pngBytes = (width: number, height: number) =>
+  sharp({ create: { width, height, channels: 3, background: { r: 1, g: 2, b: 3 } } })
+    .png()
+    .toBuffer();
+
+test.serial('when products add is given --image FILE, then it goes through the upload rules: stored re-encoded under its hash', async (t) => {
+  const source = path.join(filesDir, 'My Watch (front).JPG');
+  writeFileSync(source, await pngBytes(1800, 90)); // a PNG, whatever its name says
   const r = await cli(['products', 'add', '--name', `Pictured ${process.pid}`, '--price', '10', '--stock', '1', '--image', source, '--json']);
   t.is(r.code, 0, r.stderr);
   const p = JSON.parse(r.stdout) as PublicProduct;
-  t.regex(p.image_url ?? '', /^\/images\/my-watch-front-[0-9a-f]{8}\.svg$/);
-  const copy = path.join(imagesDir, path.basename(p.image_url!));
-  t.is(readFileSync(copy, 'utf8'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+  t.regex(p.image_url ?? '', /^\/images\/[0-9a-f]{64}\.png$/);
+  const meta = await sharp(path.join(imagesDir, path.basename(p.image_url!))).metadata();
+  t.is(meta.format, 'png');
+  t.is(meta.width, 1600);
+  const audit = await database.db('audit_log').where({ target_type: 'product', target_id: String(p.id) });
+  t.is(audit.length, 1);
 });
 
-test('when --image names a missing file or a non-image, then it exits 2 and nothing changes', async (t) => {
+test('when --image names a missing file, a non-image, an SVG or an empty file, then it exits 2 and nothing changes', async (t) => {
   const name = `Imageless ${process.pid}`;
   const missing = await cli(['products', 'add', '--name', name, '--price', '10', '--stock', '1', '--image', path.join(filesDir, 'nope.png')]);
   t.is(missing.code, 2);
   t.regex(missing.stderr, /image file not found/);
   t.falsy(await byName(name));
 
-  const text = path.join(filesDir, 'notes.txt');
-  writeFileSync(text, 'not an image');
   const p = await newProduct();
-  const wrongType = await cli(['products', 'update', String(p.id), '--image', text]);
-  t.is(wrongType.code, 2);
+  for (const [file, content, message] of [
+    ['notes.png', 'not an image', /not a JPEG, PNG or WebP/],
+    ['w.svg', '<svg xmlns="http://www.w3.org/2000/svg"/>', /SVG/],
+    ['empty.png', '', /empty/],
+  ] as const) {
+    const f = path.join(filesDir, file);
+    writeFileSync(f, content);
+    const r = await cli(['products', 'update', String(p.id), '--image', f]);
+    t.is(r.code, 2, file);
+    t.regex(r.stderr, message);
+  }
   t.is((await row(p.id)).image_url, null);
 });
 
-test('when products add fails after the image was copied, then the copy is removed again', async (t) => {
-  const source = path.join(filesDir, 'orphan.svg');
-  writeFileSync(source, `<svg xmlns="http://www.w3.org/2000/svg" data-run="${process.pid}"/>`);
+test.serial('when products add fails after the image was stored, then the stored file is removed again', async (t) => {
+  const source = path.join(filesDir, 'orphan.png');
+  writeFileSync(source, await pngBytes(33, 17));
+  const before = readdirSync(imagesDir).length;
   const r = await cli(['products', 'add', '--name', ' ', '--price', '10', '--stock', '1', '--image', source]);
   t.is(r.code, 2);
-  t.false(readdirSync(imagesDir).some((f) => f.startsWith('orphan-')));
+  t.is(readdirSync(imagesDir).length, before);
 });
 
 test('when products update changes name and price, then the product has them', async (t) => {

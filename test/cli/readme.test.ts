@@ -12,6 +12,8 @@
  * - Skipped, because they are the test itself or need what a test cannot have: `npm …` (install,
  *   start, test), `bash .ci/run`, `TEST_DB=… npm test`, `export …` (the environment is set here),
  *   and the Stripe CLI (`stripe …`; the payment then stays pending, which the later steps expect).
+ * - The reader's own product photo, `watch.jpg` in the working directory, is a small JPEG made
+ *   here; IMAGES_DIR is a temporary directory (uploads never land in the checkout's images/).
  * - `curl -s` gets `--fail-with-body`, so an HTTP error (a 409 at sign-up, a 401 after it) fails
  *   the step; each step runs with `set -o pipefail`, so `… | jq` fails when the CLI does.
  */
@@ -20,6 +22,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
+import sharp from 'sharp';
 import { BIN, ROOT } from '../helpers/bin.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
 import { startServerProcess } from '../helpers/server-process.js';
@@ -53,8 +56,12 @@ test('when the README is followed top to bottom on a fresh store, then every com
     NODE_ENV: 'development',
     NO_COLOR: '1',
     TMPDIR: dir,
+    IMAGES_DIR: path.join(dir, 'images'),
     ...stripe.env({ STRIPE_WEBHOOK_SECRET: 'whsec_readme' }),
   };
+  await sharp({ create: { width: 64, height: 48, channels: 3, background: '#2a4d69' } })
+    .jpeg()
+    .toFile(path.join(dir, 'watch.jpg'));
   const server = await startServerProcess({ cwd: dir, env });
   t.teardown(() => server.kill());
 

@@ -47,7 +47,7 @@ export async function list(_args: string[], opts: ListOptions): Promise<void> {
 
 /** Installs the image (if any), runs the write, and takes the image back out if the write fails. */
 async function withImage<T>(file: string | undefined, write: (imageUrl: string | undefined) => Promise<T>): Promise<T> {
-  const image: InstalledImage | undefined = file === undefined ? undefined : await installImage(file, (await cliConfig()).imagesDir);
+  const image: InstalledImage | undefined = file === undefined ? undefined : await installImage(await openDb(), file, (await cliConfig()).imagesDir);
   try {
     return await write(image?.url);
   } catch (err) {

@@ -29,12 +29,13 @@ function hasBody(ctx: Parameters<AppMiddleware>[0]): boolean {
  * before a byte is read, and so is an unknown Content-Encoding; a declared length over the limit
  * is a 413 without reading it. A body that does not decompress (garbage sent as gzip, deflate or
  * br) is the client's fault: 400 INVALID_JSON, never a 500.
- * Paths in `raw` (the Stripe webhook) are left unread for their route to take the raw bytes.
+ * Paths in `raw` (the Stripe webhook) are left unread for their route to take the raw bytes, and
+ * so are requests `isUpload` says are for a route taking a file (middleware/upload.ts).
  */
-export function jsonBody(raw: string[] = []): AppMiddleware {
+export function jsonBody(raw: string[] = [], isUpload: (path: string, method: string) => boolean = () => false): AppMiddleware {
   const parse = bodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT_BYTES, encoding: 'utf-8' }) as unknown as AppMiddleware;
   return async (ctx, next) => {
-    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method) || !hasBody(ctx) || raw.includes(ctx.path)) return next();
+    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method) || !hasBody(ctx) || raw.includes(ctx.path) || isUpload(ctx.path, ctx.method)) return next();
     if (Number(ctx.get('Content-Length')) > BODY_LIMIT_BYTES) throw payloadTooLarge();
     if (!ctx.is('application/json', 'application/*+json')) throw notJson();
     const encoding = ctx.get('Content-Encoding').trim().toLowerCase();

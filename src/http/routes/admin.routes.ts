@@ -22,8 +22,10 @@ import {
   adminDeleteProduct,
   adminGetProduct,
   adminListProducts,
+  adminSetProductImage,
   adminUpdateProduct,
 } from '../../products/admin-products.service.js';
+import { MAX_IMAGE_BYTES, MAX_IMAGE_WIDTH } from '../../products/product-image.js';
 import { refundBodySchema, refundSchema } from '../../payments/refunds.schemas.js';
 import { refundOrder } from '../../payments/refunds.service.js';
 import { listEnvelopeSchema } from '../../schemas.js';
@@ -123,6 +125,33 @@ export function adminRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
       },
       async handler(ctx, { body }) {
         ctx.body = await adminAdjustStock(db, actorOf(ctx), productId(ctx), body, currency);
+      },
+    }),
+
+    route({
+      method: 'post',
+      path: '/api/admin/products/:id/image',
+      summary: `Upload the product’s image: one JPEG, PNG or WebP file (type read from its bytes; SVG refused), at most 5 MB, resized to at most ${MAX_IMAGE_WIDTH} px wide and stored under its content hash`,
+      tag: TAG,
+      permission: 'catalog:write',
+      upload: {
+        field: 'image',
+        maxBytes: MAX_IMAGE_BYTES,
+        description: 'The image file. Its name and declared type are ignored: the bytes decide (JPEG, PNG or WebP).',
+        mediaTypes: ['image/jpeg', 'image/png', 'image/webp'],
+      },
+      responses: {
+        200: { description: 'The product with its new image_url (/images/<sha256>.<jpg|png|webp>)', schema: adminProductSchema },
+        400: {
+          description:
+            'VALIDATION_FAILED: no file or more than one, an empty file, SVG, a file that is not a decodable JPEG, PNG or WebP, or a malformed multipart body',
+        },
+        404: NOT_FOUND('product'),
+        413: { description: 'PAYLOAD_TOO_LARGE: the file is larger than 5 MB (nothing is stored)' },
+        415: { description: 'UNSUPPORTED_MEDIA_TYPE: the body is not multipart/form-data' },
+      },
+      async handler(ctx, { file }) {
+        ctx.body = await adminSetProductImage(db, actorOf(ctx), productId(ctx), file.bytes, config.imagesDir, currency);
       },
     }),
 
