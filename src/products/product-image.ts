@@ -16,7 +16,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import type { Db } from '../db/connection.js';
 import { validationError } from '../errors.js';
 
@@ -74,6 +73,8 @@ export async function processImage(input: Uint8Array): Promise<ProcessedImage> {
     if (looksLikeSvg(input)) throw validationError('SVG images are not accepted (they can carry script); send a JPEG, PNG or WebP.');
     throw validationError('The file is not a JPEG, PNG or WebP image (its type is read from its content, not its name).');
   }
+  // Loaded on the first upload, not at start: libvips adds tens of MB to a server's memory.
+  const { default: sharp } = await import('sharp');
   let out: { data: Buffer; info: { width: number; height: number } };
   try {
     // failOn 'error': a truncated or corrupt image is refused, not half-decoded; `animated`
