@@ -243,6 +243,15 @@ export async function settleSessionPaid(db: Runner, order: PublicOrder, session:
   if (amount !== order.total_cents) return ignored('mismatch', `amount mismatch ${amount ?? 'none'} != ${order.total_cents}`, order);
   const currency = (session.currency ?? '').toLowerCase();
   if (currency !== order.currency.toLowerCase()) return ignored('mismatch', `currency mismatch ${currency || 'none'} != ${order.currency}`, order);
+  // The session's PaymentIntent holds the charge: a refund (docs/api.md, Refunds) is made on it.
+  const intentId = sessionIntentId(session);
+  if (intentId && !order.payment_intent_id) {
+    try {
+      await attachPaymentIntent(db, order.id, intentId);
+    } catch (err) {
+      if (!isAppError(err)) throw err; // linked to another order: paid all the same, refunded at Stripe by hand
+    }
+  }
   if (await markPaid(db, order.id, paidAt)) return applied('paid', await getOrder(db, order.id));
   return notMoved(db, order.id, 'paid');
 }

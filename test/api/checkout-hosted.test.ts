@@ -11,6 +11,7 @@ import { startApp, type Client, type TestApp } from '../helpers/app.js';
 import { signedInCustomer } from '../helpers/customers.js';
 import { checkoutSessionEvent, FakeStripe, paymentIntentEvent, signPayload, type FakeSession } from '../helpers/fake-stripe.js';
 import { createProduct } from '../helpers/services.js';
+import { signedInAs } from '../helpers/staff.js';
 
 const SECRET = 'whsec_test_hosted';
 const STORE = 'https://shop.example.test';
@@ -346,4 +347,22 @@ test("when the session's PaymentIntent reports a failed attempt, then the order 
   t.is(res.body.status, 'canceled');
   t.is(stripe.sessions.get(h.body.checkout_session_id)!.status, 'expired');
   t.is(await stockOf(products[0].id), 1);
+});
+
+test("when a hosted order is paid, then its session's PaymentIntent is on the order and staff can refund it at Stripe", async (t) => {
+  const { b } = await buyerWithCart([['300.00', 1]]);
+  const h = await hosted(b.auth);
+  const session = stripe.completeSession(h.body.checkout_session_id);
+  t.is((await sendEvent(checkoutSessionEvent('checkout.session.completed', session))).status, 200);
+  const row = await db('orders').where({ id: h.body.order_id }).first();
+  t.is(row.status, 'paid');
+  t.is(row.payment_intent_id, session.payment_intent);
+
+  const staff = await signedInAs(db, app.config.accessTokenSecret, 'staff');
+  const res = await client.request('POST', `/api/admin/orders/${h.body.order_id}/refund`, { json: {}, headers: staff.auth });
+  t.is(res.status, 201, res.text);
+  t.is(res.body.order.status, 'refunded');
+  const refunds = stripe.requestsTo('POST', '/v1/refunds').filter((r) => r.body.payment_intent === session.payment_intent);
+  t.is(refunds.length, 1);
+  t.is(Number(refunds[0].body.amount), row.total_cents);
 });
