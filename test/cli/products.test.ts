@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -20,7 +20,10 @@ test.before(async () => {
   await seedCatalog(database.db);
   cli = cliInProcess(database, { IMAGES_DIR: imagesDir });
 });
-test.after.always(() => database?.drop());
+test.after.always(async () => {
+  await database?.drop();
+  for (const d of [imagesDir, filesDir]) rmSync(d, { recursive: true, force: true });
+});
 
 let seq = 0;
 const newProduct = (fields: { stock?: number; price?: string } = {}) =>

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -14,7 +14,10 @@ test.before(async () => {
   database = await createTestDatabase();
   cli = cliInProcess(database);
 });
-test.after.always(() => database?.drop());
+test.after.always(async () => {
+  await database?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const countProducts = async () => Number((await database.db('products').count({ n: '*' }))[0].n);
 const countUsers = async () => Number((await database.db('users').count({ n: '*' }))[0].n);
