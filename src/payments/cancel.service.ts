@@ -18,7 +18,7 @@ import type { Db } from '../db/connection.js';
 import { AppError, isAppError } from '../errors.js';
 import { assertMove, canMove, invalidTransition } from '../orders/order-states.js';
 import { cancelOrder, getOrder, type PublicOrder } from '../orders/orders.service.js';
-import { settleFromIntent, settleFromSession } from './settlement.js';
+import { type Settlement, settleFromIntent, settleFromSession } from './settlement.js';
 import { cancelPaymentIntent, expireCheckoutSession, paymentsConfigured, type StripeConfig } from './stripe-client.js';
 
 type AfterMove = (trx: Knex.Transaction) => Promise<void>;
@@ -92,17 +92,21 @@ export async function cancelPendingOrder(
   }
 
   const settled = await settleFromIntent(db, order, intent, { afterMove });
-  const after = settled.order ?? (await getOrder(db, order.id));
-  // Canceled, by this request (afterMove ran in its transaction) or by the webhook that Stripe's
-  // cancel set off (then the caller records its own change).
+  return canceledAtStripe(db, order.id, settled, `the payment provider reports its payment as ${intent.status ?? 'in an unknown state'}`);
+}
+
+/**
+ * What Stripe's answer to a cancel did to the order: canceled, by this request (afterMove ran in
+ * its transaction) or by the webhook that Stripe's cancel set off (then the caller records its
+ * own change); else paid meanwhile, or still pending for `stillPending`.
+ */
+async function canceledAtStripe(db: Db, orderId: number, settled: Settlement, stillPending: string): Promise<CustomerCancel & { audited?: boolean }> {
+  const after = settled.order ?? (await getOrder(db, orderId));
   if (after.status === 'canceled') return { order: after, stripe: 'canceled', audited: settled.changed };
   if (after.status !== 'pending') {
-    throw new AppError('INVALID_TRANSITION', `Order ${order.id} is ${after.status}: its payment went through before it could be canceled.`);
+    throw new AppError('INVALID_TRANSITION', `Order ${orderId} is ${after.status}: its payment went through before it could be canceled.`);
   }
-  throw new AppError(
-    'INVALID_TRANSITION',
-    `Order ${order.id} cannot be canceled now: the payment provider reports its payment as ${intent.status ?? 'in an unknown state'}.`,
-  );
+  throw new AppError('INVALID_TRANSITION', `Order ${orderId} cannot be canceled now: ${stillPending}.`);
 }
 
 /**
@@ -134,13 +138,5 @@ async function cancelWithSession(
     return anyway(err.message);
   }
   const settled = await settleFromSession(db, order, session, { afterMove });
-  const after = settled.order ?? (await getOrder(db, order.id));
-  if (after.status === 'canceled') return { order: after, stripe: 'canceled', audited: settled.changed };
-  if (after.status !== 'pending') {
-    throw new AppError('INVALID_TRANSITION', `Order ${order.id} is ${after.status}: its payment went through before it could be canceled.`);
-  }
-  throw new AppError(
-    'INVALID_TRANSITION',
-    `Order ${order.id} cannot be canceled now: its payment on Stripe's page is ${session.payment_status ?? 'in progress'}.`,
-  );
+  return canceledAtStripe(db, order.id, settled, `its payment on Stripe's page is ${session.payment_status ?? 'in progress'}`);
 }
