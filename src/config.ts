@@ -72,6 +72,25 @@ export interface Config {
   };
   /** How long /api/health trusts its last look at the migrations table (ms; 0: every request). */
   schemaCheckIntervalMs: number;
+  /** The shop's name (STORE_NAME), in e-mails and webhook payloads. */
+  storeName: string;
+  /** Outgoing e-mail: SMTP when smtpUrl is set, else one .eml file per message under `dir`. */
+  mail: { smtpUrl?: string; from: string; dir: string };
+  /** The outbox's delivery worker (docs/data.md, "outbox"). */
+  outbox: {
+    /** Whether `watchstore serve` runs a worker in the server process (OUTBOX_WORKER). */
+    workerInServe: boolean;
+    pollMs: number;
+    leaseMs: number;
+    batchSize: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+  };
+  /** How long an outgoing webhook request may take before it counts as failed. */
+  webhookTimeoutMs: number;
+  /** How long a password-reset token is valid. */
+  passwordResetMinutes: number;
 }
 
 export class ConfigError extends Error {
@@ -164,6 +183,22 @@ const schema = z.object({
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 3_600_000).optional(),
   HTTP_MAX_CONNECTIONS: int(1, 1_000_000).optional(),
   SCHEMA_CHECK_INTERVAL_MS: int(0, 3_600_000).optional(),
+  STORE_NAME: z.string().min(1, { message: 'must not be empty' }).max(100, { message: 'must be at most 100 characters' }).optional(),
+  SMTP_URL: z
+    .url({ message: 'must be a URL such as smtp://user:pass@mail.example.com:587' })
+    .regex(/^smtps?:\/\//, { message: 'must start with smtp:// or smtps://' })
+    .optional(),
+  MAIL_FROM: nonEmpty.optional(),
+  MAIL_DIR: nonEmpty.optional(),
+  OUTBOX_WORKER: bool.optional(),
+  OUTBOX_POLL_MS: int(10, 3_600_000).optional(),
+  OUTBOX_LEASE_MS: int(1000, 86_400_000).optional(),
+  OUTBOX_BATCH_SIZE: int(1, 1000).optional(),
+  OUTBOX_MAX_ATTEMPTS: int(1, 100).optional(),
+  OUTBOX_RETRY_BASE_MS: int(10, 86_400_000).optional(),
+  OUTBOX_RETRY_MAX_MS: int(10, 604_800_000).optional(),
+  WEBHOOK_TIMEOUT_MS: int(100, 600_000).optional(),
+  PASSWORD_RESET_MINUTES: int(1, 1440).optional(),
 });
 
 /** Every environment variable loadConfig reads (`.env.example` documents each one). */
@@ -288,6 +323,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConnections: e.HTTP_MAX_CONNECTIONS ?? 1000,
     },
     schemaCheckIntervalMs: e.SCHEMA_CHECK_INTERVAL_MS ?? 5000,
+    storeName: e.STORE_NAME ?? 'Watchstore',
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM ?? `${e.STORE_NAME ?? 'Watchstore'} <shop@localhost>`,
+      dir: path.resolve(e.MAIL_DIR ?? path.join(e.DATA_DIR ?? DEFAULT_DATA_DIR, 'mail')),
+    },
+    outbox: {
+      workerInServe: e.OUTBOX_WORKER ?? true,
+      pollMs: e.OUTBOX_POLL_MS ?? 1000,
+      leaseMs: e.OUTBOX_LEASE_MS ?? 60_000,
+      batchSize: e.OUTBOX_BATCH_SIZE ?? 20,
+      maxAttempts: e.OUTBOX_MAX_ATTEMPTS ?? 10,
+      retryBaseMs: e.OUTBOX_RETRY_BASE_MS ?? 30_000,
+      retryMaxMs: e.OUTBOX_RETRY_MAX_MS ?? 3_600_000,
+    },
+    webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS ?? 10_000,
+    passwordResetMinutes: e.PASSWORD_RESET_MINUTES ?? 30,
   };
 }
 

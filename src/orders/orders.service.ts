@@ -8,6 +8,7 @@
  * (user_id, idempotency_key). The HTTP routes, the payments code and the CLI all come through here.
  */
 import type { Knex } from 'knex';
+import { notifyOrderEvent, type OrderEventFacts } from '../notifications/order-events.js';
 import type { Db } from '../db/connection.js';
 import { fromDbTime, toDbTime } from '../db/values.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -268,6 +269,7 @@ export async function createOrderFromCart(
         userId,
         lines.map((l) => l.product_id),
       );
+      await notifyOrderEvent(trx, 'order.placed', id);
 
       const at = toDbTime(createdAt);
       const row: OrderRow = {
@@ -442,10 +444,8 @@ export async function moveOrder(db: Db | Knex.Transaction, orderId: number, to: 
     ...(to === 'paid' ? { paid_at: toDbTime(opts.paidAt ?? new Date()) } : {}),
     ...(opts.intentCancelUnconfirmed ? { intent_cancel_unconfirmed_at: toDbTime(new Date()) } : {}),
   };
-  const move = (runner: Db | Knex.Transaction) => repo.moveStatus(runner, orderId, movesInto(to), to, extra, { withoutIntent: opts.onlyWithoutIntent });
-  if (to !== 'canceled' && !opts.afterMove) return (await move(db)) === 1;
   return inTransaction(db, async (trx) => {
-    if ((await move(trx)) === 0) return false;
+    if ((await repo.moveStatus(trx, orderId, movesInto(to), to, extra, { withoutIntent: opts.onlyWithoutIntent })) === 0) return false;
     if (to === 'canceled') {
       const items = (await repo.itemsOf(trx, [orderId])).filter((i) => i.product_id !== null);
       // Product id order, the same lock order as order creation.
@@ -453,6 +453,9 @@ export async function moveOrder(db: Db | Knex.Transaction, orderId: number, to: 
       for (const i of items) await repo.returnStock(trx, Number(i.product_id), Number(i.quantity));
     }
     await opts.afterMove?.(trx);
+    // The move's e-mail and webhooks, in its transaction (after afterMove: a shipped order's
+    // tracking number is in the message).
+    await notifyOrderEvent(trx, `order.${to as Exclude<OrderStatus, 'pending'>}`, orderId, opts.facts);
     return true;
   });
 }
@@ -466,6 +469,8 @@ export interface MoveOptions {
    * move's extra columns and its audit row (docs/data.md, audit_log) commit with it or not at all.
    */
   afterMove?: (trx: Knex.Transaction) => Promise<void>;
+  /** What the move's messages say beyond the order itself (an expiry rather than a cancel). */
+  facts?: OrderEventFacts;
 }
 
 /** pending → paid with paid_at (moveOrder). */
