@@ -241,6 +241,11 @@ export const ordersRepository = {
       .update({ ...ship, updated_at: toDbTime(new Date()) });
   },
 
+  /** Stores the e-mail Stripe's hosted page collected, when the order has none yet. */
+  setCustomerEmail(db: Db, orderId: number, email: string): Promise<number> {
+    return db('orders').where('id', orderId).whereNull('customer_email').update({ customer_email: email });
+  },
+
   /** Sets the intent when none is set (or the same one is): rows changed. */
   setPaymentIntent(db: Db, orderId: number, paymentIntentId: string): Promise<number> {
     return db('orders')

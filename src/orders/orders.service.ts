@@ -405,6 +405,14 @@ export async function setShippingAddress(db: Db | Knex.Transaction, orderId: num
   await repo.setShippingAddress(db, orderId, shipColumns(address));
 }
 
+/**
+ * Stores the customer's e-mail as Stripe's hosted page collected it, unless one is stored: the
+ * order's messages go there when the account has no e-mail (notifications/order-events.ts).
+ */
+export async function setCustomerEmail(db: Db | Knex.Transaction, orderId: number, email: string): Promise<void> {
+  await repo.setCustomerEmail(db, orderId, email);
+}
+
 /** Stores the order's PaymentIntent id when it has none (or already has this one). */
 export async function attachPaymentIntent(db: Db, orderId: number, paymentIntentId: string): Promise<void> {
   let changed: number;
@@ -474,8 +482,8 @@ export interface MoveOptions {
 }
 
 /** pending → paid with paid_at (moveOrder). */
-export function markPaid(db: Db | Knex.Transaction, orderId: number, paidAt: Date = new Date()): Promise<boolean> {
-  return moveOrder(db, orderId, 'paid', { paidAt });
+export function markPaid(db: Db | Knex.Transaction, orderId: number, paidAt: Date = new Date(), opts: Pick<MoveOptions, 'afterMove'> = {}): Promise<boolean> {
+  return moveOrder(db, orderId, 'paid', { paidAt, ...opts });
 }
 
 /** pending → canceled, stock back exactly once (moveOrder). */

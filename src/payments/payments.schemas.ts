@@ -149,4 +149,6 @@ export const eventSessionSchema = z.looseObject({
     .optional(),
   collected_information: z.looseObject({ shipping_details: sessionShippingSchema.nullable().optional() }).nullable().optional(),
   shipping_details: sessionShippingSchema.nullable().optional(),
+  // Checked where it is used (settlement.ts): an odd address is not stored, the event still applies.
+  customer_details: z.looseObject({ email: z.string().nullable().optional() }).nullable().optional(),
 });

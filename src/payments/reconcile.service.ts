@@ -109,6 +109,9 @@ function fromSettlement(before: PublicOrder, s: Settlement, intentStatus: string
   return { ...action(after, kind, s.outcome, intentStatus), payment_intent_id: after.payment_intent_id ?? before.payment_intent_id };
 }
 
+/** What the cancel's e-mail says: the hold ran out (docs/data.md, "E-mails"). */
+const EXPIRED = { expired: true } as const;
+
 /** Cancels pending orders created more than `olderThanMs` ago (see the module comment). */
 export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { olderThanMs: number; now?: Date }): Promise<ExpireReport> {
   const cutoff = new Date((opts.now ?? new Date()).getTime() - opts.olderThanMs);
@@ -125,7 +128,7 @@ export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { 
     const intentId = order.payment_intent_id;
     const sessionId = order.checkout_session_id;
     if (!intentId && !sessionId) {
-      const moved = await cancelOrder(db, order.id, { onlyWithoutIntent: true });
+      const moved = await cancelOrder(db, order.id, { onlyWithoutIntent: true, facts: EXPIRED });
       const after = await getOrder(db, order.id);
       const why = after.payment_intent_id
         ? 'ignored: a checkout gave it a PaymentIntent meanwhile (the next run settles it with Stripe)'
@@ -145,10 +148,10 @@ export async function expirePendingOrders(db: Db, config: StripeConfig, opts: { 
       if (sessionId) {
         // Hosted checkout: the session is expired at Stripe first (or found complete: then paid).
         const session = await expireCheckoutSession(config, sessionId);
-        orders.push(fromSettlement(order, await settleFromSession(db, order, session), sessionStatus(session)));
+        orders.push(fromSettlement(order, await settleFromSession(db, order, session, { facts: EXPIRED }), sessionStatus(session)));
       } else {
         const intent = await cancelPaymentIntent(config, intentId!);
-        orders.push(fromSettlement(order, await settleFromIntent(db, order, intent), intent.status));
+        orders.push(fromSettlement(order, await settleFromIntent(db, order, intent, { facts: EXPIRED }), intent.status));
       }
     } catch (err) {
       if (!isAppError(err) || err.code !== 'PAYMENT_PROVIDER_ERROR') throw err;
@@ -221,7 +224,8 @@ export async function reconcilePayments(db: Db, config: StripeConfig, opts: { no
         continue;
       }
       const current = await getOrder(db, order.id);
-      orders.push(fromSettlement(current, await settleFromSession(db, current, session), sessionStatus(session)));
+      // A session found expired lapsed unpaid: its cancel e-mail says the order expired.
+      orders.push(fromSettlement(current, await settleFromSession(db, current, session, { facts: EXPIRED }), sessionStatus(session)));
       continue;
     }
     const intentId = order.payment_intent_id as string;

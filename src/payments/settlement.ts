@@ -16,11 +16,13 @@ import {
   findOrderByPaymentIntent,
   getOrder,
   markPaid,
+  setCustomerEmail,
   setShippingAddress,
   type MoveOptions,
   type PublicOrder,
 } from '../orders/orders.service.js';
 import { shippingAddressSchema } from '../orders/orders.schemas.js';
+import { emailSchema } from '../users/users.schemas.js';
 import { canMove } from '../orders/order-states.js';
 import type { OrderStatus } from '../orders/orders.schemas.js';
 import type { OutcomeKind } from './payments.schemas.js';
@@ -115,10 +117,17 @@ export async function settleSucceeded(db: Runner, order: PublicOrder, intent: In
   return notMoved(db, order.id, 'paid');
 }
 
+/** What a cancel's caller adds: an admin's audit row in its transaction, what its e-mail says. */
+export interface CancelOptions {
+  afterMove?: MoveOptions['afterMove'];
+  /** `{expired: true}`: the order's hold ran out (`orders expire`, an expired session). */
+  facts?: MoveOptions['facts'];
+}
+
 /** A canceled intent: the pending order is canceled and its stock given back (exactly once). */
-export async function settleCanceled(db: Runner, order: PublicOrder, opts: { afterMove?: MoveOptions['afterMove'] } = {}): Promise<Settlement> {
+export async function settleCanceled(db: Runner, order: PublicOrder, opts: CancelOptions = {}): Promise<Settlement> {
   if (!canMove(order.status, 'canceled')) return notPending(order, 'canceled');
-  if (await cancelOrder(db, order.id, { afterMove: opts.afterMove })) return applied('canceled, stock returned', await getOrder(db, order.id));
+  if (await cancelOrder(db, order.id, { afterMove: opts.afterMove, facts: opts.facts })) return applied('canceled, stock returned', await getOrder(db, order.id));
   return notMoved(db, order.id, 'canceled');
 }
 
@@ -127,8 +136,8 @@ export async function settleFromIntent(
   db: Runner,
   order: PublicOrder,
   intent: IntentFacts,
-  /** Runs in the cancel's transaction when a canceled intent cancels the order (an admin's audit row). */
-  opts: { afterMove?: MoveOptions['afterMove'] } = {},
+  /** For the cancel, when a canceled intent cancels the order. */
+  opts: CancelOptions = {},
 ): Promise<Settlement> {
   if (intent.status === 'succeeded') return settleSucceeded(db, order, intent);
   if (intent.status === 'canceled') return settleCanceled(db, order, opts);
@@ -165,6 +174,8 @@ export interface SessionFacts {
   collected_information?: { shipping_details?: SessionShipping | null } | null;
   /** Where older API versions put it. */
   shipping_details?: SessionShipping | null;
+  /** What the customer typed on the hosted page (or the prefilled address). */
+  customer_details?: { email?: string | null } | null;
 }
 
 export function sessionIntentId(session: SessionFacts): string | null {
@@ -252,17 +263,30 @@ export async function settleSessionPaid(db: Runner, order: PublicOrder, session:
       if (!isAppError(err)) throw err; // linked to another order: paid all the same, refunded at Stripe by hand
     }
   }
-  if (await markPaid(db, order.id, paidAt)) return applied('paid', await getOrder(db, order.id));
+  // The e-mail Stripe collected is stored in the move's transaction, before the move's
+  // confirmation is queued: an account without an e-mail gets its confirmation there.
+  const email = collectedEmail(session);
+  const afterMove = email ? (trx: Knex.Transaction) => setCustomerEmail(trx, order.id, email) : undefined;
+  if (await markPaid(db, order.id, paidAt, { afterMove })) return applied('paid', await getOrder(db, order.id));
   return notMoved(db, order.id, 'paid');
 }
+
+/** The customer's e-mail from a session, when it is a usable address (else none). */
+function collectedEmail(session: SessionFacts): string | undefined {
+  const parsed = emailSchema.safeParse(session.customer_details?.email);
+  return parsed.success && parsed.data.length <= CUSTOMER_EMAIL_MAX ? parsed.data : undefined;
+}
+
+/** orders.customer_email's width (migrations/20261201000000_outbox_notifications.ts). */
+const CUSTOMER_EMAIL_MAX = 254;
 
 /** Whatever the session's current state says (reconcile and expire ask Stripe for it). */
 export async function settleFromSession(
   db: Runner,
   order: PublicOrder,
   session: SessionFacts,
-  /** Runs in the cancel's transaction when an expired session cancels the order (an admin's audit row). */
-  opts: { afterMove?: MoveOptions['afterMove'] } = {},
+  /** For the cancel, when an expired session cancels the order. */
+  opts: CancelOptions = {},
 ): Promise<Settlement> {
   if (session.status === 'complete') return settleSessionPaid(db, order, session);
   if (session.status === 'expired') return settleCanceled(db, order, opts);

@@ -103,7 +103,8 @@ function sessionOf(event: StripeEvent): SessionFacts | undefined {
 async function settleSession(trx: Knex.Transaction, type: string, session: SessionFacts): Promise<Settlement> {
   const { order, reason } = await findOrderForSession(trx, session);
   if (!order) return ignored('unmatched', reason ?? 'unknown checkout session');
-  if (type === 'checkout.session.expired') return settleCanceled(trx, order);
+  // Stripe let the session lapse unpaid: the customer's e-mail says the order expired.
+  if (type === 'checkout.session.expired') return settleCanceled(trx, order, { facts: { expired: true } });
   if (type === 'checkout.session.async_payment_failed') {
     const s = await settleCanceled(trx, order);
     return s.changed ? { ...s, outcome: 'applied: payment failed, canceled, stock returned' } : s;

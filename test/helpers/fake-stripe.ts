@@ -99,6 +99,8 @@ export interface FakeSession {
   livemode: false;
   collected_information: { shipping_details: FakeShippingDetails | null } | null;
   shipping_cost: { amount_total: number } | null;
+  /** What the customer typed on the hosted page (Stripe always asks for an e-mail). */
+  customer_details: { email: string | null; name: string | null } | null;
 }
 
 export interface RecordedRequest {
@@ -190,7 +192,7 @@ export class FakeStripe {
 
   /**
    * The customer finished the hosted page: the session is complete (paid by default, with a
-   * succeeded PaymentIntent for its amount) and carries the shipping details they typed.
+   * succeeded PaymentIntent for its amount) and carries the shipping details and e-mail they typed.
    */
   completeSession(sessionId: string, patch: Partial<FakeSession> = {}, shipping: FakeShippingDetails | null = FAKE_SHIPPING): FakeSession {
     const session = this.sessions.get(sessionId);
@@ -202,7 +204,14 @@ export class FakeStripe {
     this.intents.set(intent.id, intent);
     Object.assign(
       session,
-      { status: 'complete', payment_status: 'paid', payment_intent: intent.id, url: null, collected_information: { shipping_details: shipping } },
+      {
+        status: 'complete',
+        payment_status: 'paid',
+        payment_intent: intent.id,
+        url: null,
+        collected_information: { shipping_details: shipping },
+        customer_details: { email: FAKE_CUSTOMER_EMAIL, name: shipping?.name ?? null },
+      },
       patch,
     );
     return session;
@@ -388,6 +397,7 @@ export class FakeStripe {
         livemode: false,
         collected_information: null,
         shipping_cost: rate ? { amount_total: shippingAmount } : null,
+        customer_details: null,
       };
       this.sessions.set(sessionId, session);
       return remember(200, session);
@@ -529,6 +539,9 @@ export const FAKE_SHIPPING: FakeShippingDetails = {
   name: 'Ada Lovelace',
   address: { line1: '12 Analytical Row', line2: 'Flat 3', city: 'London', postal_code: 'N1 7AA', state: null, country: 'GB' },
 };
+
+/** The e-mail a customer types on the hosted page, unless a test says otherwise (customer_details). */
+export const FAKE_CUSTOMER_EMAIL = 'ada.lovelace@example.net';
 
 /** A Stripe event around a Checkout Session, as Stripe would POST it to the webhook. */
 export function checkoutSessionEvent(
