@@ -127,7 +127,8 @@ export interface CancelOptions {
 /** A canceled intent: the pending order is canceled and its stock given back (exactly once). */
 export async function settleCanceled(db: Runner, order: PublicOrder, opts: CancelOptions = {}): Promise<Settlement> {
   if (!canMove(order.status, 'canceled')) return notPending(order, 'canceled');
-  if (await cancelOrder(db, order.id, { afterMove: opts.afterMove, facts: opts.facts })) return applied('canceled, stock returned', await getOrder(db, order.id));
+  if (await cancelOrder(db, order.id, { afterMove: opts.afterMove, facts: opts.facts }))
+    return applied('canceled, stock returned', await getOrder(db, order.id));
   return notMoved(db, order.id, 'canceled');
 }
 

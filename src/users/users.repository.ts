@@ -1,4 +1,6 @@
+import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
+import { isMysql } from '../db/dialect.js';
 import { fromDbTime, insertedId, likePattern, toDbTime } from '../db/values.js';
 import { normalizeLogin } from './login.js';
 import type { PublicUser, Role } from './users.schemas.js';
@@ -33,6 +35,12 @@ export const usersRepository = {
 
   findById(db: Db, id: number): Promise<UserRow | undefined> {
     return db<UserRow>('users').where({ id }).first();
+  },
+
+  /** The user's row, locked until the transaction ends (MariaDB; SQLite's transaction holds the file). */
+  findByIdForUpdate(trx: Knex.Transaction, id: number): Promise<UserRow | undefined> {
+    const q = trx<UserRow>('users').where({ id });
+    return (isMysql(trx) ? q.forUpdate() : q).first();
   },
 
   findByUsername(db: Db, username: string): Promise<UserRow | undefined> {

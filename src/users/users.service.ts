@@ -1,5 +1,7 @@
 import type { Db } from '../db/connection.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
+import { inTransaction } from '../db/transaction.js';
+import { enqueueEmailChanged } from '../notifications/account-email.js';
 import { AppError, notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
@@ -59,7 +61,11 @@ export async function createUser(db: Db, input: NewUser, opts: PasswordOptions):
   }
 }
 
-/** Sets (or changes) a user's e-mail; EMAIL_TAKEN when another user has it. */
+/**
+ * Sets (or changes) a user's e-mail; EMAIL_TAKEN when another user has it. A change queues the
+ * security notice to the old address in the same transaction (notifications/account-email.ts);
+ * the row is locked first, so two changes at once each tell the address they replaced.
+ */
 export async function setEmail(db: Db, userId: number, email: unknown): Promise<PublicUser> {
   const address = parseInput(emailSchema, email, 'email');
   const clash = await repo.findClash(db, '', address);
@@ -68,11 +74,18 @@ export async function setEmail(db: Db, userId: number, email: unknown): Promise<
     if (row?.email !== address) throw emailTaken();
   }
   try {
-    if ((await repo.setEmail(db, userId, address)) === 0) throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
+    return await inTransaction(db, async (trx) => {
+      const before = await repo.findByIdForUpdate(trx, userId);
+      if (!before) throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
+      if (before.email === address) return toPublicUser(before);
+      const at = new Date();
+      await repo.setEmail(trx, userId, address);
+      await enqueueEmailChanged(trx, { userId, username: before.username, oldEmail: before.email, newEmail: address, at });
+      return toPublicUser({ ...before, email: address });
+    });
   } catch (err) {
     throw takenError(err) ?? err;
   }
-  return toPublicUser((await repo.findById(db, userId))!);
 }
 
 export async function getUser(db: Db, id: number): Promise<PublicUser> {
