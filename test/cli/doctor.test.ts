@@ -1,6 +1,10 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { ANSI, cliInProcess, runCli } from '../helpers/cli-in-process.js';
+import { startSmtp } from '../helpers/smtp.js';
 
 interface Check {
   check: string;
@@ -34,7 +38,7 @@ test('when doctor --json runs, then it prints an array of checks without secrets
   const checks = JSON.parse(r.stdout) as Check[];
   t.deepEqual(
     checks.map((c) => c.check),
-    ['config', 'database', 'migrations', 'token secrets', 'stripe', 'stripe webhook', 'redis'],
+    ['config', 'database', 'migrations', 'token secrets', 'stripe', 'stripe webhook', 'redis', 'mail'],
   );
   t.is(find(checks, 'database').status, 'ok');
   t.is(find(checks, 'database').detail.startsWith(migrated.dialect === 'mysql' ? 'mysql://' : 'sqlite:'), true);
@@ -85,4 +89,37 @@ test('when REDIS_URL points nowhere, then doctor fails the redis check without p
   t.is(redis.status, 'fail');
   t.regex(redis.detail, /cannot reach redis:\/\/127\.0\.0\.1:1: ECONNREFUSED/);
   t.notRegex(r.stdout, /hush/);
+});
+
+test('when SMTP_URL is not set, then doctor says e-mails are written as files under MAIL_DIR', async (t) => {
+  const dir = path.join(os.tmpdir(), 'watchstore-doctor-mail-not-created');
+  const r = await cliInProcess(migrated, { SMTP_URL: undefined, MAIL_DIR: dir })(['doctor', '--json']);
+  t.is(r.code, 0, r.stderr);
+  t.like(find(JSON.parse(r.stdout) as Check[], 'mail'), { status: 'ok', detail: `SMTP_URL not set: e-mails are written as .eml files under ${dir}` });
+  t.false(existsSync(dir), 'doctor only reports the directory');
+});
+
+test('when SMTP_URL points at a live mail server, then doctor reports that it answered', async (t) => {
+  const smtp = await startSmtp();
+  t.teardown(() => smtp.stop());
+  const r = await cliInProcess(migrated, { SMTP_URL: smtp.url })(['doctor', '--json']);
+  t.is(r.code, 0, r.stderr);
+  t.like(find(JSON.parse(r.stdout) as Check[], 'mail'), { status: 'ok', detail: `smtp://127.0.0.1:${smtp.port} answered` });
+  t.is(smtp.received.length, 0, 'verify sends nothing');
+});
+
+test('when the mail server does not answer, then doctor fails the mail check, exits 1 and prints no credentials', async (t) => {
+  const smtp = await startSmtp();
+  await smtp.stop(); // a port where nothing listens any more
+  const r = await cliInProcess(migrated, { SMTP_URL: `smtp://shop-mailer:s3cret-Pa55@127.0.0.1:${smtp.port}` })(['doctor', '--json']);
+  t.is(r.code, 1, r.stderr);
+  const mail = find(JSON.parse(r.stdout) as Check[], 'mail');
+  t.is(mail.status, 'fail');
+  t.regex(mail.detail, new RegExp(`^cannot use smtp://127\\.0\\.0\\.1:${smtp.port}: .*ECONNREFUSED`));
+  t.notRegex(r.stdout + r.stderr, /s3cret|shop-mailer/);
+
+  const table = await cliInProcess(migrated, { SMTP_URL: `smtp://shop-mailer:s3cret-Pa55@127.0.0.1:${smtp.port}` })(['doctor']);
+  t.is(table.code, 1);
+  t.regex(table.stdout, /│ mail\s+│ fail/);
+  t.notRegex(table.stdout + table.stderr, /s3cret|shop-mailer/);
 });

@@ -1,6 +1,6 @@
 /**
- * `watchstore doctor`: configuration, database, migrations, secrets, Stripe and Redis, in one
- * table. Exit 1 when a check fails (the store cannot run as configured); warnings exit 0.
+ * `watchstore doctor`: configuration, database, migrations, secrets, Stripe, Redis and mail, in
+ * one table. Exit 1 when a check fails (the store cannot run as configured); warnings exit 0.
  * An invalid configuration is not a table row: it stops like every command, with exit 2.
  */
 import type { Config } from '../../config.js';
@@ -9,6 +9,7 @@ import { cliConfig } from '../context.js';
 import { listMigrations, openDb } from '../db.js';
 import { isDatabaseUnavailable } from '../../db/errors.js';
 import { describeDatabase, describeRedisUrl } from '../describe.js';
+import { createMailer } from '../../mail/mailer.js';
 import { ui } from '../ui.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -20,6 +21,7 @@ export interface Check {
 }
 
 const REDIS_TIMEOUT_MS = 2000;
+const SMTP_TIMEOUT_MS = 5000;
 
 export async function doctor(): Promise<number> {
   const config = await cliConfig();
@@ -37,6 +39,7 @@ export async function doctor(): Promise<number> {
   checks.push(checkSecrets(config));
   checks.push(...checkStripe(config));
   checks.push(await checkRedis(config));
+  checks.push(await checkMail(config));
 
   const failed = checks.filter((c) => c.status === 'fail').length;
   const warned = checks.filter((c) => c.status === 'warn').length;
@@ -157,4 +160,40 @@ async function checkRedis(config: Config): Promise<Check> {
     clearTimeout(timer);
     client.disconnect();
   }
+}
+
+/**
+ * With SMTP_URL: connects, greets and logs in (nodemailer's verify), no message sent. The detail
+ * names the server without its credentials, and a server's answer is scrubbed of them too.
+ */
+async function checkMail(config: Config): Promise<Check> {
+  const { smtpUrl, dir } = config.mail;
+  if (!smtpUrl) {
+    // Fine for trying the shop; in production no customer would hear from it.
+    return { check: 'mail', status: config.env === 'production' ? 'warn' : 'ok', detail: `SMTP_URL not set: e-mails are written as .eml files under ${dir}` };
+  }
+  const mailer = createMailer(config.mail);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${SMTP_TIMEOUT_MS} ms`)), SMTP_TIMEOUT_MS);
+    });
+    await Promise.race([mailer.verify(), timeout]);
+    return { check: 'mail', status: 'ok', detail: `${mailer.target} answered${new URL(smtpUrl).username ? ' and accepted the login' : ''}` };
+  } catch (err) {
+    return {
+      check: 'mail',
+      status: 'fail',
+      detail: `cannot use ${mailer.target}: ${withoutCredentials(String((err as Error).message ?? err).split('\n')[0], smtpUrl)}`,
+    };
+  } finally {
+    clearTimeout(timer);
+    mailer.close();
+  }
+}
+
+function withoutCredentials(text: string, url: string): string {
+  const u = new URL(url);
+  const secrets = [u.username, u.password, decodeURIComponent(u.username), decodeURIComponent(u.password)].filter((s) => s.length >= 3);
+  return secrets.reduce((t, s) => t.replaceAll(s, '***'), text);
 }
