@@ -118,7 +118,7 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
 
   program
     .command('doctor')
-    .description('check configuration, database, pending migrations, secrets, Stripe and Redis')
+    .description('check configuration, database, pending migrations, secrets, Stripe, Redis and mail')
     .action(
       lazy(
         () => import('./commands/doctor.js'),
