@@ -316,6 +316,31 @@ test.serial(
   },
 );
 
+test.serial('when a shipped order is delivered and then refunded in full, then the customer gets each e-mail, the refund with its amount', async (t) => {
+  const admin = await signedInAs(db, app.config.accessTokenSecret, 'admin');
+  const c = await buyerWithCart([[`Skeleton ${run} ${++seq}`, '240.00', 1]]);
+  const { orderId, intent } = await checkedOut(c);
+  await sendEvent(paymentIntentEvent('payment_intent.succeeded', intent));
+  for (const step of ['ship', 'deliver', 'refund']) {
+    const res = await client.post(`/api/admin/orders/${orderId}/${step}`, {}, admin.auth);
+    t.is(res.status, step === 'refund' ? 201 : 200, `${step}: ${res.text}`);
+  }
+  await drain();
+  // One batch sends them side by side: they may arrive in any order.
+  const mails = new Map(mailsTo(emailOf(c)).map((m) => [m.subject?.replace(`Your ${STORE_NAME} order #${orderId} `, ''), m]));
+  t.deepEqual(
+    [...mails.keys()].sort(),
+    ['has been refunded', 'has shipped', 'is confirmed', 'was delivered', `We have your ${STORE_NAME} order #${orderId}`].sort(),
+  );
+  const shipped = mails.get('has shipped')!;
+  t.notRegex(shipped.text, /Tracking number|Carrier/, 'shipped without tracking: no tracking block');
+  const refunded = mails.get('has been refunded')!;
+  // 240.00 + 15.99 shipping
+  t.regex(prose(refunded.text), /We have refunded \$255\.99 for your order #\d+ to the card or account you paid with\./);
+  t.regex(refunded.text, / {2}Total +\$255\.99\n {2}Refunded +\$255\.99\n/);
+  t.true(refunded.html.includes('Refunded'));
+});
+
 test.serial(
   "when a customer changes their e-mail, then the old address gets a security notice in the change's transaction and the new one nothing",
   async (t) => {
