@@ -18,7 +18,7 @@ defineTemplate('password.reset', (data, ctx) => {
   const username = String(data.username ?? '');
   const expires = utc(data.expires_at);
   const minutes = Number(data.minutes);
-  const within = Number.isFinite(minutes) && minutes > 0 ? ` (${minutes} minutes after it was sent)` : '';
+  const within = Number.isFinite(minutes) && minutes > 0 ? ` (${minutes} minutes after the request)` : '';
   const subject = `Reset your ${ctx.storeName} password`;
   const text = [
     `Hello ${username},`,

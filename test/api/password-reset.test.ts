@@ -193,16 +193,18 @@ test('when the account is disabled, then no reset e-mail is queued, and a token 
   t.is((await signin(app, u.username, 'a brand new password')).status, 401);
 });
 
-test('when the request names a known account, an unknown login or an account without e-mail, then the answers are identical and only the first queues an e-mail', async (t) => {
+test('when the request names a known account, an unknown login, an account without e-mail or a disabled one, then the answers are identical and only the first queues an e-mail', async (t) => {
   const known = await signedUp();
   // An account from the old sign-up form has no e-mail (docs/legacy.md).
   const noEmail = `noemail_${process.pid}`;
   const noEmailId = await usersRepository.insert(app.t.db, { username: noEmail, email: null, password_hash: 'x', role: 'customer' });
   const unknown = `nobody_${process.pid}`;
+  const disabled = await signedUp();
+  await adminUpdateUser(app.t.db, cliActor('test'), disabled.id, { disabled: true });
 
   // Each on a fresh app (same database), so the rate-limit counters are at the same point.
   const answers: Res[] = [];
-  for (const login of [known.username, unknown, noEmail]) {
+  for (const login of [known.username, unknown, noEmail, disabled.email]) {
     const a = await startApp({ database: app.t });
     others.push(a);
     answers.push(await requestReset(a, login));
@@ -216,10 +218,12 @@ test('when the request names a known account, an unknown login or an account wit
   t.is(answers[0].status, 202);
   t.deepEqual(shape(answers[1]), shape(answers[0]));
   t.deepEqual(shape(answers[2]), shape(answers[0]));
+  t.deepEqual(shape(answers[3]), shape(answers[0]));
 
   // Other tests queue e-mails meanwhile: look for these logins' only.
   t.is((await resetMails(app, known.email)).length, 1);
-  t.is((await app.t.db('password_resets').where({ user_id: noEmailId })).length, 0);
+  t.is((await app.t.db('password_resets').whereIn('user_id', [noEmailId, disabled.id])).length, 0);
+  t.is((await resetMails(app, disabled.email)).length, 0);
   const mentions = await app.t.db('outbox').where('payload', 'like', `%${unknown}%`).orWhere('payload', 'like', `%${noEmail}%`);
   t.is(mentions.length, 0);
 });
