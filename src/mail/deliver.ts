@@ -6,6 +6,8 @@ import type { Mailer } from './mailer.js';
 import './account-emails.js';
 import './order-emails.js';
 import { type MailContext, renderEmail } from './templates.js';
+// Templates register themselves by name when loaded.
+import './password-reset.template.js';
 
 /** The domain of the sender's address, for Message-IDs (`<order-12.paid@shop.example.com>`). */
 export function messageIdDomain(from: string): string {
