@@ -56,6 +56,7 @@ export async function list(_args: string[], opts: ListOptions): Promise<void> {
         if (opts.removed) row.push(shortTime(e.removed_at));
         return row;
       }),
+      head.map((_, i) => (i === 0 ? 'right' : 'left')),
     );
   });
 }
