@@ -35,3 +35,12 @@ export function renderEmail(template: string, data: Record<string, unknown>, ctx
   if (!t) throw new Error(`no e-mail template named ${template}`);
   return t(data, ctx);
 }
+
+// TEMPORARY (branch outbox-runtime): a minimal 'order.placed' so the outbox's process tests send
+// real order e-mails before the order templates land; the order-mail branch replaces it.
+defineTemplate('order.placed', (data, ctx) => {
+  const order = data.order as { id: number };
+  const subject = `${ctx.storeName}: order #${order.id} received`;
+  const text = `Thank you for your order #${order.id}.\n\n${ctx.storeUrl}\n`;
+  return { subject, text, html: `<p>Thank you for your order #${escapeHtml(order.id)}.</p>` };
+});
