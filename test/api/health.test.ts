@@ -33,14 +33,23 @@ test('when outbox messages wait and no worker drains them, then health reports t
   const own = await startApp();
   t.teardown(() => own.close());
   const db = own.t.db;
-  const email = (key: string) => ({ kind: 'email' as const, topic: 'order.placed', key, payload: { to: 'ada@example.com', template: 'order.placed', data: {} } });
+  const email = (key: string) => ({
+    kind: 'email' as const,
+    topic: 'order.placed',
+    key,
+    payload: { to: 'ada@example.com', template: 'order.placed', data: {} },
+  });
   await db.transaction(async (trx) => {
     for (const key of ['a', 'b', 'c', 'd']) await enqueue(trx, email(key));
   });
   const minutesAgo = (m: number) => toDbTime(new Date(Date.now() - m * 60_000));
   const inMinutes = (m: number) => toDbTime(new Date(Date.now() + m * 60_000));
-  await db('outbox').where('message_key', 'a').update({ available_at: minutesAgo(2) });
-  await db('outbox').where('message_key', 'b').update({ available_at: inMinutes(10), attempts: 1, last_error: '451 try again' });
+  await db('outbox')
+    .where('message_key', 'a')
+    .update({ available_at: minutesAgo(2) });
+  await db('outbox')
+    .where('message_key', 'b')
+    .update({ available_at: inMinutes(10), attempts: 1, last_error: '451 try again' });
   await db('outbox').where('message_key', 'c').update({ status: 'dead', attempts: 10 });
 
   const recent = await own.client().get('/api/health');
@@ -51,7 +60,9 @@ test('when outbox messages wait and no worker drains them, then health reports t
   t.is(recent.body.outbox.dead, 1);
   t.true(recent.body.outbox.oldest_due_seconds >= 120 && recent.body.outbox.oldest_due_seconds < 300, String(recent.body.outbox.oldest_due_seconds));
 
-  await db('outbox').where('message_key', 'a').update({ available_at: minutesAgo(6) });
+  await db('outbox')
+    .where('message_key', 'a')
+    .update({ available_at: minutesAgo(6) });
   const stale = await own.client().get('/api/health');
   t.is(stale.status, 200);
   t.is(stale.body.status, 'degraded');

@@ -153,7 +153,10 @@ test.serial('when outbox retry names a dead message, then it is due again with i
   t.is(r.stdout, `Message #${outboxId} is due again (its attempts start over).\n`);
   t.like(await findMessage(database.db, outboxId), { status: 'pending', attempts: 0 });
 
-  await database.db('outbox').where('id', outboxId).update({ status: 'sent', sent_at: toDbTime(new Date()) });
+  await database
+    .db('outbox')
+    .where('id', outboxId)
+    .update({ status: 'sent', sent_at: toDbTime(new Date()) });
   const sent = await cli(['outbox', 'retry', String(outboxId)]);
   t.is(sent.code, 1);
   t.regex(sent.stderr, new RegExp(`^watchstore: Message #${outboxId} was sent at .*; it is not sent again\\.\\n$`));
@@ -193,16 +196,19 @@ test.serial('when outbox retry --dead runs, then every dead message is due again
   await database.db('outbox').delete();
 });
 
-test.serial('when worker --once meets a failing mail server, then it logs one line per failure, says what it did, and the rows wait for their retry', async (t) => {
-  const orders = [await placeOrder(), await placeOrder()];
-  smtp.failNext(2);
-  const r = await cli(['worker', '--once'], { env: { LOG_LEVEL: 'warn', OUTBOX_RETRY_BASE_MS: '600000' } });
-  t.is(r.code, 0, r.stderr);
-  t.is(r.stdout, 'Delivered 0 of 2 messages; 2 failed and will be retried, 0 dead.\n');
-  const logged = lines(r.stderr).map((l) => JSON.parse(l));
-  t.is(logged.length, 2, r.stderr);
-  t.deepEqual(logged.map((l) => l.outbox_id).sort(), orders.map((o) => o.outboxId).sort());
-  for (const l of logged) t.like(l, { msg: 'outbox: delivery failed, will retry', attempt: 1 });
-  for (const o of orders) t.like(await findMessage(database.db, o.outboxId), { status: 'pending', attempts: 1 });
-  await database.db('outbox').delete();
-});
+test.serial(
+  'when worker --once meets a failing mail server, then it logs one line per failure, says what it did, and the rows wait for their retry',
+  async (t) => {
+    const orders = [await placeOrder(), await placeOrder()];
+    smtp.failNext(2);
+    const r = await cli(['worker', '--once'], { env: { LOG_LEVEL: 'warn', OUTBOX_RETRY_BASE_MS: '600000' } });
+    t.is(r.code, 0, r.stderr);
+    t.is(r.stdout, 'Delivered 0 of 2 messages; 2 failed and will be retried, 0 dead.\n');
+    const logged = lines(r.stderr).map((l) => JSON.parse(l));
+    t.is(logged.length, 2, r.stderr);
+    t.deepEqual(logged.map((l) => l.outbox_id).sort(), orders.map((o) => o.outboxId).sort());
+    for (const l of logged) t.like(l, { msg: 'outbox: delivery failed, will retry', attempt: 1 });
+    for (const o of orders) t.like(await findMessage(database.db, o.outboxId), { status: 'pending', attempts: 1 });
+    await database.db('outbox').delete();
+  },
+);

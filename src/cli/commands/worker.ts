@@ -38,7 +38,9 @@ export async function worker(_args: string[], opts: WorkerOptions): Promise<numb
       transports.close();
     }
     await ui.result(total, () =>
-      ui.print(`Delivered ${total.sent} of ${total.claimed} message${total.claimed === 1 ? '' : 's'}; ${total.failed} failed and will be retried, ${total.dead} dead.`),
+      ui.print(
+        `Delivered ${total.sent} of ${total.claimed} message${total.claimed === 1 ? '' : 's'}; ${total.failed} failed and will be retried, ${total.dead} dead.`,
+      ),
     );
     return 0;
   }
