@@ -17,7 +17,7 @@ import { getConfig, type Config } from '../config.js';
 import { closeDb, getDb } from '../db/connection.js';
 import { setDbLogSink } from '../db/knex-config.js';
 import { createLogger, flushLogger } from '../logger.js';
-import type { OutboxRuntime } from '../outbox/runtime.js';
+import { type OutboxRuntime, startOutboxWorker } from '../outbox/runtime.js';
 import { catalogCacheStats } from '../products/catalog-cache.js';
 import { prepareDatabase } from '../store/bootstrap.js';
 import { createApp } from './app.js';
@@ -121,13 +121,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     throw err;
   }
 
-  const url = urlOf(server.address() as AddressInfo);
-  logger.info({ url }, `listening on ${url}`);
   if (config.outbox.workerInServe) {
-    const { startOutboxWorker } = await import('../outbox/runtime.js');
     outbox = startOutboxWorker(db, config, logger);
     logger.info({ mail: outbox.mailTarget }, `outbox worker started; e-mail goes to ${outbox.mailTarget}`);
   }
+  const url = urlOf(server.address() as AddressInfo);
+  logger.info({ url }, `listening on ${url}`);
 
   // Responses in flight, so a shutdown can tell them to close their connection when done.
   const inFlight = new Set<http.ServerResponse>();
