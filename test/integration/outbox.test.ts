@@ -7,6 +7,7 @@ import test from 'ava';
 import { backlog, claimDue, enqueue, findMessage, markFailed, markSent, retryMessages } from '../../src/outbox/outbox.repository.js';
 import type { OutboxMessage } from '../../src/outbox/outbox.schemas.js';
 import { backoffMs, deliverBatch, startWorker, type WorkerSettings } from '../../src/outbox/worker.js';
+import { fromDbTime } from '../../src/db/values.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let t0: TestDatabase;
@@ -16,8 +17,11 @@ test.before(async () => {
 test.after.always(async () => {
   await t0?.drop();
 });
+test.afterEach.always(async () => {
+  await t0.db('outbox').delete();
+});
 
-// A minute of backoff: "not due at once" below must not depend on how fast the machine is.
+// A retry waits 30 to 60 s: a test makes a row due again by moving its time, never by waiting.
 const settings: WorkerSettings = { pollMs: 20, leaseMs: 60_000, batchSize: 10, maxAttempts: 3, retryBaseMs: 60_000, retryMaxMs: 60_000 };
 const email = (key: string) => ({ kind: 'email' as const, topic: 'test.message', key, payload: { to: 'ada@example.com', template: 'none', data: { key } } });
 
@@ -38,7 +42,6 @@ test.serial('the same key queued twice is one message', async (t) => {
   t.true(await db.transaction((trx) => enqueue(trx, email('twice'))));
   t.false(await db.transaction((trx) => enqueue(trx, email('twice'))));
   t.is(Number((await db('outbox').where('message_key', 'twice').count({ n: '*' }).first())?.n), 1);
-  await db('outbox').delete();
 });
 
 test.serial('a claimed row is not claimed again until its lease ends, and only its claim completes it', async (t) => {
@@ -59,7 +62,6 @@ test.serial('a claimed row is not claimed again until its lease ends, and only i
   const row = await findMessage(db, later.messages[0].id);
   t.is(row?.status, 'sent');
   t.truthy(row?.sent_at);
-  await db('outbox').delete();
 });
 
 test.serial('a failing message is retried with backoff, then dead; retry brings it back', async (t) => {
@@ -68,8 +70,11 @@ test.serial('a failing message is retried with backoff, then dead; retry brings 
   const failing = { email: async () => Promise.reject(new Error('451 try again')), webhook: async () => undefined };
   const first = await deliverBatch(db, failing, settings);
   t.deepEqual(first, { claimed: 1, sent: 0, failed: 1, dead: 0 });
-  const after1 = (await db('outbox').where('message_key', 'failing').first()) as { available_at: string; last_error: string };
+  const after1 = (await db('outbox').where('message_key', 'failing').first()) as { available_at: string | Date; last_error: string };
   t.is(after1.last_error, '451 try again');
+  // Due again between half and all of the first backoff from now.
+  const wait = Date.parse(fromDbTime(after1.available_at) ?? '') - Date.now();
+  t.true(wait > 20_000 && wait <= 60_000, `due again in ${wait} ms`);
   // Not due at once: the backoff holds it back.
   t.is((await deliverBatch(db, failing, settings)).claimed, 0);
   for (let attempt = 2; attempt <= settings.maxAttempts; attempt++) {
@@ -86,7 +91,6 @@ test.serial('a failing message is retried with backoff, then dead; retry brings 
   t.deepEqual(await deliverBatch(db, ok, settings), { claimed: 1, sent: 1, failed: 0, dead: 0 });
   t.is(sent.length, 1);
   t.deepEqual((sent[0].payload as { data: unknown }).data, { key: 'failing' });
-  await db('outbox').delete();
 });
 
 test('backoff doubles up to its ceiling and keeps between half and all of it', (t) => {
@@ -131,5 +135,4 @@ test.serial('a running worker drains what is queued, each message once, and repo
   t.is(seen.size, 45);
   t.true([...seen.values()].every((n) => n === 1));
   t.deepEqual(await backlog(db), { pending: 0, due: 0, dead: 0, oldestDueSeconds: 0 });
-  await db('outbox').delete();
 });
