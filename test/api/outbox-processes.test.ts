@@ -195,3 +195,28 @@ test.serial('when a server with a long poll takes an order, then its worker is w
   s.child.kill('SIGTERM');
   t.deepEqual(await exitWithin(s.exited, 20_000), { code: 0, signal: null });
 });
+
+test.serial('when a server runs with OUTBOX_WORKER=false, then it sends nothing itself and `watchstore worker --once` delivers its order e-mail', async (t) => {
+  const smtp = await startSmtp();
+  t.teardown(() => smtp.stop());
+  const env = { DATABASE_URL: database.url, SMTP_URL: smtp.url };
+  const s = await startServerProcess({ env: { ...env, OUTBOX_WORKER: 'false' } });
+  t.teardown(() => s.kill());
+  t.false(
+    s.lines.some((l) => String(l.msg).startsWith('outbox worker started')),
+    s.stdout,
+  );
+  const customer = await signedInCustomer(database.db, String(process.env.ACCESS_TOKEN_SECRET));
+  const p = await createProduct(database.db, { name: `Watch apart ${run}`, price: '80.00', stock: 3 });
+  await database.db('cart_items').insert({ user_id: customer.id, product_id: p.id, quantity: 1 });
+  const res = await new Client(s.url).post('/api/orders', undefined, customer.auth);
+  t.is(res.status, 201, res.text);
+
+  const once = spawnCli(['worker', '--once'], { env });
+  t.like(await exitWithin(once.exited, 30_000), { code: 0 });
+  t.is(once.out.stdout, 'Delivered 1 of 1 message; 0 failed and will be retried, 0 dead.\n', once.out.stderr);
+  t.is(smtp.received.length, 1);
+  t.regex(String(smtp.received[0].messageId), new RegExp(`^<order-${res.body.id}\\.placed@`));
+  s.child.kill('SIGTERM');
+  t.deepEqual(await exitWithin(s.exited, 20_000), { code: 0, signal: null });
+});
