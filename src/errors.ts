@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'INVALID_CREDENTIALS'
   | 'TOKEN_REUSED'
+  | 'INVALID_TOKEN'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'USERNAME_TAKEN'
@@ -39,6 +40,7 @@ const KIND_OF: Record<ErrorCode, ErrorKind> = {
   UNAUTHENTICATED: 'unauthenticated',
   INVALID_CREDENTIALS: 'unauthenticated',
   TOKEN_REUSED: 'unauthenticated',
+  INVALID_TOKEN: 'invalid',
   FORBIDDEN: 'forbidden',
   NOT_FOUND: 'not_found',
   USERNAME_TAKEN: 'conflict',

@@ -32,5 +32,21 @@ export type SigninInput = z.output<typeof signinSchema>;
 
 export const userResponseSchema = z.object({ user: publicUserSchema });
 
+/** POST /api/auth/password-reset: a username or an e-mail, folded like sign-in's (users/login.ts). */
+export const passwordResetRequestSchema = z.object({ login: loginField });
+
+/**
+ * POST /api/auth/password-reset/confirm: the token from the e-mail and the new password, checked
+ * like sign-up's. A token of the wrong shape is not a validation error but INVALID_TOKEN, the
+ * answer for every token that does not work.
+ */
+export const passwordResetConfirmSchema = z.object({
+  token: z.string({ message: 'is required' }).min(1, { message: 'is required' }).max(200, { message: 'is too long' }),
+  password: passwordSchema,
+});
+export type PasswordResetConfirmInput = z.output<typeof passwordResetConfirmSchema>;
+
+export const messageResponseSchema = z.object({ message: z.string() });
+
 /** PATCH /api/auth/me: what a customer may change about themselves (an account from the old sign-up form adds its e-mail). */
 export const mePatchSchema = z.object({ email: emailSchema });

@@ -49,7 +49,17 @@ export function currentContext(): CliContext {
   return fallback;
 }
 
-export function runInContext<T>(ctx: CliContext, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with `ctx` as the current context. `alone`: the run is the only one in its process
+ * (the shipped binary), so `ctx` simply becomes the process's context: entering
+ * AsyncLocalStorage would turn on Node 20's promise hooks for the process's whole life, a cost
+ * on every promise of a long-running `watchstore serve` (bench/README.md).
+ */
+export function runInContext<T>(ctx: CliContext, fn: () => Promise<T>, opts: { alone?: boolean } = {}): Promise<T> {
+  if (opts.alone) {
+    fallback = ctx;
+    return fn();
+  }
   return storage.run(ctx, fn);
 }
 

@@ -474,24 +474,33 @@ function debugOn(env: NodeJS.ProcessEnv): boolean {
  * (the process's terminal by default) and a context (the process's configuration and database by
  * default). Returns the exit code; never exits the process and writes nothing anywhere but io.
  */
-export async function main(argv: string[] = process.argv, io: CliIo = processIo(), ctx: CliContext = defaultContext(io)): Promise<number> {
+export async function main(
+  argv: string[] = process.argv,
+  io: CliIo = processIo(),
+  ctx: CliContext = defaultContext(io),
+  opts: { alone?: boolean } = {},
+): Promise<number> {
   const run: RunState = { started: false, exitCode: 0 };
-  return runInContext(ctx, async () => {
-    try {
-      await buildProgram(io, run).parseAsync(argv);
-      return run.exitCode;
-    } catch (err) {
-      // Commander has already printed its message (or the help / version).
-      if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-      const { line, code } = await describeFailure(err, ctx);
-      io.stderr.write(`watchstore: ${line}\n`);
-      if (debugOn(io.env) && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
-      return code;
-    } finally {
-      // Closing the pool lets the process exit at once.
-      if (run.started) await ctx.close();
-    }
-  });
+  return runInContext(
+    ctx,
+    async () => {
+      try {
+        await buildProgram(io, run).parseAsync(argv);
+        return run.exitCode;
+      } catch (err) {
+        // Commander has already printed its message (or the help / version).
+        if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+        const { line, code } = await describeFailure(err, ctx);
+        io.stderr.write(`watchstore: ${line}\n`);
+        if (debugOn(io.env) && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+        return code;
+      } finally {
+        // Closing the pool lets the process exit at once.
+        if (run.started) await ctx.close();
+      }
+    },
+    opts,
+  );
 }
 
 /**
@@ -505,5 +514,6 @@ export async function runAsProcess(): Promise<void> {
       throw err;
     });
   }
-  process.exitCode = await main();
+  // The only run in this process: no AsyncLocalStorage (context.ts, runInContext).
+  process.exitCode = await main(process.argv, processIo(), undefined, { alone: true });
 }

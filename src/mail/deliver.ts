@@ -3,6 +3,8 @@ import type { EmailPayload, OutboxMessage } from '../outbox/outbox.schemas.js';
 import type { Deliverer } from '../outbox/worker.js';
 import type { Mailer } from './mailer.js';
 import { type MailContext, renderEmail } from './templates.js';
+// Templates register themselves by name when loaded.
+import './password-reset.template.js';
 
 /** The domain of the sender's address, for Message-IDs (`<order-12.paid@shop.example.com>`). */
 export function messageIdDomain(from: string): string {

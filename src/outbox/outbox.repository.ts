@@ -16,7 +16,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
 import { isMysql } from '../db/dialect.js';
 import { fromDbTime, toDbTime } from '../db/values.js';
-import type { NewOutboxMessage, OutboxKind, OutboxMessage, OutboxStatus } from './outbox.schemas.js';
+import type { EmailPayload, NewOutboxMessage, OutboxKind, OutboxMessage, OutboxStatus } from './outbox.schemas.js';
 
 type Runner = Db | Knex.Transaction;
 
@@ -108,11 +108,27 @@ export async function claimDue(db: Db, opts: { limit: number; leaseMs: number; n
   return { token, messages };
 }
 
-/** The row was delivered: sent, unless the claim was lost meanwhile (false then). */
-export async function markSent(db: Runner, id: number, token: string, now: Date = new Date()): Promise<boolean> {
+/**
+ * The payload as kept once the message is sent: an e-mail's `secret` data fields (a password-reset
+ * token) removed, so the outbox never holds a usable secret of a delivered message. Undefined when
+ * there is nothing to remove (the payload stays as it is).
+ */
+export function payloadAfterSending(payload: OutboxMessage['payload']): OutboxMessage['payload'] | undefined {
+  const secret = 'secret' in payload ? payload.secret : undefined;
+  if (!secret?.length) return undefined;
+  const data = Object.fromEntries(Object.entries((payload as EmailPayload).data).filter(([k]) => !secret.includes(k)));
+  return { ...(payload as EmailPayload), data };
+}
+
+/**
+ * The row was delivered: sent, unless the claim was lost meanwhile (false then). Give the row's
+ * `payload` and its secrets are removed in the same update (payloadAfterSending).
+ */
+export async function markSent(db: Runner, id: number, token: string, now: Date = new Date(), payload?: OutboxMessage['payload']): Promise<boolean> {
+  const kept = payload && payloadAfterSending(payload);
   const n = await db('outbox')
     .where({ id, claim_token: token, status: 'pending' })
-    .update({ status: 'sent', sent_at: toDbTime(now), claim_token: null, last_error: null });
+    .update({ status: 'sent', sent_at: toDbTime(now), claim_token: null, last_error: null, ...(kept ? { payload: JSON.stringify(kept) } : {}) });
   return n === 1;
 }
 

@@ -16,6 +16,11 @@ export interface EmailPayload {
   to: string;
   template: string;
   data: Record<string, unknown>;
+  /**
+   * Names of `data` fields that are secrets (a password-reset token): kept only until the message
+   * is sent, then removed from the stored payload (`payloadAfterSending`).
+   */
+  secret?: string[];
 }
 
 /** An outgoing webhook's body (JSON text, signed at delivery) for one endpoint. */

@@ -66,7 +66,8 @@ export async function deliverBatch(db: Db, deliverers: Deliverers, s: WorkerSett
         else log?.warn({ ...fields, retry_at: retryAt?.toISOString() }, 'outbox: delivery failed, will retry');
         return;
       }
-      if (await markSent(db, msg.id, claim.token)) result.sent++;
+      // The payload goes along so its secrets (a reset token) are dropped as it is marked sent.
+      if (await markSent(db, msg.id, claim.token, new Date(), msg.payload)) result.sent++;
     }),
   );
   return result;

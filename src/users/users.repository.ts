@@ -84,6 +84,14 @@ export const usersRepository = {
       .update({ ...patch, updated_at: toDbTime(new Date()) });
   },
 
+  /** Sets the password of an enabled account: 0 when it is disabled or gone (a reset never revives one). */
+  setPasswordIfEnabled(db: Db, id: number, passwordHash: string): Promise<number> {
+    return db('users')
+      .where({ id })
+      .whereNull('disabled_at')
+      .update({ password_hash: passwordHash, updated_at: toDbTime(new Date()) });
+  },
+
   remove(db: Db, id: number): Promise<number> {
     return db('users').where({ id }).delete();
   },

@@ -1,6 +1,8 @@
 /**
  * Rate limits for the auth endpoints (docs/api.md): signin per IP and per IP+login, signup per IP,
- * refresh per IP, with the numbers and the window from config.rateLimits.
+ * refresh per IP, with the numbers and the window from config.rateLimits. A password-reset request
+ * is limited like a sign-in (the same numbers, its own counters), its confirmation like a sign-in
+ * per IP.
  *
  * koa-ratelimit does the counting: in process memory by default, in Redis when REDIS_URL is set
  * (or a client is handed in), so that several instances share one budget. The key is ctx.ip,
@@ -39,6 +41,8 @@ export interface RateLimits {
   signin: AppMiddleware[];
   signup: AppMiddleware[];
   refresh: AppMiddleware[];
+  passwordReset: AppMiddleware[];
+  passwordResetConfirm: AppMiddleware[];
   store: 'memory' | 'redis';
   prefix: string;
   /** Closes the Redis client if this factory opened it; a shared client is left to its owner. */
@@ -93,7 +97,7 @@ export async function closeRateLimitClients(): Promise<void> {
 const ipOf = (ctx: AppContext) => ctx.ip || 'unknown';
 
 /**
- * The login a sign-in names, as the per-login limit counts it: folded by normalizeLogin, the
+ * The login a sign-in (or a reset request) names, as the per-login limit counts it: folded by normalizeLogin, the
  * same function the sign-in lookup uses, so variants that reach one account share one budget.
  */
 function loginOf(ctx: AppContext): string {
@@ -176,6 +180,8 @@ export function createRateLimits(config: Pick<Config, 'rateLimits' | 'redisUrl'>
     ],
     signup: [limit('signup:ip', r.signupPerIp, ipOf)],
     refresh: [limit('refresh:ip', r.refreshPerIp, ipOf)],
+    passwordReset: [limit('reset:ip', r.signinPerIp, ipOf), limit('reset:ip-login', r.signinPerIpLogin, (ctx) => `${ipOf(ctx)}|${loginOf(ctx)}`)],
+    passwordResetConfirm: [limit('reset-confirm:ip', r.signinPerIp, ipOf)],
     store: redis ? 'redis' : 'memory',
     prefix,
     async close() {

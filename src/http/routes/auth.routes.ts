@@ -1,4 +1,13 @@
-import { mePatchSchema, signinSchema, signupSchema, userResponseSchema } from '../../auth/auth.schemas.js';
+import {
+  mePatchSchema,
+  messageResponseSchema,
+  passwordResetConfirmSchema,
+  passwordResetRequestSchema,
+  signinSchema,
+  signupSchema,
+  userResponseSchema,
+} from '../../auth/auth.schemas.js';
+import { confirmPasswordReset, requestPasswordReset } from '../../auth/password-reset.service.js';
 import { setEmail } from '../../users/users.service.js';
 import { currentUser, logout, refresh, signin, signup, type Session } from '../../auth/auth.service.js';
 import { sessionIdOf } from '../../auth/session-token.js';
@@ -11,6 +20,11 @@ import { route, type RouteSpec } from '../route.js';
 
 const TAG = 'Auth';
 const RATE_LIMITED = { description: 'Too many attempts from this address (RATE_LIMITED), with Retry-After' };
+
+/** The one answer to every reset request, whatever the login names (docs/api.md, Password reset). */
+const RESET_REQUESTED = {
+  message: 'If that login belongs to an account with an e-mail address, a link to reset its password is on its way.',
+} as const;
 
 export function authRoutes(deps: AppDeps): RouteSpec[] {
   const { db, config } = deps;
@@ -104,6 +118,49 @@ export function authRoutes(deps: AppDeps): RouteSpec[] {
     }),
     logoutRoute('/api/auth/logout', 'Sign out: revoke the refresh token and clear the cookies'),
     logoutRoute('/api/logout', 'Sign out (the original path); same as POST /api/auth/logout'),
+    route({
+      method: 'post',
+      path: '/api/auth/password-reset',
+      summary: 'Ask for a password-reset e-mail (the answer never says whether the login exists)',
+      tag: TAG,
+      body: passwordResetRequestSchema,
+      before: limits.passwordReset,
+      responses: {
+        202: {
+          description: 'Always the same, for a known login, an unknown one or an account without e-mail; a known account gets the e-mail',
+          schema: messageResponseSchema,
+        },
+        400: { description: 'No login (VALIDATION_FAILED)' },
+        429: RATE_LIMITED,
+      },
+      async handler(ctx, { body }) {
+        await requestPasswordReset(db, body.login, config);
+        ctx.set('Cache-Control', 'no-store');
+        ctx.status = 202;
+        ctx.body = RESET_REQUESTED;
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/auth/password-reset/confirm',
+      summary: "Set a new password with the e-mail's token; every session of the account ends",
+      tag: TAG,
+      body: passwordResetConfirmSchema,
+      before: limits.passwordResetConfirm,
+      responses: {
+        200: {
+          description: 'The password is changed and every session of the account signed out (sign in with the new password)',
+          schema: messageResponseSchema,
+        },
+        400: { description: 'INVALID_TOKEN (unknown, used or expired: one answer for all), or a password like sign-up refuses (VALIDATION_FAILED)' },
+        429: RATE_LIMITED,
+      },
+      async handler(ctx, { body }) {
+        await confirmPasswordReset(db, body, config);
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = { message: 'Your password was changed. Sign in with the new one.' };
+      },
+    }),
     route({
       method: 'get',
       path: '/api/auth/me',
