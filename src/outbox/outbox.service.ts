@@ -4,6 +4,8 @@
  */
 import type { Db } from '../db/connection.js';
 import { AppError } from '../errors.js';
+// The worker's deliverer, for the templates it registers: `show` renders with the same ones.
+import '../mail/deliver.js';
 import { type MailContext, type RenderedEmail, renderEmail } from '../mail/templates.js';
 import { dbIdTextSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';

@@ -109,6 +109,28 @@ test.serial('when outbox show names an order e-mail, then it shows its state and
   await database.db('outbox').delete();
 });
 
+test.serial('when outbox show names a password-reset e-mail, then it is rendered with the template the worker uses', async (t) => {
+  const key = `reset-${run}`;
+  await database.db.transaction((trx) =>
+    enqueue(trx, {
+      kind: 'email',
+      topic: 'password.reset',
+      key,
+      payload: {
+        to: 'ada@example.com',
+        template: 'password.reset',
+        data: { token: 'tok123', username: 'ada', expires_at: '2026-12-01T09:30:00.000Z', minutes: 30 },
+      },
+    }),
+  );
+  const id = Number((await database.db('outbox').where('message_key', key).first('id')).id);
+  const r = await cli(['outbox', 'show', String(id)]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /Subject: Reset your Halden Watches password/);
+  t.regex(r.stdout, /https:\/\/shop\.example\.com\/reset-password\?token=tok123/);
+  await database.db('outbox').delete();
+});
+
 test.serial('when outbox show names an e-mail of an unknown template, then it says so instead of failing; a missing id is exit 1', async (t) => {
   const id = await queueEmail('no.such.template');
   const r = await cli(['outbox', 'show', String(id)]);
