@@ -72,7 +72,7 @@ export interface Config {
   };
   /** How long /api/health trusts its last look at the migrations table (ms; 0: every request). */
   schemaCheckIntervalMs: number;
-  /** The shop's name (STORE_NAME), in e-mails and webhook payloads. */
+  /** The shop's name (STORE_NAME), in e-mails. */
   storeName: string;
   /** Outgoing e-mail: SMTP when smtpUrl is set, else one .eml file per message under `dir`. */
   mail: { smtpUrl?: string; from: string; dir: string };

@@ -37,6 +37,11 @@ export const apiPagingShape = {
   offset: queryParam(offsetSchema),
 };
 
+/** A true/false query parameter: `true`, `false`, `1` or `0`. */
+export const booleanParam = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])], { message: 'must be true or false' })
+  .transform((v) => v === true || v === 'true' || v === '1');
+
 /** The CLI's listings may ask for more rows at once than the API: up to this many. */
 export const CLI_PAGE_MAX = 1000;
 

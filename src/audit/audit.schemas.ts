@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { apiPagingShape } from '../schemas.js';
 import { queryParam } from '../validation.js';
 
-export const TARGET_TYPES = ['product', 'order', 'user'] as const;
+export const TARGET_TYPES = ['product', 'order', 'user', 'webhook'] as const;
 export type TargetType = (typeof TARGET_TYPES)[number];
 
 /** A day (YYYY-MM-DD, midnight UTC) or a full ISO 8601 time. */

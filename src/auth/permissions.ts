@@ -5,13 +5,22 @@
  *
  *   customer  the storefront only (no admin permission)
  *   staff     the catalog, stock and orders
- *   admin     everything, users and roles too
+ *   admin     everything, users and roles too, and the outgoing webhooks
  *
  * The CLI runs on the server with full power and records itself as the actor (`cli:<os user>`).
  */
 import type { Role } from '../users/users.schemas.js';
 
-export const PERMISSIONS = ['catalog:read', 'catalog:write', 'orders:read', 'orders:write', 'users:read', 'users:write', 'audit:read'] as const;
+export const PERMISSIONS = [
+  'catalog:read',
+  'catalog:write',
+  'orders:read',
+  'orders:write',
+  'users:read',
+  'users:write',
+  'audit:read',
+  'webhooks:manage',
+] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {

@@ -425,8 +425,8 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
     .command('list')
     .description('audit entries, newest first')
     .option('--actor <actor>', 'a user id, or cli:<os user>')
-    .option('--action <action>', 'e.g. product.stock, order.ship, user.disable')
-    .option('--target-type <type>', 'product, order or user')
+    .option('--action <action>', 'e.g. product.stock, order.ship, user.disable, webhook.create')
+    .option('--target-type <type>', 'product, order, user or webhook')
     .option('--target-id <id>', 'the target id')
     .option('--from <date>', 'on or after this day or time (YYYY-MM-DD or ISO 8601)')
     .option('--to <date>', 'before this day or time')
@@ -435,6 +435,62 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
       lazy(
         () => import('./commands/audit.js'),
         (m) => m.list,
+      ),
+    );
+
+  const webhooks = program.command('webhooks').description("the shop's outgoing webhooks: signed POSTs to other systems about orders");
+  webhooks
+    .command('add')
+    .description('register an endpoint and print its signing secret; audited')
+    .argument('<url>', 'http:// or https:// URL that receives the POSTs')
+    .option('--events <list>', 'comma-separated: order.paid, order.shipped, order.canceled, order.refunded (default all)')
+    .option('--description <text>', 'what receives them, for people')
+    .action(
+      lazy(
+        () => import('./commands/webhooks.js'),
+        (m) => m.add,
+      ),
+    );
+  webhooks
+    .command('list')
+    .description('list active endpoints (never their secrets)')
+    .option('--removed', 'removed endpoints too')
+    .option('--limit <n>', 'at most this many, 1 to 1000 (default 100)')
+    .action(
+      lazy(
+        () => import('./commands/webhooks.js'),
+        (m) => m.list,
+      ),
+    );
+  webhooks
+    .command('remove')
+    .description('remove an endpoint: nothing more is sent to it, its delivery log stays; audited')
+    .argument('<id>')
+    .action(
+      lazy(
+        () => import('./commands/webhooks.js'),
+        (m) => m.remove,
+      ),
+    );
+  webhooks
+    .command('deliveries')
+    .description("an endpoint's delivery attempts, newest first")
+    .argument('<id>')
+    .option('--limit <n>', 'at most this many, 1 to 1000 (default 50)')
+    .action(
+      lazy(
+        () => import('./commands/webhooks.js'),
+        (m) => m.deliveries,
+      ),
+    );
+  webhooks
+    .command('secret')
+    .description("print an endpoint's signing secret (shown once by `add`)")
+    .argument('<id>')
+    .action(
+      lazy(
+        () => import('./commands/webhooks.js'),
+        (m) => m.secret,
       ),
     );
 

@@ -5,7 +5,7 @@
  */
 export const TAG_DESCRIPTIONS: Readonly<Record<string, string>> = {
   Admin:
-    'The shop run over HTTP, under `/api/admin`: products, stock and images, all orders, users and roles, and the audit log. `staff` may use the catalog and order routes, `admin` all of them; each operation names the permission it needs in `x-permission`.',
+    'The shop run over HTTP, under `/api/admin`: products, stock and images, all orders, users and roles, the audit log, and the outgoing webhooks (signed POSTs to the shop’s other systems when an order is paid, shipped, canceled or refunded). `staff` may use the catalog and order routes, `admin` all of them; each operation names the permission it needs in `x-permission`.',
   Auth: 'Accounts and sessions: sign-up, sign-in, token refresh, logout and password reset. The JWT pair travels in HttpOnly cookies; `Authorization: Bearer` works too.',
   Cart: "The signed-in customer's cart: one line per product, quantities never above the stock.",
   Catalog: 'The public catalog: search, filters, sort and paging, one product, and product images.',

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { emailDeliverer } from '../mail/deliver.js';
 import { createMailer, type Mailer } from '../mail/mailer.js';
+import { webhookDeliverer } from '../webhooks/deliver.js';
 import type { Deliverers } from './worker.js';
 
 export interface Transports {
@@ -11,15 +12,13 @@ export interface Transports {
   close(): void;
 }
 
-export function createTransports(config: Config, _db: Db): Transports {
+export function createTransports(config: Config, db: Db): Transports {
   const mailer = createMailer(config.mail);
   return {
     mailer,
     deliverers: {
       email: emailDeliverer(mailer, { storeName: config.storeName, storeUrl: config.storeUrl, from: config.mail.from }),
-      webhook: async () => {
-        throw new Error('outgoing webhooks are not delivered yet');
-      },
+      webhook: webhookDeliverer(db, { timeoutMs: config.webhookTimeoutMs }),
     },
     close: () => mailer.close(),
   };

@@ -12,6 +12,14 @@ import type { OutboxKind, OutboxMessage } from './outbox.schemas.js';
 export type Deliverer = (msg: OutboxMessage) => Promise<void>;
 export type Deliverers = Readonly<Record<OutboxKind, Deliverer>>;
 
+/**
+ * Thrown by a deliverer when no retry can help (the webhook endpoint was removed): the message
+ * goes dead at once instead of after its last attempt.
+ */
+export class UndeliverableError extends Error {
+  override name = 'UndeliverableError';
+}
+
 export interface WorkerSettings {
   pollMs: number;
   leaseMs: number;
@@ -56,13 +64,13 @@ export async function deliverBatch(db: Db, deliverers: Deliverers, s: WorkerSett
       try {
         await deliverers[msg.kind](msg);
       } catch (err) {
-        const last = msg.attempts >= s.maxAttempts;
+        const last = msg.attempts >= s.maxAttempts || err instanceof UndeliverableError;
         const retryAt = last ? null : new Date(Date.now() + backoffMs(msg.attempts, s.retryBaseMs, s.retryMaxMs));
         await markFailed(db, msg.id, claim.token, describe(err), retryAt);
         if (last) result.dead++;
         else result.failed++;
         const fields = { outbox_id: msg.id, topic: msg.topic, attempt: msg.attempts, err: describe(err) };
-        if (last) log?.error(fields, 'outbox: message is dead after its last attempt');
+        if (last) log?.error(fields, 'outbox: message is dead (its last attempt, or undeliverable)');
         else log?.warn({ ...fields, retry_at: retryAt?.toISOString() }, 'outbox: delivery failed, will retry');
         return;
       }

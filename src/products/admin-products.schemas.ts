@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listEnvelopeSchema } from '../schemas.js';
+import { booleanParam, listEnvelopeSchema } from '../schemas.js';
 import { queryParam } from '../validation.js';
 import { MAX_STOCK, newProductSchema, priceInputSchema, productQuerySchema, publicProductSchema } from './products.schemas.js';
 
@@ -7,10 +7,6 @@ import { MAX_STOCK, newProductSchema, priceInputSchema, productQuerySchema, publ
 export const adminProductSchema = publicProductSchema.extend({ archived: z.boolean() });
 export type AdminProduct = z.infer<typeof adminProductSchema>;
 export const adminProductListSchema = listEnvelopeSchema(adminProductSchema);
-
-const booleanParam = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])], { message: 'must be true or false' })
-  .transform((v) => v === true || v === 'true' || v === '1');
 
 /** GET /api/admin/products: the catalog's filters, `low_stock`, and archived ones too unless `archived` says. */
 export const adminProductQuerySchema = productQuerySchema.extend({

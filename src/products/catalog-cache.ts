@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/connection.js';
+import { FreshRead } from './fresh-read.js';
 import { productsRepository as repo } from './products.repository.js';
 import type { CatalogQuery } from './products.schemas.js';
 import { searchProducts } from './products.service.js';
@@ -43,9 +44,10 @@ export function catalogCacheStats(): CatalogCacheStats {
 /**
  * Serialised catalog pages, reused only while the catalog is provably unchanged.
  *
- * Every request reads the catalog revision first (one primary-key read of the one-row
- * catalog_revision table, which every write to products raises in its own transaction: see
- * products.repository.ts and docs/data.md). A page is served from memory only when it was
+ * Every request reads the catalog revision first: one primary-key read of the one-row
+ * catalog_revision table, which every write to products raises in its own transaction (see
+ * products.repository.ts and docs/data.md). Requests that ask at the same time share the read,
+ * but never one that started before they arrived (fresh-read.ts). A page is served from memory only when it was
  * rendered from data read after the same revision, so no page can be older than the last change
  * committed before the request arrived — whoever made it: this process, another server, or the CLI.
  *
@@ -57,6 +59,8 @@ export class CatalogCache {
   private readonly counts: CatalogCacheStats = { hits: 0, misses: 0 };
   private entries = new Map<string, Entry>();
   private bytes = 0;
+  /** The revision, read once for all the requests that arrived before the read started. */
+  private readonly revisionRead: FreshRead<string>;
   private readonly maxPages: number;
   private readonly maxBytes: number;
 
@@ -67,6 +71,7 @@ export class CatalogCache {
   ) {
     this.maxPages = maxPages;
     this.maxBytes = maxBytes;
+    this.revisionRead = new FreshRead(() => repo.revision(db));
   }
 
   /** Bytes of the page bodies held now (never above maxBytes). */
@@ -80,7 +85,7 @@ export class CatalogCache {
   }
 
   async page(query: CatalogQuery): Promise<RenderedPage> {
-    const revision = await repo.revision(this.db);
+    const revision = await this.revisionRead.read();
     if (revision !== this.revision) {
       this.revision = revision;
       this.entries = new Map();

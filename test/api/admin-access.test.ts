@@ -1,8 +1,8 @@
 /**
  * Every admin route over real HTTP (SQLite, or MariaDB with TEST_DB=mysql) as admin, staff,
- * customer and anonymous: admins may do everything, staff the catalog and orders but not users
- * or the audit log (403), customers nothing (403), anonymous callers nothing (401). A refused
- * call writes no audit row. Every admin route is in the OpenAPI document with its permission.
+ * customer and anonymous: admins may do everything, staff the catalog and orders but not users,
+ * the audit log or the outgoing webhooks (403), customers nothing (403), anonymous callers nothing
+ * (401). A refused call writes no audit row. Every admin route is in the OpenAPI document with its permission.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +16,8 @@ import { startApp, type TestApp } from '../helpers/app.js';
 import { placePendingOrder } from '../helpers/orders.js';
 import { createProduct } from '../helpers/services.js';
 import { signedInAs } from '../helpers/staff.js';
+import { cliActor } from '../../src/auth/permissions.js';
+import { createWebhookEndpoint } from '../../src/webhooks/webhooks.service.js';
 
 let app: TestApp;
 let db: Db;
@@ -43,6 +45,7 @@ interface Fixture {
   paid: number;
   pending: number;
   user: number;
+  webhook: number;
 }
 
 async function fixture(): Promise<Fixture> {
@@ -51,7 +54,8 @@ async function fixture(): Promise<Fixture> {
   const paid = await placePendingOrder(db, { label: 'Paid', price: '20.00', stock: 3, quantity: 1 });
   await markPaid(db, paid.order.id);
   const pending = await placePendingOrder(db, { label: 'Pend', price: '20.00', stock: 3, quantity: 1 });
-  return { product, doomed, paid: paid.order.id, pending: pending.order.id, user: paid.userId };
+  const webhook = (await createWebhookEndpoint(db, cliActor('access-test'), { url: `https://erp.example.com/access-${run}-${++seq}` })).id;
+  return { product, doomed, paid: paid.order.id, pending: pending.order.id, user: paid.userId, webhook };
 }
 
 interface Call {
@@ -86,6 +90,10 @@ const CALLS: Call[] = [
   { method: 'GET', path: (f) => `/api/admin/users/${f.user}`, ok: 200, staff: 403 },
   { method: 'PATCH', path: (f) => `/api/admin/users/${f.user}`, json: { role: 'staff' }, ok: 200, staff: 403 },
   { method: 'GET', path: () => '/api/admin/audit', ok: 200, staff: 403 },
+  { method: 'GET', path: () => '/api/admin/webhooks', ok: 200, staff: 403 },
+  { method: 'POST', path: () => '/api/admin/webhooks', json: { url: `https://erp.example.com/new-${run}` }, ok: 201, staff: 403 },
+  { method: 'GET', path: (f) => `/api/admin/webhooks/${f.webhook}/deliveries`, ok: 200, staff: 403 },
+  { method: 'DELETE', path: (f) => `/api/admin/webhooks/${f.webhook}`, ok: 200, staff: 403 },
 ];
 
 async function call(c: Call, f: Fixture, auth: Record<string, string>) {

@@ -2,6 +2,7 @@
  * The admin API (docs/api.md, "Admin API"): the shop run over HTTP, through the same services as
  * the CLI. Each route names the permission it needs (auth/permissions.ts); the role is read from
  * the database at each request. Every change writes its audit row in the change's transaction.
+ * Outgoing webhook endpoints are managed here too (admin only).
  */
 import { auditEntrySchema, auditQuerySchema } from '../../audit/audit.schemas.js';
 import { listAudit } from '../../audit/audit.service.js';
@@ -32,6 +33,16 @@ import { listEnvelopeSchema } from '../../schemas.js';
 import { z } from 'zod';
 import { adminUserListSchema, adminUserPatchSchema, adminUserQuerySchema, adminUserSchema } from '../../users/admin-users.schemas.js';
 import { adminGetUser, adminListUsers, adminUpdateUser } from '../../users/admin-users.service.js';
+import {
+  createdWebhookEndpointSchema,
+  newWebhookEndpointSchema,
+  webhookDeliveryListSchema,
+  webhookDeliveryQuerySchema,
+  webhookEndpointListSchema,
+  webhookEndpointQuerySchema,
+  webhookEndpointSchema,
+} from '../../webhooks/webhooks.schemas.js';
+import { createWebhookEndpoint, listWebhookDeliveries, listWebhookEndpoints, removeWebhookEndpoint } from '../../webhooks/webhooks.service.js';
 import type { AppContext, AppDeps } from '../context.js';
 import { pathId, route, type RouteSpec } from '../route.js';
 
@@ -46,6 +57,7 @@ export function adminRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
   const productId = (ctx: AppContext) => pathId(ctx.params.id, 'Product');
   const orderId = (ctx: AppContext) => pathId(ctx.params.id, 'Order');
   const userId = (ctx: AppContext) => pathId(ctx.params.id, 'User');
+  const webhookId = (ctx: AppContext) => pathId(ctx.params.id, 'Webhook endpoint');
   return [
     /* Products ------------------------------------------------------------------------------ */
     route({
@@ -321,6 +333,63 @@ export function adminRoutes({ db, config, logger }: AppDeps): RouteSpec[] {
       responses: { 200: { description: 'A page of audit entries', schema: listEnvelopeSchema(auditEntrySchema) } },
       async handler(ctx, { query }) {
         const { items, total } = await listAudit(db, query);
+        ctx.body = { items, total, limit: query.limit, offset: query.offset };
+      },
+    }),
+
+    /* Outgoing webhooks (docs/api.md, "Outgoing webhooks") ---------------------------------- */
+    route({
+      method: 'get',
+      path: '/api/admin/webhooks',
+      summary: 'Outgoing webhook endpoints, oldest first (never their secrets); removed ones too with removed=true',
+      tag: TAG,
+      permission: 'webhooks:manage',
+      query: webhookEndpointQuerySchema,
+      responses: { 200: { description: 'A page of endpoints', schema: webhookEndpointListSchema } },
+      async handler(ctx, { query }) {
+        const { items, total } = await listWebhookEndpoints(db, query);
+        ctx.body = { items, total, limit: query.limit, offset: query.offset };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/admin/webhooks',
+      summary:
+        'Register an endpoint: its http(s) URL, the events it receives (default all: order.paid, order.shipped, order.canceled, order.refunded), a description; answers its signing secret, once',
+      tag: TAG,
+      permission: 'webhooks:manage',
+      body: newWebhookEndpointSchema,
+      responses: {
+        201: { description: 'The new endpoint with its signing secret (whsec_…), shown this once', schema: createdWebhookEndpointSchema },
+        400: { description: 'VALIDATION_FAILED: not an http(s) URL, a URL with credentials or a #fragment, a link-local address, an unknown event' },
+        409: { description: 'CONFLICT: an active endpoint already has this URL' },
+      },
+      async handler(ctx, { body }) {
+        ctx.status = 201;
+        ctx.body = await createWebhookEndpoint(db, actorOf(ctx), body);
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/api/admin/webhooks/:id',
+      summary: 'Remove an endpoint: nothing more is queued for it, messages still queued are not sent, its delivery log stays readable',
+      tag: TAG,
+      permission: 'webhooks:manage',
+      responses: { 200: { description: 'The endpoint, with removed_at', schema: webhookEndpointSchema }, 404: NOT_FOUND('active endpoint') },
+      async handler(ctx) {
+        ctx.body = await removeWebhookEndpoint(db, actorOf(ctx), webhookId(ctx));
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/admin/webhooks/:id/deliveries',
+      summary: 'An endpoint’s delivery log, newest first: one entry per attempt (status code, ok, error, duration); removed endpoints keep theirs',
+      tag: TAG,
+      permission: 'webhooks:manage',
+      query: webhookDeliveryQuerySchema,
+      responses: { 200: { description: 'A page of delivery attempts', schema: webhookDeliveryListSchema }, 404: NOT_FOUND('endpoint') },
+      async handler(ctx, { query }) {
+        const { items, total } = await listWebhookDeliveries(db, webhookId(ctx), query);
         ctx.body = { items, total, limit: query.limit, offset: query.offset };
       },
     }),
