@@ -138,6 +138,51 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
       ),
     );
 
+  program
+    .command('worker')
+    .description("deliver the outbox's e-mails and webhooks (what `serve` also does unless OUTBOX_WORKER=false); runs until SIGTERM or SIGINT")
+    .option('--once', 'deliver what is due now, say what was done, and exit')
+    .action(
+      lazy(
+        () => import('./commands/worker.js'),
+        (m) => m.worker,
+      ),
+    );
+
+  const outbox = program.command('outbox').description('the e-mails and webhooks waiting to leave, sent, or dead');
+  outbox
+    .command('list')
+    .description('outbox messages, newest first')
+    .option('--status <status>', 'pending, sent or dead')
+    .option('--limit <n>', 'at most this many, 1 to 1000 (default 50)')
+    .action(
+      lazy(
+        () => import('./commands/outbox.js'),
+        (m) => m.list,
+      ),
+    );
+  outbox
+    .command('show')
+    .description('one message: its state, and the e-mail as the customer gets it (or the webhook body)')
+    .argument('<id>')
+    .action(
+      lazy(
+        () => import('./commands/outbox.js'),
+        (m) => m.show,
+      ),
+    );
+  outbox
+    .command('retry')
+    .description('send a dead (or waiting) message again, now, with its attempts counted afresh')
+    .argument('[id]', 'the message (or --dead)')
+    .option('--dead', 'every dead message')
+    .action(
+      lazy(
+        () => import('./commands/outbox.js'),
+        (m) => m.retry,
+      ),
+    );
+
   const users = program.command('users').description('list and manage accounts');
   users
     .command('list')

@@ -6,6 +6,7 @@ import type { AppDeps, AppState } from './context.js';
 import { requirePermission, requireUser } from './middleware/auth.js';
 import { jsonBody } from './middleware/body.js';
 import { errorHandler } from './middleware/error-handler.js';
+import { wakeOutboxAfter } from './middleware/outbox-wake.js';
 import { requestContext } from './middleware/request-context.js';
 import { corsFor, securityHeaders } from './middleware/security.js';
 import { buildRouter, type RouteSpec, uploadRouteMatcher } from './route.js';
@@ -59,6 +60,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(securityHeaders());
   app.use(corsFor(deps.config.corsOrigins));
   app.use(errorHandler(deps.logger));
+  if (deps.wakeOutbox) app.use(wakeOutboxAfter(deps.wakeOutbox));
   app.use(images(deps.config.imagesDir));
   if (legacyPrefix) app.use(images(deps.config.imagesDir, `${legacyPrefix}/images/`));
   app.use(sameOriginCookies(deps.config.corsOrigins, [STRIPE_WEBHOOK_PATH]));

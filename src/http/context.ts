@@ -28,6 +28,12 @@ export interface AppDeps {
    * one Redis client (createRateLimits(config, { redis })) and close them on shutdown.
    */
   rateLimits?: RateLimits;
+  /**
+   * Tells the outbox worker of this process to look for due messages now (server.ts, when it
+   * runs one): called after a request that may have queued a message, so it leaves at once
+   * rather than at the next poll.
+   */
+  wakeOutbox?: () => void;
 }
 
 export type AppContext = Koa.ParameterizedContext<AppState>;

@@ -1,11 +1,14 @@
 /**
  * Listens, and shuts down gracefully.
  *
+ * With OUTBOX_WORKER on (the default) the outbox's delivery worker runs in the same process
+ * (docs/data.md, "outbox"), woken early by requests that may have queued a message.
+ *
  * On SIGTERM or SIGINT the server stops accepting connections, lets the requests already in
  * flight finish (for at most 10 s, then their sockets are destroyed), closes idle keep-alive
- * connections at once so they cannot hold the process open, closes the database pool and the
- * rate limits' Redis client, flushes the log (written asynchronously), and resolves `closed`.
- * A second signal skips the wait.
+ * connections at once so they cannot hold the process open, lets the outbox worker finish the
+ * batch in hand, closes the database pool and the rate limits' Redis client, flushes the log
+ * (written asynchronously), and resolves `closed`. A second signal skips the wait.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +17,7 @@ import { getConfig, type Config } from '../config.js';
 import { closeDb, getDb } from '../db/connection.js';
 import { setDbLogSink } from '../db/knex-config.js';
 import { createLogger, flushLogger } from '../logger.js';
+import { type OutboxRuntime, startOutboxWorker } from '../outbox/runtime.js';
 import { catalogCacheStats } from '../products/catalog-cache.js';
 import { prepareDatabase } from '../store/bootstrap.js';
 import { createApp } from './app.js';
@@ -89,6 +93,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const db = await getDb();
   let server: http.Server;
   let rateLimits: RateLimits | undefined;
+  let outbox: OutboxRuntime | undefined;
   const closeRateLimits = async () => {
     try {
       await rateLimits?.close();
@@ -101,7 +106,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     // Made here rather than by createApp so the server owns (and closes) their Redis client.
     // (Their key prefix is RATE_LIMIT_PREFIX; they log where they are kept.)
     rateLimits = createRateLimits(config, { logger });
-    server = createHttpServer(createApp({ db, config, logger, rateLimits }).callback(), config.http);
+    const wakeOutbox = () => outbox?.worker.wake();
+    server = createHttpServer(createApp({ db, config, logger, rateLimits, wakeOutbox }).callback(), config.http);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -115,6 +121,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     throw err;
   }
 
+  if (config.outbox.workerInServe) {
+    outbox = startOutboxWorker(db, config, logger);
+    logger.info({ mail: outbox.mailTarget }, `outbox worker started; e-mail goes to ${outbox.mailTarget}`);
+  }
   const url = urlOf(server.address() as AddressInfo);
   logger.info({ url }, `listening on ${url}`);
 
@@ -158,6 +168,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       forceTimer.unref();
       await stopped;
       clearTimeout(forceTimer);
+      await outbox?.stop();
       await closeDb().catch((err: unknown) => logger.error({ err }, 'closing the database pool failed'));
       await closeRateLimits();
       // What a bench reads for the catalog cache's hit rate (docs/architecture.md).

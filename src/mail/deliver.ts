@@ -2,11 +2,7 @@
 import type { EmailPayload, OutboxMessage } from '../outbox/outbox.schemas.js';
 import type { Deliverer } from '../outbox/worker.js';
 import type { Mailer } from './mailer.js';
-import { type MailContext, renderEmail } from './templates.js';
-// The templates register themselves by name (defineTemplate) when their modules load.
-import './account-emails.js';
-import './order-emails.js';
-import './password-reset.template.js';
+import { type MailContext, renderEmail } from './render.js';
 
 /** The domain of the sender's address, for Message-IDs (`<order-12.paid@shop.example.com>`). */
 export function messageIdDomain(from: string): string {

@@ -159,12 +159,19 @@ export async function listMessages(db: Runner, f: { status?: OutboxStatus; topic
   return ((await q) as Row[]).map(toMessage);
 }
 
-/** Makes dead (or pending) rows due now with a fresh count of attempts; returns how many. */
+/**
+ * Makes dead (or waiting) rows due now with a fresh count of attempts; returns how many. A row a
+ * worker holds (a claim whose lease has not ended) is left alone: taking it from under the
+ * worker would send it twice.
+ */
 export async function retryMessages(db: Runner, which: { id: number } | { dead: true }, now: Date = new Date()): Promise<number> {
-  const q = db('outbox').whereIn('status', ['pending', 'dead']);
+  const at = toDbTime(now);
+  const q = db('outbox').where((w) =>
+    w.where('status', 'dead').orWhere((p) => p.where('status', 'pending').andWhere((h) => h.whereNull('claim_token').orWhere('available_at', '<=', at))),
+  );
   if ('id' in which) q.where('id', which.id);
   else q.where('status', 'dead');
-  return q.update({ status: 'pending', attempts: 0, available_at: toDbTime(now), claim_token: null });
+  return q.update({ status: 'pending', attempts: 0, available_at: at, claim_token: null });
 }
 
 export interface Backlog {

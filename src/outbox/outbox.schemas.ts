@@ -1,4 +1,6 @@
 /** The outbox's messages (docs/data.md, "outbox"). */
+import { z } from 'zod';
+import { CLI_PAGE_MAX, limitSchema } from '../schemas.js';
 
 export const OUTBOX_STATUSES = ['pending', 'sent', 'dead'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
@@ -47,3 +49,9 @@ export interface OutboxMessage {
   created_at: string;
   sent_at: string | null;
 }
+
+/** `outbox list`'s filter: a status, and how many rows (newest first). */
+export const outboxListSchema = z.object({
+  status: z.enum(OUTBOX_STATUSES, { message: `must be ${OUTBOX_STATUSES.join(', ').replace(/, (?=[^,]*$)/, ' or ')}` }).optional(),
+  limit: limitSchema(CLI_PAGE_MAX, 50),
+});

@@ -2,6 +2,8 @@ import test from 'ava';
 import { parseDatabaseUrl } from '../../src/config.js';
 import { createDb, type Db } from '../../src/db/connection.js';
 import { pingFreshConnection } from '../../src/db/ping.js';
+import { toDbTime } from '../../src/db/values.js';
+import { enqueue } from '../../src/outbox/outbox.repository.js';
 import { setDbLogSink } from '../../src/db/knex-config.js';
 import { type Res, startApp, type TestApp } from '../helpers/app.js';
 import { createMariaDatabase, type TestDatabase } from '../helpers/db.js';
@@ -23,6 +25,48 @@ test('when the database answers, then health is 200 ok with the version', async 
   t.regex(res.body.version, /^\d+\.\d+\.\d+/);
   t.truthy(res.headers.get('x-request-id'));
   t.is(res.headers.get('cache-control'), 'no-store');
+  t.deepEqual(res.body.outbox, { pending: 0, due: 0, dead: 0, oldest_due_seconds: 0 });
+});
+
+test('when outbox messages wait and no worker drains them, then health reports the backlog and says degraded after 5 minutes, still 200', async (t) => {
+  // An app of its own (no worker runs in a test app): its outbox is filled here.
+  const own = await startApp();
+  t.teardown(() => own.close());
+  const db = own.t.db;
+  const email = (key: string) => ({
+    kind: 'email' as const,
+    topic: 'order.placed',
+    key,
+    payload: { to: 'ada@example.com', template: 'order.placed', data: {} },
+  });
+  await db.transaction(async (trx) => {
+    for (const key of ['a', 'b', 'c', 'd']) await enqueue(trx, email(key));
+  });
+  const minutesAgo = (m: number) => toDbTime(new Date(Date.now() - m * 60_000));
+  const inMinutes = (m: number) => toDbTime(new Date(Date.now() + m * 60_000));
+  await db('outbox')
+    .where('message_key', 'a')
+    .update({ available_at: minutesAgo(2) });
+  await db('outbox')
+    .where('message_key', 'b')
+    .update({ available_at: inMinutes(10), attempts: 1, last_error: '451 try again' });
+  await db('outbox').where('message_key', 'c').update({ status: 'dead', attempts: 10 });
+
+  const recent = await own.client().get('/api/health');
+  t.is(recent.status, 200);
+  t.is(recent.body.status, 'ok');
+  t.is(recent.body.outbox.pending, 3);
+  t.is(recent.body.outbox.due, 2, 'the one waiting for its retry is not due');
+  t.is(recent.body.outbox.dead, 1);
+  t.true(recent.body.outbox.oldest_due_seconds >= 120 && recent.body.outbox.oldest_due_seconds < 300, String(recent.body.outbox.oldest_due_seconds));
+
+  await db('outbox')
+    .where('message_key', 'a')
+    .update({ available_at: minutesAgo(6) });
+  const stale = await own.client().get('/api/health');
+  t.is(stale.status, 200);
+  t.is(stale.body.status, 'degraded');
+  t.true(stale.body.outbox.oldest_due_seconds >= 360);
 });
 
 // Serial: the other tests of this file use the same app's pool, which would grow under this count.

@@ -3,6 +3,7 @@ import type { Db } from '../../db/connection.js';
 import { pingDb, pingFreshConnection } from '../../db/ping.js';
 import { codeMigrations, type SchemaState, schemaState } from '../../db/schema-state.js';
 import { AppError } from '../../errors.js';
+import { backlog } from '../../outbox/outbox.repository.js';
 import type { AppDeps } from '../context.js';
 import { route, type RouteSpec } from '../route.js';
 import { VERSION } from '../../version.js';
@@ -72,7 +73,23 @@ function schemaChecker(db: Db, intervalMs: number): () => Promise<SchemaState> {
   };
 }
 
-export const healthSchema = z.object({ status: z.literal('ok'), db: z.literal('ok'), version: z.string() });
+export const healthSchema = z.object({
+  status: z.enum(['ok', 'degraded']),
+  db: z.literal('ok'),
+  version: z.string(),
+  outbox: z.object({
+    pending: z.number().int().describe('Messages not yet delivered: due, being delivered, or waiting to retry'),
+    due: z.number().int().describe('Of those, the ones due now'),
+    dead: z.number().int().describe('Messages given up on after their last attempt (`watchstore outbox retry --dead`)'),
+    oldest_due_seconds: z.number().int().describe('How long the oldest due message has waited (0 when none is due)'),
+  }),
+});
+
+/**
+ * A message due for longer than this (and at least two polls) means no worker is draining the
+ * outbox: health says "degraded", still with 200, as the store itself works (docs/api.md, health).
+ */
+const OUTBOX_STALE_SECONDS = 300;
 
 export function healthRoutes({ db, config }: AppDeps): RouteSpec[] {
   const schema = schemaChecker(db, config.schemaCheckIntervalMs);
@@ -80,10 +97,14 @@ export function healthRoutes({ db, config }: AppDeps): RouteSpec[] {
     route({
       method: 'get',
       path: '/api/health',
-      summary: 'Liveness and database reachability',
+      summary: 'Liveness, database reachability and the outbox backlog',
       tag: 'Operations',
       responses: {
-        200: { description: 'The store and its database answer', schema: healthSchema },
+        200: {
+          description:
+            'The store and its database answer. `status` is "degraded" (still 200) when an outbox message has been due for more than 5 minutes: no worker is draining the outbox',
+          schema: healthSchema,
+        },
         503: {
           description:
             'The database is unreachable (SERVICE_UNAVAILABLE): a ping through the pool failed, and so did one on a fresh connection; or its schema is behind or ahead of the code (pending or unknown migrations)',
@@ -95,8 +116,15 @@ export function healthRoutes({ db, config }: AppDeps): RouteSpec[] {
         if (state === 'behind') throw new AppError('SERVICE_UNAVAILABLE', `The database schema is behind the code (${pending.length} pending migrations).`);
         if (state === 'ahead') throw new AppError('SERVICE_UNAVAILABLE', `The database schema is ahead of the code (${unknown.length} unknown migrations).`);
         if (state === 'unreadable') throw new AppError('SERVICE_UNAVAILABLE', 'The migrations table cannot be read.');
+        const b = await backlog(db);
+        const stale = b.oldestDueSeconds > Math.max(OUTBOX_STALE_SECONDS, (2 * config.outbox.pollMs) / 1000);
         ctx.set('Cache-Control', 'no-store');
-        ctx.body = { status: 'ok', db: 'ok', version: VERSION };
+        ctx.body = {
+          status: stale ? 'degraded' : 'ok',
+          db: 'ok',
+          version: VERSION,
+          outbox: { pending: b.pending, due: b.due, dead: b.dead, oldest_due_seconds: b.oldestDueSeconds },
+        };
       },
     }),
   ];

@@ -1,0 +1,36 @@
+/**
+ * The delivery worker as a process runs it (docs/data.md, "outbox"): the transports of the
+ * configuration and `startWorker` with the configured settings, for `watchstore serve` (when
+ * OUTBOX_WORKER is on) and `watchstore worker`. `stop()` lets the batch in hand finish, then
+ * closes the transports; the caller closes the database pool after it.
+ */
+import type { Config } from '../config.js';
+import type { Db } from '../db/connection.js';
+import { createTransports } from './deliverers.js';
+import { startWorker, type Worker, type WorkerLog, type WorkerSettings } from './worker.js';
+
+export function workerSettings(config: Config): WorkerSettings {
+  const { pollMs, leaseMs, batchSize, maxAttempts, retryBaseMs, retryMaxMs } = config.outbox;
+  return { pollMs, leaseMs, batchSize, maxAttempts, retryBaseMs, retryMaxMs };
+}
+
+export interface OutboxRuntime {
+  worker: Worker;
+  /** Where e-mail goes ("smtp://host:port" or "files in <dir>"). */
+  mailTarget: string;
+  stop(): Promise<void>;
+}
+
+export function startOutboxWorker(db: Db, config: Config, log: WorkerLog): OutboxRuntime {
+  const transports = createTransports(config, db);
+  const worker = startWorker(db, transports.deliverers, workerSettings(config), log);
+  let stopping: Promise<void> | undefined;
+  return {
+    worker,
+    mailTarget: transports.mailer.target,
+    stop() {
+      stopping ??= worker.stop().finally(() => transports.close());
+      return stopping;
+    },
+  };
+}
