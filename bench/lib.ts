@@ -116,6 +116,8 @@ export async function startStore(
     RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '1000000',
     RATE_LIMIT_SIGNUP_PER_IP: '1000000',
     BENCH_PROBE_FILE: probeFile,
+    // The outbox worker runs as in production; the e-mails it writes go to the run's own directory.
+    MAIL_DIR: path.join(probeDir, 'mail'),
     ...opts.extraEnv,
   };
   delete env.REDIS_URL;
