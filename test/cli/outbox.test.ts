@@ -103,7 +103,7 @@ test.serial('when outbox show names an order e-mail, then it shows its state and
 
   const json = JSON.parse((await cli(['--json', 'outbox', 'show', String(outboxId)])).stdout);
   t.is(json.id, outboxId);
-  t.regex(json.rendered.subject, /^Halden Watches: /);
+  t.regex(json.rendered.subject, /Halden Watches order #\d+$/);
   t.true(json.rendered.text.length > 0 && json.rendered.html.length > 0);
   t.is(json.render_error, null);
   await database.db('outbox').delete();
