@@ -54,8 +54,14 @@ export interface BatchResult {
   dead: number;
 }
 
+/** An error's message; anything thrown that is not an Error, as well as it can be said. */
 function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof Error) return err.message;
+  try {
+    return String(err);
+  } catch {
+    return 'the deliverer threw a value that is not an Error';
+  }
 }
 
 /** Claims one batch of due messages and delivers them (concurrently); reports what happened. */
@@ -66,6 +72,7 @@ export async function deliverBatch(db: Db, deliverers: Deliverers, s: WorkerSett
     claim.messages.map(async (msg) => {
       let where: string | undefined | void;
       try {
+        if (msg.payload === null) throw new UndeliverableError('its stored payload is not a JSON object: it cannot be sent');
         where = await deliverers[msg.kind](msg);
       } catch (err) {
         const last = msg.attempts >= s.maxAttempts || err instanceof UndeliverableError;

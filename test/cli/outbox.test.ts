@@ -146,6 +146,18 @@ test.serial('when outbox show names an e-mail of an unknown template, then it sa
   await database.db('outbox').delete();
 });
 
+test.serial("when a message's stored payload is not JSON, then outbox list and show still show it and say so", async (t) => {
+  const id = await queueEmail('order.placed');
+  await database.db('outbox').where({ id }).update({ payload: '{"to": "ada@exa' });
+  const listed = await cli(['--json', 'outbox', 'list']);
+  t.is(listed.code, 0, listed.stderr);
+  t.is(JSON.parse(listed.stdout).find((m: { id: number }) => m.id === id).payload, null);
+  const shown = await cli(['outbox', 'show', String(id)]);
+  t.is(shown.code, 0, shown.stderr);
+  t.regex(shown.stdout, /Cannot render this e-mail: its stored payload is not a JSON object\./);
+  await database.db('outbox').delete();
+});
+
 test.serial('when outbox show names a webhook, then it shows its body', async (t) => {
   const [endpointId] = await database.db('webhook_endpoints').insert({ url: 'https://erp.example.com/hook', events: 'order.paid', secret: 'whsec_x' });
   const body = JSON.stringify({ type: 'order.paid', data: { id: 7 } });

@@ -51,7 +51,7 @@ export async function show([id]: string[]): Promise<void> {
     ui.print(`Last error:  ${msg.last_error ?? '-'}`);
     ui.print();
     if (!rendering) {
-      ui.print((msg.payload as WebhookPayload).body);
+      ui.print((msg.payload as WebhookPayload | null)?.body ?? 'Its stored payload is not a JSON object.');
     } else if (rendering.email) {
       ui.print(`Subject: ${rendering.email.subject}`);
       ui.print();
