@@ -199,18 +199,20 @@ export interface Backlog {
   oldestDueSeconds: number;
 }
 
-export async function backlog(db: Runner, now: Date = new Date()): Promise<Backlog> {
+/** `exceptTopics`: rows of these topics are not counted (health's public answer; health.routes.ts says why). */
+export async function backlog(db: Runner, now: Date = new Date(), exceptTopics: readonly string[] = []): Promise<Backlog> {
   const at = toDbTime(now);
+  const rows = () => db('outbox').whereNotIn('topic', exceptTopics);
   const [counts, oldest] = await Promise.all([
-    db('outbox').whereIn('status', ['pending', 'dead']).select('status').count({ n: '*' }).groupBy('status') as Promise<
+    rows().whereIn('status', ['pending', 'dead']).select('status').count({ n: '*' }).groupBy('status') as Promise<
       { status: OutboxStatus; n: number | string }[]
     >,
-    db('outbox').where('status', 'pending').andWhere('available_at', '<=', at).min({ at: 'available_at' }).first() as Promise<
+    rows().where('status', 'pending').andWhere('available_at', '<=', at).min({ at: 'available_at' }).first() as Promise<
       { at: string | Date | null } | undefined
     >,
   ]);
   const n = (s: OutboxStatus) => Number(counts.find((c) => c.status === s)?.n ?? 0);
-  const due = oldest?.at ? await db('outbox').where('status', 'pending').andWhere('available_at', '<=', at).count({ n: '*' }).first() : undefined;
+  const due = oldest?.at ? await rows().where('status', 'pending').andWhere('available_at', '<=', at).count({ n: '*' }).first() : undefined;
   const oldestAt = fromDbTime(oldest?.at ?? null);
   return {
     pending: n('pending'),

@@ -228,6 +228,18 @@ test('when the request names a known account, an unknown login, an account witho
   t.is(mentions.length, 0);
 });
 
+test('when a known account asks for a reset, then the public health answer does not change (its outbox counts leave reset e-mails out)', async (t) => {
+  // Its own database: nothing else queues there meanwhile.
+  const a = await startApp({ env: UNLIMITED_AUTH });
+  others.push(a);
+  const known = await signedUp(a);
+  const health = async () => (await a.client().get('/api/health')).body.outbox;
+  const before = await health();
+  t.is((await requestReset(a, known.username)).status, 202);
+  t.is((await resetMails(a, known.email)).length, 1, 'the e-mail is queued (no worker runs in a test app)');
+  t.deepEqual(await health(), before);
+});
+
 test('when one address asks again and again, then 429 after the sign-in limits (per IP and per IP+login), and confirms are limited per IP', async (t) => {
   const a = await startApp({ database: app.t, env: { RATE_LIMIT_SIGNIN_PER_IP: '6', RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '3' } });
   others.push(a);
