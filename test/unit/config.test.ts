@@ -170,6 +170,12 @@ test('when the HTTP limits are set, then they are read, and a headers timeout lo
   configError(t, { HTTP_MAX_CONNECTIONS: '0' }, 'HTTP_MAX_CONNECTIONS');
 });
 
+test('when an outgoing webhook may take as long as the outbox lease, then the configuration is refused (another worker would send it again meanwhile)', (t) => {
+  t.is(loadConfig({ OUTBOX_LEASE_MS: '20000', WEBHOOK_TIMEOUT_MS: '5000' }).webhookTimeoutMs, 5000);
+  configError(t, { OUTBOX_LEASE_MS: '5000' }, 'WEBHOOK_TIMEOUT_MS');
+  configError(t, { WEBHOOK_TIMEOUT_MS: '60000' }, 'WEBHOOK_TIMEOUT_MS');
+});
+
 test('when .env.example is read, then it lists every variable the configuration reads, each on a commented NAME= line', (t) => {
   const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
   const listed = new Set([...example.matchAll(/^# ([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
