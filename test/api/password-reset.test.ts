@@ -177,6 +177,16 @@ test('when a reset is asked for twice, then both links work until one is used, a
   t.is((await signin(app, u.username, 'a brand new password')).status, 200);
 });
 
+test('when the account changes its e-mail address, then a reset link sent to the old address no longer works', async (t) => {
+  const u = await signedUp();
+  const token = await resetToken(app, u.email);
+  // The owner moves away from a mailbox someone else can read.
+  const moved = await u.c.request('PATCH', '/api/auth/me', { json: { email: `moved_${u.email}` } });
+  t.is(moved.status, 200, moved.text);
+  assertInvalidToken(t, await confirm(app, token, 'a brand new password'));
+  t.is((await signin(app, u.username, PASSWORD)).status, 200, 'the password stays');
+});
+
 test('when the account is disabled, then no reset e-mail is queued, and a token issued before the disabling neither sets the password nor re-enables it', async (t) => {
   const u = await signedUp();
   const token = await resetToken(app, u.email);
