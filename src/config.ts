@@ -332,7 +332,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     storeName: e.STORE_NAME ?? 'Watchstore',
     mail: {
       smtpUrl: e.SMTP_URL,
-      from: e.MAIL_FROM ?? `${e.STORE_NAME ?? 'Watchstore'} <shop@localhost>`,
+      // The name quoted: a STORE_NAME with `<`, `,` or `"` must not become an address of its own.
+      from: e.MAIL_FROM ?? `"${(e.STORE_NAME ?? 'Watchstore').replace(/["\\]/g, '\\$&')}" <shop@localhost>`,
       dir: path.resolve(e.MAIL_DIR ?? path.join(e.DATA_DIR ?? DEFAULT_DATA_DIR, 'mail')),
     },
     outbox: {
