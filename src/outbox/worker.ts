@@ -68,7 +68,9 @@ function describe(err: unknown): string {
 export async function deliverBatch(db: Db, deliverers: Deliverers, s: WorkerSettings, log?: WorkerLog): Promise<BatchResult> {
   const claim = await claimDue(db, { limit: s.batchSize, leaseMs: s.leaseMs });
   const result: BatchResult = { claimed: claim.messages.length, sent: 0, failed: 0, dead: 0 };
-  await Promise.all(
+  // Settled, not Promise.all: when recording one message fails (the database went away), the
+  // others' sends are still waited for, so `stop()` never closes the pool under a send in hand.
+  const settled = await Promise.allSettled(
     claim.messages.map(async (msg) => {
       let where: string | undefined | void;
       try {
@@ -92,6 +94,8 @@ export async function deliverBatch(db: Db, deliverers: Deliverers, s: WorkerSett
       }
     }),
   );
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
   return result;
 }
 

@@ -167,3 +167,36 @@ test.serial('a deliverer that throws something that is not an Error fails the me
   t.is(row.claim_token, null);
   t.truthy(row.last_error);
 });
+
+test.serial('when recording one message fails, then the batch still waits for the others in hand before it fails', async (t) => {
+  const db = t0.db;
+  await db.transaction(async (trx) => {
+    await enqueue(trx, email('quick'));
+    await enqueue(trx, email('slow'));
+  });
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let slowDone = false;
+  const deliverers = {
+    email: async (m: OutboxMessage) => {
+      if (m.message_key === 'slow') {
+        await gate;
+        slowDone = true;
+      }
+    },
+    webhook: async () => undefined,
+  };
+  // A log line that fails after the quick message is recorded; the slow one is let go only later.
+  const log = {
+    info: () => {
+      setImmediate(release);
+      throw new Error('the log is full');
+    },
+    warn: () => {},
+    error: () => {},
+  };
+  await t.throwsAsync(deliverBatch(db, deliverers, settings, log), { message: 'the log is full' });
+  t.true(slowDone, 'the slow delivery had finished when the batch returned');
+});
