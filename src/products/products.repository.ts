@@ -2,8 +2,10 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
 import { sqlGet } from '../db/prepared.js';
 import { atEndOfTransaction, inTransaction } from '../db/transaction.js';
+import { isMysql } from '../db/dialect.js';
 import { insertedId, likePattern, toDbTime } from '../db/values.js';
 import { MAX_STOCK, type ProductQuery } from './products.schemas.js';
+import { fts5Query, fullTextTerms, mysqlBooleanQuery } from './search-terms.js';
 
 export interface ProductRow {
   id: number;
@@ -31,6 +33,11 @@ type Filter = Omit<ProductQuery, 'min_price' | 'max_price'> & { minCents?: numbe
 function filtered(db: Db, f: Filter) {
   const q = db<ProductRow>('products');
   if (f.q) {
+    // Whole words go through the full-text index first (search-terms.ts has the rule); the
+    // substring test then keeps exactly what the substring search alone would (docs/data.md, Search).
+    const terms = fullTextTerms(f.q);
+    if (terms && isMysql(db)) q.whereRaw('MATCH (name, description) AGAINST (? IN BOOLEAN MODE)', [mysqlBooleanQuery(terms)]);
+    else if (terms) q.whereRaw('id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?)', [fts5Query(terms)]);
     const p = likePattern(f.q);
     q.where((w) => w.whereRaw("LOWER(name) LIKE ? ESCAPE '!'", [p]).orWhereRaw("LOWER(COALESCE(description, '')) LIKE ? ESCAPE '!'", [p]));
   }
