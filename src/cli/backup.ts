@@ -171,9 +171,7 @@ export async function openBackup(file: string): Promise<BackupSource> {
   if (isSqliteFile(file)) {
     const { default: Database } = await import('better-sqlite3');
     const src = new Database(file, { readonly: true, fileMustExist: true });
-    const tables = (src.prepare(SQLITE_BASE_TABLES).all() as Array<{ name: string }>)
-      .map((r) => r.name)
-      .filter((n) => n !== LOCK_TABLE);
+    const tables = (src.prepare(SQLITE_BASE_TABLES).all() as Array<{ name: string }>).map((r) => r.name).filter((n) => n !== LOCK_TABLE);
     const migrations = tables.includes(MIGRATIONS_TABLE)
       ? (src.prepare(`SELECT name FROM "${MIGRATIONS_TABLE}" ORDER BY id`).all() as Array<{ name: string }>).map((r) => migrationName(r.name))
       : [];
@@ -254,7 +252,9 @@ async function dropAllTables(db: Db): Promise<void> {
   }
   // SQLite: one pooled connection; foreign keys can only be switched outside a transaction.
   // Virtual tables (the full-text index) go too: dropping one drops its shadow tables.
-  const virtual = ((await db.raw("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'virtual'")) as Array<{ name: string }>).map((r) => r.name);
+  const virtual = ((await db.raw("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'virtual'")) as Array<{ name: string }>).map(
+    (r) => r.name,
+  );
   await db.raw('PRAGMA foreign_keys = OFF');
   try {
     for (const t of [...virtual, ...all]) await db.raw('DROP TABLE IF EXISTS ??', [t]);

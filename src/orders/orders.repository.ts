@@ -178,11 +178,7 @@ export const ordersRepository = {
   async list(db: Db, f: OrderFilter & { limit: number; offset: number }): Promise<{ rows: OrderRow[]; total: number }> {
     const page = filtered(db, f).select('id').orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).offset(f.offset);
     const [rows, count] = await Promise.all([
-      db<OrderRow>('orders')
-        .join(page.as('page'), 'page.id', 'orders.id')
-        .select('orders.*')
-        .orderBy('orders.created_at', 'desc')
-        .orderBy('orders.id', 'desc'),
+      db<OrderRow>('orders').join(page.as('page'), 'page.id', 'orders.id').select('orders.*').orderBy('orders.created_at', 'desc').orderBy('orders.id', 'desc'),
       filtered(db, f).count({ n: '*' }),
     ]);
     return { rows, total: Number(count[0].n) };

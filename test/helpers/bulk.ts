@@ -32,7 +32,8 @@ async function ensureSequence(db: Knex, max: number): Promise<void> {
   await db.schema.createTable('bulk_seq', (t) => {
     t.integer('n').primary();
   });
-  const digits = '(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)';
+  const digits =
+    '(SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9)';
   const names = ['a', 'b', 'c', 'd', 'e', 'f'];
   await db.raw(
     `INSERT INTO bulk_seq (n) SELECT n FROM (SELECT ${names.map((x, i) => `${x}.d * ${10 ** i}`).join(' + ')} + 1 AS n FROM ${names.map((x) => `${digits} ${x}`).join(' CROSS JOIN ')}) s WHERE n <= ?`,

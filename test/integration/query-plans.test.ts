@@ -14,7 +14,13 @@ import { listAudit } from '../../src/audit/audit.service.js';
 import type { Db } from '../../src/db/connection.js';
 import { adminGetOrder, adminListOrders } from '../../src/orders/admin-orders.service.js';
 import { ordersRepository } from '../../src/orders/orders.repository.js';
-import { findOrderByCheckoutSession, findOrderByPaymentIntent, listIntentCancelUnconfirmed, listOrders, listPendingOlderThan } from '../../src/orders/orders.service.js';
+import {
+  findOrderByCheckoutSession,
+  findOrderByPaymentIntent,
+  listIntentCancelUnconfirmed,
+  listOrders,
+  listPendingOlderThan,
+} from '../../src/orders/orders.service.js';
 import { backlog, claimDue } from '../../src/outbox/outbox.repository.js';
 import { adminListProducts } from '../../src/products/admin-products.service.js';
 import { productQuerySchema } from '../../src/products/products.schemas.js';
@@ -126,10 +132,8 @@ async function fullScans(st: Statement): Promise<string[]> {
 
 const PLANNED = /^\s*(select|update|delete|insert\s+into\s+\S+\s*(\([^)]*\))?\s*select|with)\b/i;
 const catalog = (q: Record<string, unknown>) => () => listProducts(db, { limit: 20, ...q });
-const admin =
-  (q: Record<string, unknown>, archived?: boolean) =>
-  () =>
-    adminListProducts(db, { ...productQuerySchema.parse({ limit: 20, ...q }), archived }, 'usd');
+const admin = (q: Record<string, unknown>, archived?: boolean) => () =>
+  adminListProducts(db, { ...productQuerySchema.parse({ limit: 20, ...q }), archived }, 'usd');
 
 const CASES: Array<[string, () => Promise<unknown>]> = [
   ['catalog: newest, first page', catalog({})],

@@ -22,7 +22,10 @@ test.after.always(async () => {
 
 /** The ids the substring search finds: `q` anywhere in the name or description, any case. */
 async function substringIds(q: string): Promise<number[]> {
-  const rows: Array<{ id: number; name: string; description: string | null }> = await tdb.db('products').where('archived', false).select('id', 'name', 'description');
+  const rows: Array<{ id: number; name: string; description: string | null }> = await tdb
+    .db('products')
+    .where('archived', false)
+    .select('id', 'name', 'description');
   const needle = q.trim().toLowerCase();
   return rows
     .filter((r) => r.name.toLowerCase().includes(needle) || (r.description ?? '').toLowerCase().includes(needle))
@@ -43,7 +46,20 @@ async function search(q: string): Promise<{ ids: number[]; fullText: boolean }> 
   }
 }
 
-const ORDINARY = ['steel', 'automatic', 'leather strap', 'chronograph', 'dive', 'water resistance', 'Quartz', 'GMT', 'titanium', 'ceramic bezel', 'chrono', 'movement'];
+const ORDINARY = [
+  'steel',
+  'automatic',
+  'leather strap',
+  'chronograph',
+  'dive',
+  'water resistance',
+  'Quartz',
+  'GMT',
+  'titanium',
+  'ceramic bezel',
+  'chrono',
+  'movement',
+];
 
 test.serial('when q is whole ordinary words, then the full-text index answers with the products the substring search finds', async (t) => {
   let nonEmpty = 0;
