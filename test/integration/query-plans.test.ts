@@ -2,7 +2,8 @@
  * Every hot query has an index (docs/data.md, Indexes): on a generated store of 50,000 products,
  * 200,000 orders and their lines, each case below calls the real service or repository code,
  * records the SQL it sends, and asks the database for its plan (MariaDB: EXPLAIN; SQLite:
- * EXPLAIN QUERY PLAN). A full scan of products, orders or order_items fails the case by name.
+ * EXPLAIN QUERY PLAN). A full scan of products, orders, order_items (or of the admin's audit_log
+ * and the outbox, 20,000 rows each) fails the case by name.
  *
  * The SQL is caught where it leaves for the database: knex's query event on MariaDB (raw
  * statements included), better-sqlite3's statements on SQLite (knex's and the prepared
@@ -32,7 +33,8 @@ import { addToCart, createOrderFromCart, getCart, getProduct, listProducts } fro
 const PRODUCTS = 50_000;
 const ORDERS = 200_000;
 const USERS = 2_000;
-const WATCHED = ['products', 'orders', 'order_items'];
+/** The large tables: a full scan of one of these fails (the users search scans users: docs/data.md, Indexes). */
+const WATCHED = ['products', 'orders', 'order_items', 'audit_log', 'outbox'];
 
 let tdb: TestDatabase;
 let db: Db;
@@ -92,7 +94,7 @@ async function capture(run: () => Promise<unknown>): Promise<Statement[]> {
 /** The tables (and their aliases) a statement names. */
 function aliases(sql: string): Map<string, string> {
   const found = new Map<string, string>();
-  for (const m of sql.matchAll(/[`"]?(products|orders|order_items)[`"]?(?:\s+(?:as\s+)?[`"]?(\w+)[`"]?)?/gi)) {
+  for (const m of sql.matchAll(/[`"]?(products|orders|order_items|audit_log|outbox)[`"]?(?:\s+(?:as\s+)?[`"]?(\w+)[`"]?)?/gi)) {
     const table = m[1].toLowerCase();
     found.set(table, table);
     const alias = m[2]?.toLowerCase();
@@ -119,10 +121,13 @@ async function fullScans(st: Statement): Promise<string[]> {
   const conn = (await db.client.acquireConnection()) as Database.Database;
   try {
     const rows = conn.prepare(`EXPLAIN QUERY PLAN ${st.sql}`).all(...st.bindings) as Array<{ detail: string }>;
+    // A bare SCAN of a table read in id order up to a LIMIT, with no sort, is a walk of its
+    // primary key that stops at the page (SQLite shows it no differently from a full scan).
+    const pkWalk = /order by [`"]?id[`"]? (asc|desc) limit/i.test(st.sql) && !rows.some((r) => r.detail.includes('TEMP B-TREE'));
     for (const r of rows) {
       const m = /^SCAN (\w+)(.*)$/.exec(r.detail);
       const table = m && names.get(m[1].toLowerCase());
-      if (table && WATCHED.includes(table) && !/USING (COVERING )?INDEX/.test(m[2])) bad.push(`${table}: ${r.detail}`);
+      if (table && WATCHED.includes(table) && !/USING (COVERING )?INDEX/.test(m[2]) && !pkWalk) bad.push(`${table}: ${r.detail}`);
     }
     return bad;
   } finally {
@@ -179,7 +184,7 @@ const CASES: Array<[string, () => Promise<unknown>]> = [
 ];
 
 for (const [name, run] of CASES) {
-  test.serial(`${name}: no full scan of products, orders or order_items`, async (t) => {
+  test.serial(`${name}: no full scan of a large table`, async (t) => {
     const statements = (await capture(run)).filter((s) => PLANNED.test(s.sql));
     t.true(statements.length > 0, 'the case sent a query');
     for (const st of statements) {
