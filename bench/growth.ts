@@ -9,7 +9,9 @@ import type { Knex } from 'knex';
 import { searchProducts } from '../src/products/products.service.js';
 import { catalogQuerySchema } from '../src/products/products.schemas.js';
 import { analyze, bulkProducts } from '../test/helpers/bulk.js';
-import { dbOf, startStore } from './lib.js';
+import { parseDatabaseUrl } from '../src/config.js';
+import { createDb } from '../src/db/connection.js';
+import { startStore } from './lib.js';
 
 export const SIZES = [1_000, 10_000, 100_000];
 const BUDGET_MS = Number(process.env.BENCH_GROWTH_MS ?? 1500);
@@ -64,7 +66,8 @@ async function measure(db: Knex, query: Record<string, unknown>): Promise<{ p50:
 /** Every query's p50/p99 at each size, on one dialect. */
 export async function growthFigures(mysql: boolean): Promise<GrowthFigures[]> {
   const store = await startStore({ mysql });
-  const db = dbOf(store);
+  // A generous per-statement timeout for the bulk loads (the default DB_TIMEOUT_MS is 5 s).
+  const db = createDb(parseDatabaseUrl(store.databaseUrl), { timeoutMs: 120_000 });
   const out = new Map<string, GrowthFigures>();
   try {
     for (const size of SIZES) {

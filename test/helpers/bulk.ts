@@ -26,6 +26,11 @@ function minutesAgo(db: Knex, minutesExpr: string): string {
 const concat = (db: Knex, ...parts: string[]) => (isMysql(db) ? `CONCAT(${parts.join(', ')})` : parts.map((p) => `(${p})`).join(' || '));
 const intDiv = (db: Knex, a: string, b: number) => (isMysql(db) ? `(${a} DIV ${b})` : `(${a} / ${b})`);
 
+/** Runs `insert` for 1…total in ranges of 50,000: each statement stays well inside DB_TIMEOUT_MS on a busy machine. */
+async function inBatches(total: number, insert: (lo: number, hi: number) => Promise<unknown>): Promise<void> {
+  for (let lo = 1; lo <= total; lo += 50_000) await insert(lo, Math.min(total, lo + 49_999));
+}
+
 /** A table bulk_seq(n) holding 1…max (max ≤ 1,000,000), made from a cross join of digits. */
 async function ensureSequence(db: Knex, max: number): Promise<void> {
   await db.schema.dropTableIfExists('bulk_seq');
@@ -51,13 +56,16 @@ export async function bulkProducts(db: Knex, count: number): Promise<void> {
   const word = pick('n % 12', WORDS);
   const word2 = pick(`${intDiv(db, 'n', 12)} % 12`, WORDS);
   const strap = pick('n % 7', STRAPS);
-  await db.raw(
-    `INSERT INTO products (name, description, price_cents, stock, archived, created_at, updated_at)
+  await inBatches(count, (lo, hi) =>
+    db.raw(
+      `INSERT INTO products (name, description, price_cents, stock, archived, created_at, updated_at)
      SELECT ${concat(db, "'Model '", 'n', "' '", word)},
             ${concat(db, "'A '", word2, "' watch on a '", strap, "', reference '", 'n', "'.'")},
             1000 + (n * 7919) % 500000, n % 10, CASE WHEN n % 50 = 0 THEN 1 ELSE 0 END,
             ${minutesAgo(db, 'n')}, ${minutesAgo(db, 'n')}
-       FROM bulk_seq`,
+       FROM bulk_seq WHERE n BETWEEN ? AND ?`,
+      [lo, hi],
+    ),
   );
   await db.schema.dropTable('bulk_seq');
   await db('catalog_revision')
@@ -80,27 +88,34 @@ export async function bulkOrders(db: Knex, opts: { users: number; orders: number
     [opts.users],
   );
   const status = pick('n % 20', ['pending', 'canceled', 'paid', 'shipped', ...Array(16).fill('delivered')]);
-  await db.raw(
-    `INSERT INTO orders (user_id, status, total_cents, currency, payment_intent_id, checkout_session_id, created_at, updated_at)
+  await inBatches(opts.orders, (lo, hi) =>
+    db.raw(
+      `INSERT INTO orders (user_id, status, total_cents, currency, payment_intent_id, checkout_session_id, created_at, updated_at)
      SELECT u.id, ${status}, 1000 + (n * 104729) % 900000, 'usd',
             CASE WHEN n % 3 = 0 THEN NULL ELSE ${concat(db, "'pi_bulk_'", 'n')} END,
             CASE WHEN n % 3 = 0 THEN ${concat(db, "'cs_bulk_'", 'n')} ELSE NULL END,
             ${minutesAgo(db, 'n')}, ${minutesAgo(db, 'n')}
        FROM bulk_seq JOIN users u ON u.username = ${concat(db, "'bulk'", `1 + n % ${Math.trunc(opts.users)}`)}
-      WHERE n <= ?`,
-    [opts.orders],
+      WHERE n BETWEEN ? AND ?`,
+      [lo, hi],
+    ),
   );
   await db.schema.dropTable('bulk_seq');
   const [{ lo, hi }] = (await db('products').min({ lo: 'id' }).max({ hi: 'id' })) as Array<{ lo: number; hi: number }>;
   const span = Number(hi) - Number(lo) + 1;
+  const [{ last }] = (await db('orders').max({ last: 'id' })) as Array<{ last: number }>;
   for (const [offset, filter] of [
     [0, ''],
-    [7, 'WHERE o.id % 2 = 0'],
+    [7, 'AND o.id % 2 = 0'],
   ] as const) {
-    await db.raw(
-      `INSERT INTO order_items (order_id, product_id, name, unit_price_cents, quantity)
-       SELECT o.id, p.id, p.name, p.price_cents, 1 + o.id % 3
-         FROM orders o JOIN products p ON p.id = ${Number(lo)} + (o.id * 31 + ${offset}) % ${span} ${filter}`,
+    await inBatches(Number(last), (from, to) =>
+      db.raw(
+        `INSERT INTO order_items (order_id, product_id, name, unit_price_cents, quantity)
+         SELECT o.id, p.id, p.name, p.price_cents, 1 + o.id % 3
+           FROM orders o JOIN products p ON p.id = ${Number(lo)} + (o.id * 31 + ${offset}) % ${span}
+          WHERE o.id BETWEEN ? AND ? ${filter}`,
+        [from, to],
+      ),
     );
   }
 }
