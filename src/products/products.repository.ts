@@ -74,10 +74,20 @@ function writing<T>(db: Db, write: (trx: Knex.Transaction) => Promise<T>): Promi
 }
 
 export const productsRepository = {
+  /**
+   * A page of the catalog and its total. The page's ids are found on the index alone, then only
+   * their rows are read: a deep page walks index entries instead of reading every row it skips
+   * (offset 49,000 of 100,000 products: 10 ms instead of 67 on MariaDB; docs/data.md, Indexes).
+   */
   async list(db: Db, f: Filter): Promise<{ rows: ProductRow[]; total: number }> {
     const [col, dir] = ORDER[f.sort];
+    const page = filtered(db, f).select('id').orderBy(col, dir).orderBy('id', dir).limit(f.limit).offset(f.offset);
     const [rows, count] = await Promise.all([
-      filtered(db, f).select('*').orderBy(col, dir).orderBy('id', dir).limit(f.limit).offset(f.offset),
+      db<ProductRow>('products')
+        .join(page.as('page'), 'page.id', 'products.id')
+        .select('products.*')
+        .orderBy(`products.${col}`, dir)
+        .orderBy('products.id', dir),
       filtered(db, f).count({ n: '*' }),
     ]);
     return { rows, total: Number(count[0].n) };
