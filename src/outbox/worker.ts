@@ -4,6 +4,7 @@
  * records the result: sent; or due again after an exponential backoff with jitter; or dead after
  * the last attempt. It runs inside `watchstore serve` and alone as `watchstore worker`.
  */
+import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { claimDue, markFailed, markSent } from './outbox.repository.js';
 import type { OutboxKind, OutboxMessage } from './outbox.schemas.js';
@@ -23,14 +24,8 @@ export class UndeliverableError extends Error {
   override name = 'UndeliverableError';
 }
 
-export interface WorkerSettings {
-  pollMs: number;
-  leaseMs: number;
-  batchSize: number;
-  maxAttempts: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-}
+/** The OUTBOX_* settings (config.ts) the worker runs with. */
+export type WorkerSettings = Omit<Config['outbox'], 'workerInServe'>;
 
 export interface WorkerLog {
   info(obj: object, msg: string): void;
