@@ -3,7 +3,7 @@
  * index query it sends. Pure: the repository turns the answer into SQL.
  *
  * The rule: full-text when `q` is whole words of letters and digits, separated by spaces, each
- * at least 3 characters long and none on InnoDB's default stop-word list (MariaDB indexes no
+ * 3 to 84 characters long and none on InnoDB's default stop-word list (MariaDB indexes no
  * shorter word and no stop word, innodb_ft_min_token_size = 3; SQLite keeps the same rule so
  * both dialects answer alike). Anything else (a 1- or 2-letter word, a stop word, punctuation,
  * a quote, an operator) takes the substring search. Each term is sent as a prefix ("steel*"),
@@ -18,13 +18,15 @@ export const STOP_WORDS: ReadonlySet<string> = new Set(
 );
 
 export const MIN_TERM_LENGTH = 3;
+/** innodb_ft_max_token_size: a longer word is not in MariaDB's index. */
+export const MAX_TERM_LENGTH = 84;
 
 /** The terms for the full-text index, lower-cased; undefined when `q` must take the substring search. */
 export function fullTextTerms(q: string): string[] | undefined {
   const text = q.trim().toLowerCase();
   if (!/^[\p{L}\p{N}]+(\s+[\p{L}\p{N}]+)*$/u.test(text)) return undefined;
   const terms = text.split(/\s+/);
-  if (terms.some((t) => [...t].length < MIN_TERM_LENGTH || STOP_WORDS.has(t))) return undefined;
+  if (terms.some((t) => [...t].length < MIN_TERM_LENGTH || [...t].length > MAX_TERM_LENGTH || STOP_WORDS.has(t))) return undefined;
   return terms;
 }
 
