@@ -7,6 +7,9 @@
  *
  * Earlier unused links of a user are kept when a new one is requested (the e-mails may arrive out
  * of order, and any of them should work while it lasts); a successful reset ends all of them.
+ * While an account has MAX_OPEN_LINKS links asked for within the last PASSWORD_RESET_MINUTES and
+ * not used, a further request sends nothing: the per-address rate limits cannot stop many
+ * addresses from flooding one person's mailbox, this does.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
@@ -26,6 +29,7 @@ const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 export const PASSWORD_RESET_TOPIC = 'password.reset';
 export const PASSWORD_RESET_TEMPLATE = 'password.reset';
+export const MAX_OPEN_LINKS = 3;
 
 export function hashResetToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -45,6 +49,8 @@ export async function requestPasswordReset(db: Db, login: string, opts: Pick<Con
   const expiresAt = new Date(Date.now() + opts.passwordResetMinutes * 60_000);
   try {
     await retryingTransaction(db, async (trx) => {
+      const since = new Date(Date.now() - opts.passwordResetMinutes * 60_000);
+      if ((await resets.countOpenSince(trx, user.id, since)) >= MAX_OPEN_LINKS) return;
       const id = await resets.insert(trx, { user_id: user.id, token_hash: hashResetToken(token), expires_at: expiresAt });
       await enqueue(trx, {
         kind: 'email',

@@ -17,6 +17,17 @@ export const passwordResetsRepository = {
     return insertedId(await db('password_resets').insert(row));
   },
 
+  /** How many unused links the user asked for since `since`. */
+  async countOpenSince(db: Db, userId: number, since: Date): Promise<number> {
+    const row = await db('password_resets')
+      .where({ user_id: userId })
+      .whereNull('used_at')
+      .where('created_at', '>=', toDbTime(since))
+      .count({ n: '*' })
+      .first();
+    return Number(row?.n ?? 0);
+  },
+
   /** The row of a token that still works at `now` (unused, not expired), if any. */
   findUsable(db: Db, tokenHash: string, now: Date): Promise<PasswordResetRow | undefined> {
     return db<PasswordResetRow>('password_resets').where({ token_hash: tokenHash }).whereNull('used_at').where('expires_at', '>', toDbTime(now)).first();

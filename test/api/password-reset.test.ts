@@ -177,6 +177,17 @@ test('when a reset is asked for twice, then both links work until one is used, a
   t.is((await signin(app, u.username, 'a brand new password')).status, 200);
 });
 
+test('when many requests (from any number of addresses) ask for one account, then at most 3 open links are e-mailed within the link lifetime; using one lets a new one be asked for', async (t) => {
+  const u = await signedUp();
+  for (let i = 0; i < 6; i++) t.is((await requestReset(app, u.username)).status, 202);
+  t.is((await resetMails(app, u.email)).length, 3, 'three e-mails, not six');
+  t.is(Number((await app.t.db('password_resets').where({ user_id: u.id }).count({ n: '*' }).first())?.n), 3);
+  // A reset ends the open links; a new request is then e-mailed again.
+  t.is((await confirm(app, await latestToken(app, u.email), 'a brand new password')).status, 200);
+  t.is((await requestReset(app, u.username)).status, 202);
+  t.is((await resetMails(app, u.email)).length, 4);
+});
+
 test('when the account changes its e-mail address, then a reset link sent to the old address no longer works', async (t) => {
   const u = await signedUp();
   const token = await resetToken(app, u.email);
