@@ -265,6 +265,11 @@ test.serial(
     report(t, result, retried);
 
     t.deepEqual(exits, Array(INSTANCES).fill({ code: 0, signal: null }), 'each instance exited cleanly on SIGTERM');
+    for (const inst of cluster.instances)
+      t.false(
+        inst.lines.some((l) => String(l.msg).startsWith('closing every connection now')),
+        'no instance had to cut a request off',
+      );
     if (result.failures.length) {
       const errors = cluster.instances.flatMap((inst) => inst.lines.filter((l) => Number(l.level) >= 50 && l.msg !== 'request'));
       t.log('instance errors:', JSON.stringify(errors.slice(0, 5), null, 1));
