@@ -29,7 +29,7 @@ export interface ServerProcess {
   kill(): Promise<void>;
 }
 
-/** Runs `node bin/watchstore.js <args>` and collects its output; does not wait for anything. */
+/** Runs `node [nodeArgs] bin/watchstore.js <args>` and collects its output; does not wait for anything. */
 export function spawnCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string; nodeArgs?: string[] } = {}) {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...opts.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
@@ -88,21 +88,17 @@ export function spawnCli(args: string[], opts: { env?: Record<string, string | u
   return { child, out, exited, waitForLine };
 }
 
-/** Starts `watchstore serve --port 0` (or `port`) and waits for its "listening on" line. */
+/** Starts `watchstore serve --port 0` and waits for its "listening on" line. */
 export async function startServerProcess(
   opts: {
     env?: Record<string, string | undefined>;
     cwd?: string;
-    /** A fixed port (an instance behind a proxy comes back on its own); default a free one. */
-    port?: number;
-    /** Node flags before the CLI (e.g. those of `npm start`). */
-    nodeArgs?: string[];
     args?: string[];
     /** Called at once with the starting process's waitForLine, to follow its start-up. */
     onSpawn?: (p: { waitForLine: ReturnType<typeof spawnCli>['waitForLine'] }) => void;
   } = {},
 ): Promise<ServerProcess> {
-  const { child, out, exited, waitForLine } = spawnCli(['serve', '--port', String(opts.port ?? 0), '--host', '127.0.0.1', ...(opts.args ?? [])], opts);
+  const { child, out, exited, waitForLine } = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])], opts);
   opts.onSpawn?.({ waitForLine });
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) {
