@@ -10,8 +10,8 @@ import { createTransports } from './deliverers.js';
 import { startWorker, type Worker, type WorkerLog, type WorkerSettings } from './worker.js';
 
 export function workerSettings(config: Config): WorkerSettings {
-  const { pollMs, leaseMs, batchSize, maxAttempts, retryBaseMs, retryMaxMs } = config.outbox;
-  return { pollMs, leaseMs, batchSize, maxAttempts, retryBaseMs, retryMaxMs };
+  const { workerInServe: _, ...settings } = config.outbox;
+  return settings;
 }
 
 export interface OutboxRuntime {
