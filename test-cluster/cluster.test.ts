@@ -279,9 +279,19 @@ test.serial(
     for (const k of KINDS) t.true(result.perKind[k].requests > 0, `some ${k} traffic`);
 
     // Each answered request was handled by exactly one instance (nginx's request id, in the instances' request log lines).
-    const handled = new Map<string, number>();
-    for (const inst of cluster.instances)
-      for (const l of inst.lines) if (l.msg === 'request' && typeof l.req_id === 'string') handled.set(l.req_id, (handled.get(l.req_id) ?? 0) + 1);
+    // The running instances write their log asynchronously: the last lines may still be on their way.
+    const handledCounts = () => {
+      const handled = new Map<string, number>();
+      for (const inst of cluster.instances)
+        for (const l of inst.lines) if (l.msg === 'request' && typeof l.req_id === 'string') handled.set(l.req_id, (handled.get(l.req_id) ?? 0) + 1);
+      return handled;
+    };
+    let handled = handledCounts();
+    const loggedBy = Date.now() + 10_000;
+    while (result.requestIds.some((id) => !handled.has(id)) && Date.now() < loggedBy) {
+      await new Promise((r) => setTimeout(r, 100));
+      handled = handledCounts();
+    }
     const twice = result.requestIds.filter((id) => (handled.get(id) ?? 0) > 1);
     const unseen = result.requestIds.filter((id) => !handled.has(id));
     t.log(`duplicates: ${twice.length} requests handled twice; ${result.requestIds.length} answered, ${unseen.length} not in any instance's log`);
