@@ -30,16 +30,17 @@ import {
   type Figures,
   type Store,
 } from './lib.js';
+import { growthFigures, SIZES } from './growth.js';
 
 type Dialect = 'mysql' | 'sqlite';
 type Row = { scenario: string; baseline: string; figures: Partial<Figures> & { [k: string]: unknown }; ratio?: number; target: string; met: boolean };
 
 const args = process.argv.slice(2);
 const DIALECTS: Dialect[] = args.includes('--mysql') ? ['mysql'] : args.includes('--sqlite') ? ['sqlite'] : ['mysql', 'sqlite'];
-const ALL = ['catalog', 'logging', 'cart', 'signin', 'mixed', 'memory', 'orders', 'cluster', 'cli'] as const;
+const ALL = ['catalog', 'logging', 'cart', 'signin', 'mixed', 'memory', 'orders', 'cluster', 'growth', 'cli'] as const;
 type Scenario = (typeof ALL)[number];
 /** What runs on SQLite too, for comparison (sign-ins and logging do not depend on the dialect). */
-const ON_SQLITE: Scenario[] = ['catalog', 'cart', 'mixed', 'memory'];
+const ON_SQLITE: Scenario[] = ['catalog', 'cart', 'mixed', 'memory', 'growth'];
 const chosen = args.filter((a) => !a.startsWith('--'));
 for (const c of chosen) if (!(ALL as readonly string[]).includes(c)) throw new Error(`unknown scenario ${c}; choose from ${ALL.join(', ')}`);
 const wants = (s: Scenario, dialect?: Dialect) => (chosen.length === 0 || chosen.includes(s)) && (dialect !== 'sqlite' || ON_SQLITE.includes(s));
@@ -112,6 +113,7 @@ async function main() {
   for (const dialect of DIALECTS) await httpScenarios(dialect);
   if (wants('orders') && DIALECTS.includes('mysql')) rows.push(await ordersScenario());
   if (wants('cluster') && DIALECTS.includes('mysql')) rows.push(...(await clusterScenario()));
+  for (const dialect of DIALECTS) if (wants('growth', dialect)) rows.push(...(await growthScenario(dialect)));
 
   if (wants('cli')) {
     const node = meanRunMs(process.execPath, ['-e', '0'], 20);
@@ -536,6 +538,24 @@ async function clusterScenario(): Promise<Row[]> {
     await database.drop();
   }
   return rowsOut;
+}
+
+/** The catalog's database cost at 1,000 / 10,000 / 100,000 products (bench/growth.ts): p99 at the largest, the rest as extras. */
+async function growthScenario(dialect: Dialect): Promise<Row[]> {
+  const sizes = SIZES.map((n) => `${n / 1000}k`);
+  return (await growthFigures(dialect === 'mysql')).map((f) => ({
+    scenario: `catalog growth: ${f.query}, ${NAME[dialect]}`,
+    baseline: `the same at ${sizes[0]} products`,
+    figures: {
+      p50: f.p50.at(-1),
+      p99: f.p99.at(-1),
+      ...Object.fromEntries(sizes.map((s, i) => [`p99_${s}`, f.p99[i]])),
+      runs: f.runs.join('/'),
+    },
+    ratio: round((f.p99.at(-1) ?? 0) / (f.p99[0] || 1)),
+    target: 'reported',
+    met: true,
+  }));
 }
 
 function print(rs: Row[]) {
