@@ -17,7 +17,7 @@ import { PROJECT_ROOT } from '../src/paths.js';
 export const ROOT = PROJECT_ROOT;
 export const BIN = path.join(ROOT, 'bin', 'watchstore.js');
 /** The Node flags `npm start` gives the server (package.json): the bench runs what a shop runs. */
-const START_NODE_FLAGS = (() => {
+export const START_NODE_FLAGS = (() => {
   const start = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
   const m = /^node((?:\s+--\S+)*)\s+bin\/watchstore\.js serve$/.exec(start);
   if (!m) throw new Error(`package.json's start script is not "node [--flags] bin/watchstore.js serve": ${start}`);
@@ -75,33 +75,8 @@ export interface Store {
   stop(): Promise<void>;
 }
 
-/**
- * A fresh, migrated, seeded store served by `watchstore serve`; or, given `sameDatabaseAs`, one
- * more server on that store's database (with its own `extraEnv`), which leaves the database alone
- * when it stops.
- */
-export async function startStore(
-  opts: { mysql?: boolean; extraEnv?: Record<string, string>; nodeArgs?: string[]; sameDatabaseAs?: Store } = {},
-): Promise<Store> {
-  const id = randomBytes(4).toString('hex');
-  let databaseUrl: string;
-  let cleanup: () => Promise<void>;
-  const probeDir = mkdtempSync(path.join(os.tmpdir(), 'ws-bench-probe-'));
-  const probeFile = path.join(probeDir, 'cache.json');
-  if (opts.sameDatabaseAs) {
-    databaseUrl = opts.sameDatabaseAs.databaseUrl;
-    cleanup = async () => {};
-  } else if (opts.mysql) {
-    const name = `ws_bench_${id}`;
-    await asAdmin(`CREATE DATABASE \`${name}\``);
-    databaseUrl = `${MYSQL_SERVER}/${name}`;
-    cleanup = () => asAdmin(`DROP DATABASE IF EXISTS \`${name}\``);
-  } else {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'ws-bench-'));
-    databaseUrl = `sqlite:${path.join(dir, 'store.sqlite')}`;
-    cleanup = async () => rmSync(dir, { recursive: true, force: true });
-  }
-  const port = await freePort();
+/** The bench servers' environment: production, logging at warn, generous sign-in limits, no Redis. */
+export function storeEnv(databaseUrl: string, workDir: string, extraEnv: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     NODE_ENV: 'production',
@@ -115,16 +90,56 @@ export async function startStore(
     RATE_LIMIT_SIGNIN_PER_IP: '1000000',
     RATE_LIMIT_SIGNIN_PER_IP_LOGIN: '1000000',
     RATE_LIMIT_SIGNUP_PER_IP: '1000000',
-    BENCH_PROBE_FILE: probeFile,
     // The outbox worker runs as in production; the e-mails it writes go to the run's own directory.
-    MAIL_DIR: path.join(probeDir, 'mail'),
-    ...opts.extraEnv,
+    MAIL_DIR: path.join(workDir, 'mail'),
+    ...extraEnv,
   };
   delete env.REDIS_URL;
-  for (const args of opts.sameDatabaseAs ? [] : [['migrate'], ['seed']]) {
+  return env;
+}
+
+/** `watchstore migrate` and `watchstore seed` (the sample catalog) with this environment. */
+export function migrateAndSeed(env: Record<string, string>): void {
+  for (const args of [['migrate'], ['seed']]) {
     const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`watchstore ${args.join(' ')} failed: ${r.stderr}`);
   }
+}
+
+/** A new, empty MariaDB database on BENCH_MYSQL_URL: its URL and how to drop it. */
+export async function freshMariaDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `ws_bench_${randomBytes(4).toString('hex')}`;
+  await asAdmin(`CREATE DATABASE \`${name}\``);
+  return { url: `${MYSQL_SERVER}/${name}`, drop: () => asAdmin(`DROP DATABASE IF EXISTS \`${name}\``) };
+}
+
+/**
+ * A fresh, migrated, seeded store served by `watchstore serve`; or, given `sameDatabaseAs`, one
+ * more server on that store's database (with its own `extraEnv`), which leaves the database alone
+ * when it stops.
+ */
+export async function startStore(
+  opts: { mysql?: boolean; extraEnv?: Record<string, string>; nodeArgs?: string[]; sameDatabaseAs?: Store } = {},
+): Promise<Store> {
+  let databaseUrl: string;
+  let cleanup: () => Promise<void>;
+  const probeDir = mkdtempSync(path.join(os.tmpdir(), 'ws-bench-probe-'));
+  const probeFile = path.join(probeDir, 'cache.json');
+  if (opts.sameDatabaseAs) {
+    databaseUrl = opts.sameDatabaseAs.databaseUrl;
+    cleanup = async () => {};
+  } else if (opts.mysql) {
+    const database = await freshMariaDatabase();
+    databaseUrl = database.url;
+    cleanup = database.drop;
+  } else {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ws-bench-'));
+    databaseUrl = `sqlite:${path.join(dir, 'store.sqlite')}`;
+    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  }
+  const port = await freePort();
+  const env = storeEnv(databaseUrl, probeDir, { BENCH_PROBE_FILE: probeFile, ...opts.extraEnv });
+  if (!opts.sameDatabaseAs) migrateAndSeed(env);
   const probe = `--import=${pathToFileURL(path.join(ROOT, 'bench', 'cache-probe.mjs')).href}`;
   const server = spawn(process.execPath, [...START_NODE_FLAGS, probe, ...(opts.nodeArgs ?? []), BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
     env,

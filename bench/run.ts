@@ -4,7 +4,7 @@
  * `--mysql` / `--sqlite` only one dialect. Each scenario is measured against a baseline taken
  * in the same run. See bench/README.md.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
@@ -12,15 +12,32 @@ import type { Knex } from 'knex';
 import { signAccessToken } from '../src/auth/access-token.js';
 import { productsRepository } from '../src/products/products.repository.js';
 import { HASH_CONCURRENCY } from '../src/users/password.js';
+import { startCluster } from '../test/helpers/cluster.js';
+import { percentile, runMixedLoad } from '../test/helpers/mixed-load.js';
+import {
+  BIN,
+  ROOT,
+  START_NODE_FLAGS,
+  cannon,
+  dbOf,
+  freshMariaDatabase,
+  meanRunMs,
+  migrateAndSeed,
+  startBare,
+  startStore,
+  stableHeaders,
+  storeEnv,
+  type Figures,
+  type Store,
+} from './lib.js';
 import { growthFigures, SIZES } from './growth.js';
-import { BIN, ROOT, cannon, dbOf, meanRunMs, startBare, startStore, stableHeaders, type Figures, type Store } from './lib.js';
 
 type Dialect = 'mysql' | 'sqlite';
 type Row = { scenario: string; baseline: string; figures: Partial<Figures> & { [k: string]: unknown }; ratio?: number; target: string; met: boolean };
 
 const args = process.argv.slice(2);
 const DIALECTS: Dialect[] = args.includes('--mysql') ? ['mysql'] : args.includes('--sqlite') ? ['sqlite'] : ['mysql', 'sqlite'];
-const ALL = ['catalog', 'logging', 'cart', 'signin', 'mixed', 'memory', 'orders', 'growth', 'cli'] as const;
+const ALL = ['catalog', 'logging', 'cart', 'signin', 'mixed', 'memory', 'orders', 'cluster', 'growth', 'cli'] as const;
 type Scenario = (typeof ALL)[number];
 /** What runs on SQLite too, for comparison (sign-ins and logging do not depend on the dialect). */
 const ON_SQLITE: Scenario[] = ['catalog', 'cart', 'mixed', 'memory', 'growth'];
@@ -95,6 +112,7 @@ async function main() {
 
   for (const dialect of DIALECTS) await httpScenarios(dialect);
   if (wants('orders') && DIALECTS.includes('mysql')) rows.push(await ordersScenario());
+  if (wants('cluster') && DIALECTS.includes('mysql')) rows.push(...(await clusterScenario()));
   for (const dialect of DIALECTS) if (wants('growth', dialect)) rows.push(...(await growthScenario(dialect)));
 
   if (wants('cli')) {
@@ -450,6 +468,76 @@ async function ordersScenario(): Promise<Row> {
     await db.destroy();
     await store.stop();
   }
+}
+
+/**
+ * The production topology (test/helpers/cluster.ts: nginx with deploy/'s site, `watchstore serve`
+ * processes with npm start's Node flags) with 1 and then 3 instances on one fresh MariaDB
+ * database, under the cluster test's mixed load (test/helpers/mixed-load.ts: browsing, carts,
+ * add-then-order with an Idempotency-Key retry, a few sign-ins) from 16 workers for 2 × DURATION.
+ * On 2 cores 3 instances cannot be faster than 1: the figures to watch are errors and p99.
+ */
+async function clusterScenario(): Promise<Row[]> {
+  const database = await freshMariaDatabase();
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'ws-bench-cluster-'));
+  const env = storeEnv(database.url, workDir, { BCRYPT_COST: String(SIGNIN_COST) });
+  const rowsOut: Row[] = [];
+  try {
+    migrateAndSeed(env);
+    const db = dbOf({ databaseUrl: database.url } as Store);
+    const workers = 16;
+    const password = 'bench-password-123';
+    let users: Parameters<typeof runMixedLoad>[1];
+    try {
+      const productIds = await setAllStock(db, 1_000_000);
+      const store = { env } as Store;
+      const shoppers = await makeUsers(store, db, workers, 'clshop');
+      const buyers = await makeUsers(store, db, workers, 'clbuy');
+      const hash = await bcrypt.hash(password, SIGNIN_COST);
+      const signers = Array.from({ length: 10 }, (_, i) => ({ username: `clsign${i}`, email: `clsign${i}@bench.test`, password_hash: hash, role: 'customer' }));
+      await db('users').insert(signers);
+      users = {
+        productIds,
+        shoppers: shoppers.ids.map((id, i) => ({ id, token: shoppers.tokens[i] })),
+        buyers: buyers.ids.map((id, i) => ({ id, token: buyers.tokens[i] })),
+        signers: signers.map((s) => ({ login: s.username, password })),
+        signinsPerSigner: 3,
+      };
+    } finally {
+      await db.destroy();
+    }
+    for (const instances of [1, 3]) {
+      const cluster = await startCluster({ instances, env, nodeArgs: START_NODE_FLAGS });
+      try {
+        const r = await runMixedLoad(cluster.url, users, { concurrency: workers, maxRequests: 1_000_000, maxMs: DURATION * 2 * 1000 });
+        const all = Object.values(r.perKind).flatMap((k) => k.latencies);
+        const kinds = Object.fromEntries(Object.entries(r.perKind).map(([k, v]) => [`${k}_p99`, Math.round(percentile(v.latencies, 99))]));
+        rowsOut.push({
+          scenario: `cluster: nginx + ${instances} instance${instances === 1 ? '' : 's'}, MariaDB, mixed traffic, ${workers} workers`,
+          baseline: '—',
+          figures: {
+            rps: Math.round(r.requests / r.seconds),
+            p50: Math.round(percentile(all, 50)),
+            p99: Math.round(percentile(all, 99)),
+            errors: r.failures.length,
+            non2xx: r.failures.filter((f) => f.status !== 0).length,
+            requests: r.requests,
+            duration_s: Math.round(r.seconds * 10) / 10,
+            ...kinds,
+            ...(r.failures.length ? { first_failure: r.failures[0] } : {}),
+          },
+          target: 'no failed request',
+          met: r.failures.length === 0,
+        });
+      } finally {
+        await cluster.close();
+      }
+    }
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+    await database.drop();
+  }
+  return rowsOut;
 }
 
 /** The catalog's database cost at 1,000 / 10,000 / 100,000 products (bench/growth.ts): p99 at the largest, the rest as extras. */

@@ -20,7 +20,11 @@ export function isForeignKeyViolation(err: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === 'ER_NO_REFERENCED_ROW_2' || code === 'ER_NO_REFERENCED_ROW';
 }
 
-const RETRYABLE_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY_SNAPSHOT']);
+// ER_AUTOINC_READ_FAILED (1467): InnoDB's answer when a statement that takes the table's AUTO-INC
+// lock (INSERT … SELECT, the cart's add) is chosen as a deadlock victim or times out waiting for
+// it: a deadlock under another name (seen with orders and cart adds on three instances at once,
+// test-cluster/), the transaction rolled back like any other.
+const RETRYABLE_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_AUTOINC_READ_FAILED', 'SQLITE_BUSY_SNAPSHOT']);
 
 /**
  * True for lock conflicts after which running the whole transaction again is safe: MariaDB chose

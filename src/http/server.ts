@@ -5,13 +5,15 @@
  * (docs/data.md, "outbox"), woken early by requests that may have queued a message.
  *
  * On SIGTERM or SIGINT the server stops accepting connections, lets the requests already in
- * flight finish (for at most 10 s, then their sockets are destroyed), closes idle keep-alive
- * connections at once so they cannot hold the process open, lets the outbox worker finish the
+ * flight finish (for at most 10 s, then their sockets are destroyed), answers every request from
+ * then on with Connection: close, leaves an idle keep-alive connection to its client or to the
+ * keep-alive timeout (never closing it under a request the client may be sending: behind nginx
+ * that request would be lost, deploy/README.md "Rolling restart"), lets the outbox worker finish the
  * batch in hand, closes the database pool and the rate limits' Redis client, flushes the log
  * (written asynchronously), and resolves `closed`. A second signal skips the wait.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { getConfig, type Config } from '../config.js';
 import { closeDb, getDb } from '../db/connection.js';
@@ -134,11 +136,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
     inFlight.add(res);
     if (closing) res.setHeader('Connection', 'close');
-    res.once('close', () => {
-      inFlight.delete(res);
-      // Its connection may now be idle: do not let it hold the shutdown open.
-      if (closing) server.closeIdleConnections();
-    });
+    res.once('close', () => inFlight.delete(res));
   });
 
   let resolveClosed!: () => void;
@@ -162,8 +160,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     );
     for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
     shuttingDown = (async () => {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // net.Server's close, not http.Server's: that one would also destroy the idle keep-alive
+      // connections at once, racing a proxy that is sending its next request on one (a POST
+      // nginx may not retry). Each is left to carry at most one more request, answered with
+      // Connection: close, or to be closed by the client (nginx's upstream keepalive_timeout,
+      // deploy/) or by HTTP_KEEP_ALIVE_TIMEOUT_MS, whichever comes first.
+      const stopped = new Promise<void>((resolve) => net.Server.prototype.close.call(server, () => resolve()));
       forceTimer = setTimeout(forceClose, graceMs);
       forceTimer.unref();
       await stopped;

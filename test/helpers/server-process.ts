@@ -29,11 +29,11 @@ export interface ServerProcess {
   kill(): Promise<void>;
 }
 
-/** Runs `node bin/watchstore.js <args>` and collects its output; does not wait for anything. */
-export function spawnCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}) {
+/** Runs `node [nodeArgs] bin/watchstore.js <args>` and collects its output; does not wait for anything. */
+export function spawnCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string; nodeArgs?: string[] } = {}) {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...opts.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '', lines: [] as LogLine[] };
   const waiters = new Set<() => void>();
   let partial = '';

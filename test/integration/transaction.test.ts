@@ -71,6 +71,8 @@ test('when the conflicts never stop, then it gives up after MAX_TRANSACTION_ATTE
   t.is(attempts, MAX_TRANSACTION_ATTEMPTS);
   t.true(isRetryableLockError(err));
   t.false(isRetryableLockError(new Error('plain')));
+  // InnoDB's deadlock on a table's AUTO-INC lock (INSERT … SELECT), seen in test-cluster/.
+  t.true(isRetryableLockError({ code: 'ER_AUTOINC_READ_FAILED' }));
   t.false(isRetryableLockError({ code: 'ER_DUP_ENTRY' }));
   // Only after busy_timeout (DB_TIMEOUT_MS) was waited out: unavailable, not tried again.
   t.false(isRetryableLockError({ code: 'SQLITE_BUSY' }));
