@@ -20,6 +20,6 @@ export function emailDeliverer(mailer: Mailer, ctx: MailContext & { from: string
   return async (msg) => {
     const p = msg.payload as EmailPayload;
     const rendered = renderEmail(p.template, p.data, ctx);
-    await mailer.send({ messageId: messageIdOf(msg, domain), to: p.to, ...rendered });
+    return mailer.send({ messageId: messageIdOf(msg, domain), to: p.to, ...rendered });
   };
 }

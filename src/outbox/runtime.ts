@@ -12,8 +12,8 @@ import { redisWakeupSubscriber, type WakeupSubscriber } from './redis-wakeups.js
 import { startWorker, type Worker, type WorkerLog, type WorkerSettings } from './worker.js';
 
 export function workerSettings(config: Config): WorkerSettings {
-  const { pollMs, leaseMs, batchSize, maxAttempts, retryBaseMs, retryMaxMs } = config.outbox;
-  return { pollMs, leaseMs, batchSize, maxAttempts, retryBaseMs, retryMaxMs };
+  const { workerInServe: _, ...settings } = config.outbox;
+  return settings;
 }
 
 export interface OutboxRuntime {

@@ -4,12 +4,16 @@
  * records the result: sent; or due again after an exponential backoff with jitter; or dead after
  * the last attempt. It runs inside `watchstore serve` and alone as `watchstore worker`.
  */
+import type { Config } from '../config.js';
 import type { Db } from '../db/connection.js';
 import { claimDue, markFailed, markSent } from './outbox.repository.js';
 import type { OutboxKind, OutboxMessage } from './outbox.schemas.js';
 
-/** Delivers one message or throws; the kind's transport (mail/, webhooks/). */
-export type Deliverer = (msg: OutboxMessage) => Promise<void>;
+/**
+ * Delivers one message or throws; the kind's transport (mail/, webhooks/). May say where the
+ * message went (a file, a server), for the one line the worker logs per message sent.
+ */
+export type Deliverer = (msg: OutboxMessage) => Promise<string | undefined | void>;
 export type Deliverers = Readonly<Record<OutboxKind, Deliverer>>;
 
 /**
@@ -20,14 +24,8 @@ export class UndeliverableError extends Error {
   override name = 'UndeliverableError';
 }
 
-export interface WorkerSettings {
-  pollMs: number;
-  leaseMs: number;
-  batchSize: number;
-  maxAttempts: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-}
+/** The OUTBOX_* settings (config.ts) the worker runs with. */
+export type WorkerSettings = Omit<Config['outbox'], 'workerInServe'>;
 
 export interface WorkerLog {
   info(obj: object, msg: string): void;
@@ -61,8 +59,9 @@ export async function deliverBatch(db: Db, deliverers: Deliverers, s: WorkerSett
   const result: BatchResult = { claimed: claim.messages.length, sent: 0, failed: 0, dead: 0 };
   await Promise.all(
     claim.messages.map(async (msg) => {
+      let where: string | undefined | void;
       try {
-        await deliverers[msg.kind](msg);
+        where = await deliverers[msg.kind](msg);
       } catch (err) {
         const last = msg.attempts >= s.maxAttempts || err instanceof UndeliverableError;
         const retryAt = last ? null : new Date(Date.now() + backoffMs(msg.attempts, s.retryBaseMs, s.retryMaxMs));
@@ -75,7 +74,10 @@ export async function deliverBatch(db: Db, deliverers: Deliverers, s: WorkerSett
         return;
       }
       // The payload goes along so its secrets (a reset token) are dropped as it is marked sent.
-      if (await markSent(db, msg.id, claim.token, new Date(), msg.payload)) result.sent++;
+      if (await markSent(db, msg.id, claim.token, new Date(), msg.payload)) {
+        result.sent++;
+        log?.info({ outbox_id: msg.id, topic: msg.topic, ...(where ? { where } : {}) }, 'outbox: sent');
+      }
     }),
   );
   return result;
