@@ -12,6 +12,7 @@ import type { Knex } from 'knex';
 import { signAccessToken } from '../src/auth/access-token.js';
 import { productsRepository } from '../src/products/products.repository.js';
 import { HASH_CONCURRENCY } from '../src/users/password.js';
+import { growthFigures, SIZES } from './growth.js';
 import { BIN, ROOT, cannon, dbOf, meanRunMs, startBare, startStore, stableHeaders, type Figures, type Store } from './lib.js';
 
 type Dialect = 'mysql' | 'sqlite';
@@ -19,10 +20,10 @@ type Row = { scenario: string; baseline: string; figures: Partial<Figures> & { [
 
 const args = process.argv.slice(2);
 const DIALECTS: Dialect[] = args.includes('--mysql') ? ['mysql'] : args.includes('--sqlite') ? ['sqlite'] : ['mysql', 'sqlite'];
-const ALL = ['catalog', 'logging', 'cart', 'signin', 'mixed', 'memory', 'orders', 'cli'] as const;
+const ALL = ['catalog', 'logging', 'cart', 'signin', 'mixed', 'memory', 'orders', 'growth', 'cli'] as const;
 type Scenario = (typeof ALL)[number];
 /** What runs on SQLite too, for comparison (sign-ins and logging do not depend on the dialect). */
-const ON_SQLITE: Scenario[] = ['catalog', 'cart', 'mixed', 'memory'];
+const ON_SQLITE: Scenario[] = ['catalog', 'cart', 'mixed', 'memory', 'growth'];
 const chosen = args.filter((a) => !a.startsWith('--'));
 for (const c of chosen) if (!(ALL as readonly string[]).includes(c)) throw new Error(`unknown scenario ${c}; choose from ${ALL.join(', ')}`);
 const wants = (s: Scenario, dialect?: Dialect) => (chosen.length === 0 || chosen.includes(s)) && (dialect !== 'sqlite' || ON_SQLITE.includes(s));
@@ -94,6 +95,7 @@ async function main() {
 
   for (const dialect of DIALECTS) await httpScenarios(dialect);
   if (wants('orders') && DIALECTS.includes('mysql')) rows.push(await ordersScenario());
+  for (const dialect of DIALECTS) if (wants('growth', dialect)) rows.push(...(await growthScenario(dialect)));
 
   if (wants('cli')) {
     const node = meanRunMs(process.execPath, ['-e', '0'], 20);
@@ -448,6 +450,24 @@ async function ordersScenario(): Promise<Row> {
     await db.destroy();
     await store.stop();
   }
+}
+
+/** The catalog's database cost at 1,000 / 10,000 / 100,000 products (bench/growth.ts): p99 at the largest, the rest as extras. */
+async function growthScenario(dialect: Dialect): Promise<Row[]> {
+  const sizes = SIZES.map((n) => `${n / 1000}k`);
+  return (await growthFigures(dialect === 'mysql')).map((f) => ({
+    scenario: `catalog growth: ${f.query}, ${NAME[dialect]}`,
+    baseline: `the same at ${sizes[0]} products`,
+    figures: {
+      p50: f.p50.at(-1),
+      p99: f.p99.at(-1),
+      ...Object.fromEntries(sizes.map((s, i) => [`p99_${s}`, f.p99[i]])),
+      runs: f.runs.join('/'),
+    },
+    ratio: round((f.p99.at(-1) ?? 0) / (f.p99[0] || 1)),
+    target: 'reported',
+    met: true,
+  }));
 }
 
 function print(rs: Row[]) {

@@ -283,6 +283,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (headersTimeoutMs > requestTimeoutMs)
     throw new ConfigError('HTTP_HEADERS_TIMEOUT_MS', `must not be more than HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
 
+  // A claimed webhook is held for the lease; one still waiting for its receiver when the lease ends
+  // is claimed and sent again by another worker. Half the lease leaves room for the batch's writes.
+  const leaseMs = e.OUTBOX_LEASE_MS ?? 60_000;
+  const webhookTimeoutMs = e.WEBHOOK_TIMEOUT_MS ?? 10_000;
+  if (webhookTimeoutMs * 2 > leaseMs) throw new ConfigError('WEBHOOK_TIMEOUT_MS', `must be at most half of OUTBOX_LEASE_MS (${leaseMs})`);
+
   return {
     env: nodeEnv,
     isProduction,
@@ -333,19 +339,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     storeName: e.STORE_NAME ?? 'Watchstore',
     mail: {
       smtpUrl: e.SMTP_URL,
-      from: e.MAIL_FROM ?? `${e.STORE_NAME ?? 'Watchstore'} <shop@localhost>`,
+      // The name quoted: a STORE_NAME with `<`, `,` or `"` must not become an address of its own.
+      from: e.MAIL_FROM ?? `"${(e.STORE_NAME ?? 'Watchstore').replace(/["\\]/g, '\\$&')}" <shop@localhost>`,
       dir: path.resolve(e.MAIL_DIR ?? path.join(e.DATA_DIR ?? DEFAULT_DATA_DIR, 'mail')),
     },
     outbox: {
       workerInServe: e.OUTBOX_WORKER ?? true,
       pollMs: e.OUTBOX_POLL_MS ?? 1000,
-      leaseMs: e.OUTBOX_LEASE_MS ?? 60_000,
+      leaseMs,
       batchSize: e.OUTBOX_BATCH_SIZE ?? 20,
       maxAttempts: e.OUTBOX_MAX_ATTEMPTS ?? 10,
       retryBaseMs: e.OUTBOX_RETRY_BASE_MS ?? 30_000,
       retryMaxMs: e.OUTBOX_RETRY_MAX_MS ?? 3_600_000,
     },
-    webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS ?? 10_000,
+    webhookTimeoutMs,
     passwordResetMinutes: e.PASSWORD_RESET_MINUTES ?? 30,
   };
 }

@@ -37,6 +37,12 @@ interface RawConnection {
   backup(destination: string): Promise<unknown>;
 }
 
+/**
+ * SQLite's own tables: not the full-text index (products_fts, a virtual table, and its shadow
+ * tables), which the migrations make and the triggers on products fill (docs/data.md).
+ */
+const SQLITE_BASE_TABLES = "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%'";
+
 /** The base tables of the database, in name order (knex's lock table left out). */
 export async function listTables(db: Db): Promise<string[]> {
   if (isMysql(db)) {
@@ -48,7 +54,7 @@ export async function listTables(db: Db): Promise<string[]> {
       .filter((n) => n !== LOCK_TABLE)
       .sort();
   }
-  const rows = (await db.raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")) as Array<{ name: string }>;
+  const rows = (await db.raw(SQLITE_BASE_TABLES)) as Array<{ name: string }>;
   return rows
     .map((r) => r.name)
     .filter((n) => n !== LOCK_TABLE)
@@ -165,9 +171,7 @@ export async function openBackup(file: string): Promise<BackupSource> {
   if (isSqliteFile(file)) {
     const { default: Database } = await import('better-sqlite3');
     const src = new Database(file, { readonly: true, fileMustExist: true });
-    const tables = (src.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>)
-      .map((r) => r.name)
-      .filter((n) => n !== LOCK_TABLE);
+    const tables = (src.prepare(SQLITE_BASE_TABLES).all() as Array<{ name: string }>).map((r) => r.name).filter((n) => n !== LOCK_TABLE);
     const migrations = tables.includes(MIGRATIONS_TABLE)
       ? (src.prepare(`SELECT name FROM "${MIGRATIONS_TABLE}" ORDER BY id`).all() as Array<{ name: string }>).map((r) => migrationName(r.name))
       : [];
@@ -247,9 +251,13 @@ async function dropAllTables(db: Db): Promise<void> {
     return;
   }
   // SQLite: one pooled connection; foreign keys can only be switched outside a transaction.
+  // Virtual tables (the full-text index) go too: dropping one drops its shadow tables.
+  const virtual = ((await db.raw("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'virtual'")) as Array<{ name: string }>).map(
+    (r) => r.name,
+  );
   await db.raw('PRAGMA foreign_keys = OFF');
   try {
-    for (const t of all) await db.raw('DROP TABLE IF EXISTS ??', [t]);
+    for (const t of [...virtual, ...all]) await db.raw('DROP TABLE IF EXISTS ??', [t]);
   } finally {
     await db.raw('PRAGMA foreign_keys = ON');
   }

@@ -267,7 +267,7 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
   products
     .command('list')
     .description('list products, newest first')
-    .option('--search <text>', 'part of a name or description')
+    .option('--search <text>', "text in a name or description, found as the catalog's q finds it (docs/api.md)")
     .option('--low-stock <n>', 'only products with at most n in stock')
     .option('--limit <n>', 'at most this many, 1 to 100 (default 20)')
     .action(

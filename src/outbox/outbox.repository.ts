@@ -39,6 +39,20 @@ interface Row {
 
 const ERROR_MAX = 1000;
 
+/**
+ * The stored payload, or null when it is not a JSON object (a row changed by hand, a damaged
+ * restore): such a message is listed as it is, and the worker marks it dead instead of failing
+ * every claim that reads it.
+ */
+function parsePayload(text: string): OutboxMessage['payload'] | null {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as OutboxMessage['payload']) : null;
+  } catch {
+    return null;
+  }
+}
+
 function toMessage(r: Row): OutboxMessage {
   return {
     id: Number(r.id),
@@ -47,7 +61,7 @@ function toMessage(r: Row): OutboxMessage {
     message_key: r.message_key,
     recipient: r.recipient,
     endpoint_id: r.endpoint_id === null ? null : Number(r.endpoint_id),
-    payload: JSON.parse(r.payload),
+    payload: parsePayload(r.payload),
     status: r.status,
     attempts: Number(r.attempts),
     available_at: fromDbTime(r.available_at) ?? String(r.available_at),
@@ -114,6 +128,7 @@ export async function claimDue(db: Db, opts: { limit: number; leaseMs: number; n
  * there is nothing to remove (the payload stays as it is).
  */
 export function payloadAfterSending(payload: OutboxMessage['payload']): OutboxMessage['payload'] | undefined {
+  if (!payload) return undefined;
   const secret = 'secret' in payload ? payload.secret : undefined;
   if (!secret?.length) return undefined;
   const data = Object.fromEntries(Object.entries((payload as EmailPayload).data).filter(([k]) => !secret.includes(k)));
@@ -184,18 +199,20 @@ export interface Backlog {
   oldestDueSeconds: number;
 }
 
-export async function backlog(db: Runner, now: Date = new Date()): Promise<Backlog> {
+/** `exceptTopics`: rows of these topics are not counted (health's public answer; health.routes.ts says why). */
+export async function backlog(db: Runner, now: Date = new Date(), exceptTopics: readonly string[] = []): Promise<Backlog> {
   const at = toDbTime(now);
+  const rows = () => db('outbox').whereNotIn('topic', exceptTopics);
   const [counts, oldest] = await Promise.all([
-    db('outbox').whereIn('status', ['pending', 'dead']).select('status').count({ n: '*' }).groupBy('status') as Promise<
+    rows().whereIn('status', ['pending', 'dead']).select('status').count({ n: '*' }).groupBy('status') as Promise<
       { status: OutboxStatus; n: number | string }[]
     >,
-    db('outbox').where('status', 'pending').andWhere('available_at', '<=', at).min({ at: 'available_at' }).first() as Promise<
+    rows().where('status', 'pending').andWhere('available_at', '<=', at).min({ at: 'available_at' }).first() as Promise<
       { at: string | Date | null } | undefined
     >,
   ]);
   const n = (s: OutboxStatus) => Number(counts.find((c) => c.status === s)?.n ?? 0);
-  const due = oldest?.at ? await db('outbox').where('status', 'pending').andWhere('available_at', '<=', at).count({ n: '*' }).first() : undefined;
+  const due = oldest?.at ? await rows().where('status', 'pending').andWhere('available_at', '<=', at).count({ n: '*' }).first() : undefined;
   const oldestAt = fromDbTime(oldest?.at ?? null);
   return {
     pending: n('pending'),

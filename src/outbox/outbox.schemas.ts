@@ -41,7 +41,8 @@ export interface OutboxMessage {
   message_key: string;
   recipient: string;
   endpoint_id: number | null;
-  payload: EmailPayload | WebhookPayload;
+  /** Null when the stored text is not a JSON object: the worker marks such a message dead. */
+  payload: EmailPayload | WebhookPayload | null;
   status: OutboxStatus;
   attempts: number;
   available_at: string;

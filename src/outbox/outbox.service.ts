@@ -25,7 +25,8 @@ export type Rendering = { email: RenderedEmail; error?: undefined } | { email?: 
 
 export function renderMessage(msg: OutboxMessage, ctx: MailContext): Rendering | undefined {
   if (msg.kind !== 'email') return undefined;
-  const p = msg.payload as EmailPayload;
+  const p = msg.payload as EmailPayload | null;
+  if (!p) return { error: 'its stored payload is not a JSON object' };
   try {
     return { email: renderEmail(p.template, p.data, ctx) };
   } catch (err) {

@@ -49,18 +49,27 @@ export interface BatchResult {
   dead: number;
 }
 
+/** An error's message; anything thrown that is not an Error, as well as it can be said. */
 function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof Error) return err.message;
+  try {
+    return String(err);
+  } catch {
+    return 'the deliverer threw a value that is not an Error';
+  }
 }
 
 /** Claims one batch of due messages and delivers them (concurrently); reports what happened. */
 export async function deliverBatch(db: Db, deliverers: Deliverers, s: WorkerSettings, log?: WorkerLog): Promise<BatchResult> {
   const claim = await claimDue(db, { limit: s.batchSize, leaseMs: s.leaseMs });
   const result: BatchResult = { claimed: claim.messages.length, sent: 0, failed: 0, dead: 0 };
-  await Promise.all(
+  // Settled, not Promise.all: when recording one message fails (the database went away), the
+  // others' sends are still waited for, so `stop()` never closes the pool under a send in hand.
+  const settled = await Promise.allSettled(
     claim.messages.map(async (msg) => {
       let where: string | undefined | void;
       try {
+        if (msg.payload === null) throw new UndeliverableError('its stored payload is not a JSON object: it cannot be sent');
         where = await deliverers[msg.kind](msg);
       } catch (err) {
         const last = msg.attempts >= s.maxAttempts || err instanceof UndeliverableError;
@@ -80,6 +89,8 @@ export async function deliverBatch(db: Db, deliverers: Deliverers, s: WorkerSett
       }
     }),
   );
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
   return result;
 }
 

@@ -2,8 +2,10 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/connection.js';
 import { sqlGet } from '../db/prepared.js';
 import { atEndOfTransaction, inTransaction } from '../db/transaction.js';
+import { isMysql } from '../db/dialect.js';
 import { insertedId, likePattern, toDbTime } from '../db/values.js';
 import { MAX_STOCK, type ProductQuery } from './products.schemas.js';
+import { fts5Query, fullTextTerms, mysqlBooleanQuery } from './search-terms.js';
 
 export interface ProductRow {
   id: number;
@@ -31,6 +33,11 @@ type Filter = Omit<ProductQuery, 'min_price' | 'max_price'> & { minCents?: numbe
 function filtered(db: Db, f: Filter) {
   const q = db<ProductRow>('products');
   if (f.q) {
+    // Whole words go through the full-text index first (search-terms.ts has the rule); the
+    // substring test then keeps exactly what the substring search alone would (docs/data.md, Search).
+    const terms = fullTextTerms(f.q);
+    if (terms && isMysql(db)) q.whereRaw('MATCH (name, description) AGAINST (? IN BOOLEAN MODE)', [mysqlBooleanQuery(terms)]);
+    else if (terms) q.whereRaw('id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH ?)', [fts5Query(terms)]);
     const p = likePattern(f.q);
     q.where((w) => w.whereRaw("LOWER(name) LIKE ? ESCAPE '!'", [p]).orWhereRaw("LOWER(COALESCE(description, '')) LIKE ? ESCAPE '!'", [p]));
   }
@@ -67,10 +74,20 @@ function writing<T>(db: Db, write: (trx: Knex.Transaction) => Promise<T>): Promi
 }
 
 export const productsRepository = {
+  /**
+   * A page of the catalog and its total. The page's ids are found on the index alone, then only
+   * their rows are read: a deep page walks index entries instead of reading every row it skips
+   * (offset 49,000 of 100,000 products: 10 ms instead of 67 on MariaDB; docs/data.md, Indexes).
+   */
   async list(db: Db, f: Filter): Promise<{ rows: ProductRow[]; total: number }> {
     const [col, dir] = ORDER[f.sort];
+    const page = filtered(db, f).select('id').orderBy(col, dir).orderBy('id', dir).limit(f.limit).offset(f.offset);
     const [rows, count] = await Promise.all([
-      filtered(db, f).select('*').orderBy(col, dir).orderBy('id', dir).limit(f.limit).offset(f.offset),
+      db<ProductRow>('products')
+        .join(page.as('page'), 'page.id', 'products.id')
+        .select('products.*')
+        .orderBy(`products.${col}`, dir)
+        .orderBy('products.id', dir),
       filtered(db, f).count({ n: '*' }),
     ]);
     return { rows, total: Number(count[0].n) };

@@ -1,5 +1,6 @@
 import type { Db } from '../db/connection.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
+import { passwordResetsRepository } from '../auth/password-resets.repository.js';
 import { inTransaction } from '../db/transaction.js';
 import { enqueueEmailChanged } from '../notifications/account-email.js';
 import { AppError, notFound } from '../errors.js';
@@ -63,7 +64,8 @@ export async function createUser(db: Db, input: NewUser, opts: PasswordOptions):
 
 /**
  * Sets (or changes) a user's e-mail; EMAIL_TAKEN when another user has it. A change queues the
- * security notice to the old address in the same transaction (notifications/account-email.ts);
+ * security notice to the old address and ends the user's unused password-reset links, in the same
+ * transaction (notifications/account-email.ts);
  * the row is locked first, so two changes at once each tell the address they replaced.
  */
 export async function setEmail(db: Db, userId: number, email: unknown): Promise<PublicUser> {
@@ -80,6 +82,8 @@ export async function setEmail(db: Db, userId: number, email: unknown): Promise<
       if (before.email === address) return toPublicUser(before);
       const at = new Date();
       await repo.setEmail(trx, userId, address);
+      // Reset links already mailed went to the old address, which may be why it is being left.
+      await passwordResetsRepository.useAllOfUser(trx, userId, at);
       await enqueueEmailChanged(trx, { userId, username: before.username, oldEmail: before.email, newEmail: address, at });
       return toPublicUser({ ...before, email: address });
     });

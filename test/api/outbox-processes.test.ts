@@ -160,7 +160,7 @@ test.serial('when a worker is killed in the middle of a batch, then another deli
   const N = 30;
   await placeOrders(database.db, N);
 
-  const env = { DATABASE_URL: database.url, OUTBOX_POLL_MS: '50', OUTBOX_LEASE_MS: '1000', OUTBOX_BATCH_SIZE: '50' };
+  const env = { DATABASE_URL: database.url, OUTBOX_POLL_MS: '50', OUTBOX_LEASE_MS: '1000', WEBHOOK_TIMEOUT_MS: '500', OUTBOX_BATCH_SIZE: '50' };
   const first = await startWorkerProcess({ ...env, SMTP_URL: `smtp://127.0.0.1:${(blackHole.address() as net.AddressInfo).port}` });
   t.teardown(() => first.kill());
   await until('the batch is claimed', async () => (await countWhere(database.db, (q) => q.whereNotNull('claim_token'))) === N);

@@ -177,6 +177,16 @@ test('when a reset is asked for twice, then both links work until one is used, a
   t.is((await signin(app, u.username, 'a brand new password')).status, 200);
 });
 
+test('when the account changes its e-mail address, then a reset link sent to the old address no longer works', async (t) => {
+  const u = await signedUp();
+  const token = await resetToken(app, u.email);
+  // The owner moves away from a mailbox someone else can read.
+  const moved = await u.c.request('PATCH', '/api/auth/me', { json: { email: `moved_${u.email}` } });
+  t.is(moved.status, 200, moved.text);
+  assertInvalidToken(t, await confirm(app, token, 'a brand new password'));
+  t.is((await signin(app, u.username, PASSWORD)).status, 200, 'the password stays');
+});
+
 test('when the account is disabled, then no reset e-mail is queued, and a token issued before the disabling neither sets the password nor re-enables it', async (t) => {
   const u = await signedUp();
   const token = await resetToken(app, u.email);
@@ -226,6 +236,18 @@ test('when the request names a known account, an unknown login, an account witho
   t.is((await resetMails(app, disabled.email)).length, 0);
   const mentions = await app.t.db('outbox').where('payload', 'like', `%${unknown}%`).orWhere('payload', 'like', `%${noEmail}%`);
   t.is(mentions.length, 0);
+});
+
+test('when a known account asks for a reset, then the public health answer does not change (its outbox counts leave reset e-mails out)', async (t) => {
+  // Its own database: nothing else queues there meanwhile.
+  const a = await startApp({ env: UNLIMITED_AUTH });
+  others.push(a);
+  const known = await signedUp(a);
+  const health = async () => (await a.client().get('/api/health')).body.outbox;
+  const before = await health();
+  t.is((await requestReset(a, known.username)).status, 202);
+  t.is((await resetMails(a, known.email)).length, 1, 'the e-mail is queued (no worker runs in a test app)');
+  t.deepEqual(await health(), before);
 });
 
 test('when one address asks again and again, then 429 after the sign-in limits (per IP and per IP+login), and confirms are limited per IP', async (t) => {

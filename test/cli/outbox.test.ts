@@ -131,6 +131,25 @@ test.serial('when outbox show names a password-reset e-mail, then it is rendered
   await database.db('outbox').delete();
 });
 
+test.serial('when outbox list --json lists a password-reset e-mail not yet sent, then its token is not in the output', async (t) => {
+  const key = `reset-list-${run}`;
+  const token = `tok${randomBytes(16).toString('hex')}`;
+  await database.db.transaction((trx) =>
+    enqueue(trx, {
+      kind: 'email',
+      topic: 'password.reset',
+      key,
+      payload: { to: 'ada@example.com', template: 'password.reset', data: { token, username: 'ada', minutes: 30 }, secret: ['token'] },
+    }),
+  );
+  const r = await cli(['--json', 'outbox', 'list']);
+  t.is(r.code, 0, r.stderr);
+  const listed = JSON.parse(r.stdout).find((m: { message_key: string }) => m.message_key === key);
+  t.like(listed, { status: 'pending', topic: 'password.reset', payload: { data: { username: 'ada' } } });
+  t.false(r.stdout.includes(token));
+  await database.db('outbox').delete();
+});
+
 test.serial('when outbox show names an e-mail of an unknown template, then it says so instead of failing; a missing id is exit 1', async (t) => {
   const id = await queueEmail('no.such.template');
   const r = await cli(['outbox', 'show', String(id)]);
@@ -143,6 +162,18 @@ test.serial('when outbox show names an e-mail of an unknown template, then it sa
   const missing = await cli(['outbox', 'show', String(id + 1000)]);
   t.is(missing.code, 1);
   t.is(missing.stderr, `watchstore: No outbox message #${id + 1000}.\n`);
+  await database.db('outbox').delete();
+});
+
+test.serial("when a message's stored payload is not JSON, then outbox list and show still show it and say so", async (t) => {
+  const id = await queueEmail('order.placed');
+  await database.db('outbox').where({ id }).update({ payload: '{"to": "ada@exa' });
+  const listed = await cli(['--json', 'outbox', 'list']);
+  t.is(listed.code, 0, listed.stderr);
+  t.is(JSON.parse(listed.stdout).find((m: { id: number }) => m.id === id).payload, null);
+  const shown = await cli(['outbox', 'show', String(id)]);
+  t.is(shown.code, 0, shown.stderr);
+  t.regex(shown.stdout, /Cannot render this e-mail: its stored payload is not a JSON object\./);
   await database.db('outbox').delete();
 });
 

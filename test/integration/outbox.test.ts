@@ -136,3 +136,67 @@ test.serial('a running worker drains what is queued, each message once, and repo
   t.true([...seen.values()].every((n) => n === 1));
   t.deepEqual(await backlog(db), { pending: 0, due: 0, dead: 0, oldestDueSeconds: 0 });
 });
+
+test.serial('a message whose stored payload is not JSON goes dead with the reason, and the others are delivered', async (t) => {
+  const db = t0.db;
+  await db.transaction(async (trx) => {
+    await enqueue(trx, email('corrupt'));
+    await enqueue(trx, email('fine'));
+  });
+  // Changed by hand (or a half-restored backup): not JSON any more.
+  await db('outbox').where('message_key', 'corrupt').update({ payload: '{"to": "ada@exa' });
+  const delivered: string[] = [];
+  const ok = { email: async (m: OutboxMessage) => void delivered.push(m.message_key), webhook: async () => undefined };
+  t.deepEqual(await deliverBatch(db, ok, settings), { claimed: 2, sent: 1, failed: 0, dead: 1 });
+  t.deepEqual(delivered, ['fine']);
+  const corrupt = (await db('outbox').where('message_key', 'corrupt').first()) as { id: number; status: string; last_error: string };
+  t.is(corrupt.status, 'dead');
+  t.regex(corrupt.last_error, /payload/);
+  // It stays readable for `outbox list` and `outbox show`.
+  t.is((await findMessage(db, Number(corrupt.id)))?.payload, null);
+});
+
+test.serial('a deliverer that throws something that is not an Error fails the message like any error', async (t) => {
+  const db = t0.db;
+  await db.transaction((trx) => enqueue(trx, email('odd-throw')));
+  // An object without a prototype cannot even be turned into a string.
+  const odd = { email: async () => Promise.reject(Object.create(null)), webhook: async () => undefined };
+  t.deepEqual(await deliverBatch(db, odd, settings), { claimed: 1, sent: 0, failed: 1, dead: 0 });
+  const row = (await db('outbox').where('message_key', 'odd-throw').first()) as { status: string; claim_token: string | null; last_error: string };
+  t.is(row.status, 'pending');
+  t.is(row.claim_token, null);
+  t.truthy(row.last_error);
+});
+
+test.serial('when recording one message fails, then the batch still waits for the others in hand before it fails', async (t) => {
+  const db = t0.db;
+  await db.transaction(async (trx) => {
+    await enqueue(trx, email('quick'));
+    await enqueue(trx, email('slow'));
+  });
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let slowDone = false;
+  const deliverers = {
+    email: async (m: OutboxMessage) => {
+      if (m.message_key === 'slow') {
+        await gate;
+        slowDone = true;
+      }
+    },
+    webhook: async () => undefined,
+  };
+  // A log line that fails after the quick message is recorded; the slow one is let go only later.
+  const log = {
+    info: () => {
+      setImmediate(release);
+      throw new Error('the log is full');
+    },
+    warn: () => {},
+    error: () => {},
+  };
+  await t.throwsAsync(deliverBatch(db, deliverers, settings, log), { message: 'the log is full' });
+  t.true(slowDone, 'the slow delivery had finished when the batch returned');
+});

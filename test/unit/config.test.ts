@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
+import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { CONFIG_VARIABLES, ConfigError, loadConfig, parseDatabaseUrl } from '../../src/config.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 
@@ -168,6 +169,17 @@ test('when the HTTP limits are set, then they are read, and a headers timeout lo
   t.deepEqual(c.http, { headersTimeoutMs: 2000, requestTimeoutMs: 4000, keepAliveTimeoutMs: 1500, maxConnections: 7 });
   configError(t, { HTTP_HEADERS_TIMEOUT_MS: '40000' }, 'HTTP_HEADERS_TIMEOUT_MS');
   configError(t, { HTTP_MAX_CONNECTIONS: '0' }, 'HTTP_MAX_CONNECTIONS');
+});
+
+test('when an outgoing webhook may take as long as the outbox lease, then the configuration is refused (another worker would send it again meanwhile)', (t) => {
+  t.is(loadConfig({ OUTBOX_LEASE_MS: '20000', WEBHOOK_TIMEOUT_MS: '5000' }).webhookTimeoutMs, 5000);
+  configError(t, { OUTBOX_LEASE_MS: '5000' }, 'WEBHOOK_TIMEOUT_MS');
+  configError(t, { WEBHOOK_TIMEOUT_MS: '60000' }, 'WEBHOOK_TIMEOUT_MS');
+});
+
+test('when STORE_NAME holds angle brackets, commas or quotes, then the default MAIL_FROM is still one address with the name as typed', (t) => {
+  const name = 'Smith <& Sons>, "Est. 1890"';
+  t.deepEqual(addressparser(loadConfig({ STORE_NAME: name }).mail.from), [{ name, address: 'shop@localhost' }]);
 });
 
 test('when .env.example is read, then it lists every variable the configuration reads, each on a commented NAME= line', (t) => {

@@ -1,5 +1,5 @@
 /** `watchstore outbox list|show|retry`: the messages waiting to leave, sent, or given up on (docs/cli.md). */
-import { listMessages } from '../../outbox/outbox.repository.js';
+import { listMessages, payloadAfterSending } from '../../outbox/outbox.repository.js';
 import { outboxListSchema, type OutboxMessage, type OutboxStatus, type WebhookPayload } from '../../outbox/outbox.schemas.js';
 import { getMessage, parseMessageId, renderMessage, retryDeadMessages, retryMessage } from '../../outbox/outbox.service.js';
 import { parseInput } from '../../validation.js';
@@ -24,7 +24,10 @@ export interface ListOptions {
 export async function list(_args: string[], opts: ListOptions): Promise<void> {
   const f = parseInput(outboxListSchema, { status: opts.status, limit: opts.limit }, 'options');
   const items = await listMessages(await openDb(), f);
-  await ui.result(items, async () => {
+  // A listing is pasted into tickets and monitors: an unsent e-mail's secrets (a reset token) stay
+  // out of it, as they leave the row once it is sent (`outbox show` renders the e-mail whole).
+  const listed = items.map((m) => ({ ...m, payload: payloadAfterSending(m.payload) ?? m.payload }));
+  await ui.result(listed, async () => {
     if (items.length === 0) return ui.print('No outbox messages match.');
     await ui.table(
       ['ID', 'Status', 'Kind', 'Topic', 'To', 'Tries', 'When', 'Created', 'Last error'],
@@ -51,7 +54,7 @@ export async function show([id]: string[]): Promise<void> {
     ui.print(`Last error:  ${msg.last_error ?? '-'}`);
     ui.print();
     if (!rendering) {
-      ui.print((msg.payload as WebhookPayload).body);
+      ui.print((msg.payload as WebhookPayload | null)?.body ?? 'Its stored payload is not a JSON object.');
     } else if (rendering.email) {
       ui.print(`Subject: ${rendering.email.subject}`);
       ui.print();

@@ -3,6 +3,7 @@ import type { Db } from '../../db/connection.js';
 import { pingDb, pingFreshConnection } from '../../db/ping.js';
 import { codeMigrations, type SchemaState, schemaState } from '../../db/schema-state.js';
 import { AppError } from '../../errors.js';
+import { PASSWORD_RESET_TOPIC } from '../../auth/password-reset.service.js';
 import { backlog } from '../../outbox/outbox.repository.js';
 import type { AppDeps } from '../context.js';
 import { route, type RouteSpec } from '../route.js';
@@ -91,6 +92,12 @@ export const healthSchema = z.object({
  */
 const OUTBOX_STALE_SECONDS = 300;
 
+/**
+ * Health answers anyone, and a reset request queues an e-mail only for a real account: counted
+ * here, the backlog would tell an anonymous caller which logins exist (docs/api.md, health).
+ */
+const UNCOUNTED_TOPICS = [PASSWORD_RESET_TOPIC];
+
 export function healthRoutes({ db, config }: AppDeps): RouteSpec[] {
   const schema = schemaChecker(db, config.schemaCheckIntervalMs);
   return [
@@ -116,7 +123,7 @@ export function healthRoutes({ db, config }: AppDeps): RouteSpec[] {
         if (state === 'behind') throw new AppError('SERVICE_UNAVAILABLE', `The database schema is behind the code (${pending.length} pending migrations).`);
         if (state === 'ahead') throw new AppError('SERVICE_UNAVAILABLE', `The database schema is ahead of the code (${unknown.length} unknown migrations).`);
         if (state === 'unreadable') throw new AppError('SERVICE_UNAVAILABLE', 'The migrations table cannot be read.');
-        const b = await backlog(db);
+        const b = await backlog(db, new Date(), UNCOUNTED_TOPICS);
         const stale = b.oldestDueSeconds > Math.max(OUTBOX_STALE_SECONDS, (2 * config.outbox.pollMs) / 1000);
         ctx.set('Cache-Control', 'no-store');
         ctx.body = {
