@@ -52,6 +52,8 @@ export interface Config {
   };
   /** Key prefix of the rate-limit counters in Redis (instances sharing a budget share it). */
   rateLimitPrefix?: string;
+  /** Prefix of the Redis pub/sub channels (REDIS_PREFIX): the instances of one store share it. */
+  redisPrefix: string;
   orderHoldMinutes: number;
   /** The shop's frontend (STORE_URL): hosted checkout returns to <store>/success or <store>/cancel. */
   storeUrl: string;
@@ -158,6 +160,10 @@ const schema = z.object({
   RATE_LIMIT_REFRESH_PER_IP: int(1, 1_000_000).optional(),
   RATE_LIMIT_WINDOW_MS: int(1000, 86_400_000).optional(),
   RATE_LIMIT_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:._-]{1,100}$/, { message: 'must be 1 to 100 letters, digits or : . _ -' })
+    .optional(),
+  REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:._-]{1,100}$/, { message: 'must be 1 to 100 letters, digits or : . _ -' })
     .optional(),
@@ -316,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       windowMs: e.RATE_LIMIT_WINDOW_MS ?? 60_000,
     },
     rateLimitPrefix: e.RATE_LIMIT_PREFIX,
+    redisPrefix: e.REDIS_PREFIX ?? 'watchstore',
     orderHoldMinutes: e.ORDER_HOLD_MINUTES ?? 30,
     storeUrl: (e.STORE_URL ?? `http://localhost:${e.PORT ?? 3000}`).replace(/\/+$/, ''),
     shipping: { flatCents: e.SHIPPING_FLAT_CENTS ?? 0, freeOverCents: e.FREE_SHIPPING_OVER_CENTS },

@@ -26,10 +26,16 @@ export interface AccessClaims {
   role: Role;
   /** The sign-in session (refresh-token family) the token was issued for, when there is one. */
   sid?: string;
+  /**
+   * The user's session epoch when the token was issued (claim `ep`; absent means 0): once their
+   * sessions are revoked the epoch is higher and the token is refused (auth/session-revocations.ts).
+   */
+  epoch?: number;
 }
 
 export function signAccessToken(user: AccessClaims, secret: string): string {
-  return jwt.sign(user.sid ? { role: user.role, sid: user.sid } : { role: user.role }, hmacKey(secret), {
+  const claims = { role: user.role, ...(user.sid ? { sid: user.sid } : {}), ...(user.epoch ? { ep: user.epoch } : {}) };
+  return jwt.sign(claims, hmacKey(secret), {
     algorithm: 'HS256',
     subject: String(user.id),
     expiresIn: ACCESS_TOKEN_TTL_SECONDS,
@@ -42,9 +48,13 @@ export function verifyAccessToken(token: string, secret: string, nowMs = Date.no
     const payload = jwt.verify(token, hmacKey(secret), { algorithms: ['HS256'], clockTimestamp: Math.floor(nowMs / 1000) });
     if (typeof payload !== 'object' || payload === null) throw new Error('bad payload');
     const id = Number(payload.sub);
-    const { role, sid, exp } = payload as { role?: unknown; sid?: unknown; exp?: unknown };
+    const { role, sid, exp, ep } = payload as { role?: unknown; sid?: unknown; exp?: unknown; ep?: unknown };
     if (!Number.isSafeInteger(id) || id <= 0 || !ROLES.includes(role as Role) || typeof exp !== 'number') throw new Error('bad claims');
-    return typeof sid === 'string' && sid ? { id, role: role as Role, sid } : { id, role: role as Role };
+    if (ep !== undefined && !(Number.isSafeInteger(ep) && (ep as number) >= 0)) throw new Error('bad claims');
+    const claims: AccessClaims = { id, role: role as Role };
+    if (typeof sid === 'string' && sid) claims.sid = sid;
+    if (ep) claims.epoch = ep as number;
+    return claims;
   } catch {
     throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
   }

@@ -22,7 +22,7 @@ import { fromDbTime } from '../db/values.js';
 import { isRetryableLockError, isUniqueViolation } from '../db/errors.js';
 import { retryingStatement, retryingTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
-import { createUser, verifyCredentials } from '../users/users.service.js';
+import { checkCredentials, createUser } from '../users/users.service.js';
 import { toPublicUser, usersRepository } from '../users/users.repository.js';
 import type { PublicUser } from '../users/users.schemas.js';
 import { ACCESS_TOKEN_TTL_SECONDS, signAccessToken } from './access-token.js';
@@ -92,10 +92,15 @@ async function graceSuccessor(db: Db, row: RefreshTokenRow, token: string, confi
   return undefined;
 }
 
-function sessionOf(user: PublicUser, familyId: string, refresh: { token: string; expiresAt: Date }, config: TokenSecrets, now: Date): Session {
+/**
+ * The session's token pair. `epoch` is the user's session epoch read together with the check that
+ * let them in (enabled, password right): a revocation committed after that read has a higher
+ * epoch, so the access token is refused at once (session-revocations.ts).
+ */
+function sessionOf(user: PublicUser, epoch: number, familyId: string, refresh: { token: string; expiresAt: Date }, config: TokenSecrets, now: Date): Session {
   return {
     user,
-    accessToken: signAccessToken({ id: user.id, role: user.role, sid: familyId }, config.accessTokenSecret),
+    accessToken: signAccessToken({ id: user.id, role: user.role, sid: familyId, epoch }, config.accessTokenSecret),
     accessExpiresAt: new Date(now.getTime() + ACCESS_TOKEN_TTL_SECONDS * 1000),
     refreshToken: refresh.token,
     refreshExpiresAt: refresh.expiresAt,
@@ -115,14 +120,14 @@ async function pruneExpired(db: Db, userId: number, now: Date): Promise<void> {
 }
 
 /** Starts a new session (token family) for a user who just proved who they are. */
-async function startSession(db: Db, user: PublicUser, config: TokenSecrets): Promise<Session> {
+async function startSession(db: Db, user: PublicUser, epoch: number, config: TokenSecrets): Promise<Session> {
   const now = new Date();
   const familyId = randomUUID();
   const refresh = newRefreshToken(now);
   // A deadlock victim's insert (autocommit) was rolled back whole: running it again is safe.
   await retryingStatement(() => tokens.insert(db, { user_id: user.id, token_hash: refresh.hash, family_id: familyId, expires_at: refresh.expiresAt }));
   await pruneExpired(db, user.id, now);
-  return sessionOf(user, familyId, refresh, config, now);
+  return sessionOf(user, epoch, familyId, refresh, config, now);
 }
 
 /**
@@ -137,13 +142,13 @@ export async function signup(db: Db, input: Omit<SignupInput, 'email'> & { email
     { username: input.username, email: input.email, password: input.password, role: 'customer' },
     { bcryptCost: config.bcryptCost },
   );
-  return startSession(db, user, config);
+  return startSession(db, user, 0, config);
 }
 
 /** Unknown user and wrong password fail alike (INVALID_CREDENTIALS), after the same bcrypt work. */
 export async function signin(db: Db, input: SigninInput, config: AuthConfig): Promise<Session> {
-  const user = await verifyCredentials(db, input.login, input.password, { bcryptCost: config.bcryptCost });
-  return startSession(db, user, config);
+  const row = await checkCredentials(db, input.login, input.password, { bcryptCost: config.bcryptCost });
+  return startSession(db, toPublicUser(row), Number(row.session_epoch), config);
 }
 
 /** A marker for the transaction to roll back on: someone else rotated the token first. */
@@ -187,7 +192,7 @@ export async function refresh(db: Db, token: string | undefined, config: Refresh
     return reuseOrGrace(db, fresh, token, config, now2);
   }
   await pruneExpired(db, row.user_id, now);
-  return sessionOf(toPublicUser(userRow), row.family_id, next, config, now);
+  return sessionOf(toPublicUser(userRow), Number(userRow.session_epoch), row.family_id, next, config, now);
 }
 
 /**
@@ -201,7 +206,7 @@ async function reuseOrGrace(db: Db, row: RefreshTokenRow, token: string, config:
     if (expiresAt.getTime() <= now.getTime()) throw unauthenticated();
     const userRow = await usersRepository.findById(db, row.user_id);
     if (!userRow) throw unauthenticated();
-    return sessionOf(toPublicUser(userRow), row.family_id, { token: successor.token, expiresAt }, config, now);
+    return sessionOf(toPublicUser(userRow), Number(userRow.session_epoch), row.family_id, { token: successor.token, expiresAt }, config, now);
   }
   await retryingStatement(() => tokens.revokeFamily(db, row.family_id, now));
   throw reused();

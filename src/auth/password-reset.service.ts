@@ -22,7 +22,7 @@ import { hashPassword } from '../users/password.js';
 import { usersRepository } from '../users/users.repository.js';
 import type { PasswordResetConfirmInput } from './auth.schemas.js';
 import { passwordResetsRepository as resets } from './password-resets.repository.js';
-import { refreshTokensRepository } from './refresh-tokens.repository.js';
+import { sessionRevocationsRepository } from './session-revocations.repository.js';
 
 /** base64url of 32 random bytes. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
@@ -88,6 +88,6 @@ export async function confirmPasswordReset(db: Db, input: PasswordResetConfirmIn
     if ((await resets.use(trx, tokenHash, now)) === 0) throw invalidResetToken();
     if ((await usersRepository.setPasswordIfEnabled(trx, reset.user_id, passwordHash)) === 0) throw invalidResetToken();
     await resets.useAllOfUser(trx, reset.user_id, now);
-    await refreshTokensRepository.revokeAllOfUser(trx, reset.user_id, now);
+    await sessionRevocationsRepository.revokeAll(trx, reset.user_id, now);
   });
 }

@@ -2,6 +2,7 @@
  * Builds the Koa app without listening: tests start it on a random port, server.ts in production.
  */
 import Koa from 'koa';
+import { SessionRevocations } from '../auth/session-revocations.js';
 import type { AppDeps, AppState } from './context.js';
 import { requirePermission, requireUser } from './middleware/auth.js';
 import { jsonBody } from './middleware/body.js';
@@ -48,13 +49,17 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   // Behind one trusted proxy the client is the address it appended, the last X-Forwarded-For
   // entry; anything to its left was written by the client and must not pick a rate-limit key.
   app.maxIpsCount = 1;
-  deps = { ...deps, rateLimits: deps.rateLimits ?? createRateLimits(deps.config, { logger: deps.logger }) };
+  deps = {
+    ...deps,
+    rateLimits: deps.rateLimits ?? createRateLimits(deps.config, { logger: deps.logger }),
+    sessionRevocations: deps.sessionRevocations ?? new SessionRevocations(deps.db),
+  };
   app.silent = true;
 
   const routes = apiRoutes(deps);
   const legacyPrefix = deps.config.legacyApiPrefix;
   routes.push(...openapiRoutes(() => routes, legacyPrefix ? [imagesPath, legacyImagesPath(legacyPrefix)] : [imagesPath]), ...docsRoutes());
-  const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret), requirePermission(deps.db));
+  const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret, deps.sessionRevocations!), requirePermission(deps.db));
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());

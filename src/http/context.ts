@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { SessionRevocations } from '../auth/session-revocations.js';
 import type { Db } from '../db/connection.js';
 import type { Role } from '../users/users.schemas.js';
 import type { RateLimits } from './middleware/rate-limit.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
    * rather than at the next poll.
    */
   wakeOutbox?: () => void;
+  /** Refuses access tokens whose sessions were revoked; createApp makes one when absent. */
+  sessionRevocations?: SessionRevocations;
 }
 
 export type AppContext = Koa.ParameterizedContext<AppState>;

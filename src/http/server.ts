@@ -2,7 +2,8 @@
  * Listens, and shuts down gracefully.
  *
  * With OUTBOX_WORKER on (the default) the outbox's delivery worker runs in the same process
- * (docs/data.md, "outbox"), woken early by requests that may have queued a message.
+ * (docs/data.md, "outbox"), woken early by requests that may have queued a message; with
+ * REDIS_URL those requests also wake every other instance's worker (outbox/redis-wakeups.ts).
  *
  * On SIGTERM or SIGINT the server stops accepting connections, lets the requests already in
  * flight finish (for at most 10 s, then their sockets are destroyed), answers every request from
@@ -19,6 +20,7 @@ import { getConfig, type Config } from '../config.js';
 import { closeDb, getDb } from '../db/connection.js';
 import { setDbLogSink } from '../db/knex-config.js';
 import { createLogger, flushLogger } from '../logger.js';
+import { redisWakeupPublisher, type WakeupPublisher } from '../outbox/redis-wakeups.js';
 import { type OutboxRuntime, startOutboxWorker } from '../outbox/runtime.js';
 import { catalogCacheStats } from '../products/catalog-cache.js';
 import { prepareDatabase } from '../store/bootstrap.js';
@@ -96,7 +98,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   let server: http.Server;
   let rateLimits: RateLimits | undefined;
   let outbox: OutboxRuntime | undefined;
-  const closeRateLimits = async () => {
+  let wakeups: WakeupPublisher | undefined;
+  const closeRedisClients = async () => {
+    await wakeups?.close();
     try {
       await rateLimits?.close();
     } catch (err) {
@@ -108,7 +112,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     // Made here rather than by createApp so the server owns (and closes) their Redis client.
     // (Their key prefix is RATE_LIMIT_PREFIX; they log where they are kept.)
     rateLimits = createRateLimits(config, { logger });
-    const wakeOutbox = () => outbox?.worker.wake();
+    wakeups = config.redisUrl ? redisWakeupPublisher(config.redisUrl, config.redisPrefix, logger) : undefined;
+    const wakeOutbox = () => {
+      outbox?.worker.wake();
+      wakeups?.publish();
+    };
     server = createHttpServer(createApp({ db, config, logger, rateLimits, wakeOutbox }).callback(), config.http);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -119,7 +127,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     });
   } catch (err) {
     await closeDb().catch(() => {});
-    await closeRateLimits();
+    await closeRedisClients();
     throw err;
   }
 
@@ -172,7 +180,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       clearTimeout(forceTimer);
       await outbox?.stop();
       await closeDb().catch((err: unknown) => logger.error({ err }, 'closing the database pool failed'));
-      await closeRateLimits();
+      await closeRedisClients();
       // What a bench reads for the catalog cache's hit rate (docs/architecture.md).
       logger.info({ catalog_cache: catalogCacheStats() }, 'catalog cache hits and misses since start');
       process.off('SIGTERM', onSignal);

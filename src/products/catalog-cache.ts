@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/connection.js';
-import { FreshRead } from './fresh-read.js';
+import { FreshRead } from '../db/fresh-read.js';
 import { productsRepository as repo } from './products.repository.js';
 import type { CatalogQuery } from './products.schemas.js';
 import { searchProducts } from './products.service.js';
@@ -47,7 +47,7 @@ export function catalogCacheStats(): CatalogCacheStats {
  * Every request reads the catalog revision first: one primary-key read of the one-row
  * catalog_revision table, which every write to products raises in its own transaction (see
  * products.repository.ts and docs/data.md). Requests that ask at the same time share the read,
- * but never one that started before they arrived (fresh-read.ts). A page is served from memory only when it was
+ * but never one that started before they arrived (db/fresh-read.ts). A page is served from memory only when it was
  * rendered from data read after the same revision, so no page can be older than the last change
  * committed before the request arrived — whoever made it: this process, another server, or the CLI.
  *

@@ -2,13 +2,13 @@
  * Accounts as the admin API and the CLI change them (docs/api.md, Admin API): roles, disabling
  * and enabling, each change with its audit row in the same transaction. The last enabled admin
  * can be neither demoted nor disabled (CONFLICT). A disabled account cannot sign in, and all its
- * sessions end (its refresh tokens are revoked in the same transaction); its access tokens still
- * open customer routes until they expire (15 minutes), never admin routes, whose role and state
- * are read at each request (http/middleware/auth.ts).
+ * sessions end in the same transaction, its access tokens included: every server refuses them
+ * from the next request (auth/session-revocations.ts). A role change needs nothing of the kind:
+ * admin routes read the role at each request (http/middleware/auth.ts).
  */
 import type { Knex } from 'knex';
 import type { Actor } from '../auth/permissions.js';
-import { refreshTokensRepository } from '../auth/refresh-tokens.repository.js';
+import { sessionRevocationsRepository } from '../auth/session-revocations.repository.js';
 import { changedFields, recordAudit } from '../audit/audit.service.js';
 import type { Db } from '../db/connection.js';
 import { isMysql } from '../db/dialect.js';
@@ -98,7 +98,7 @@ export async function adminUpdateUser(db: Db, actor: Actor, id: number, patch: A
     await trx('users')
       .where({ id })
       .update({ role: next.role, disabled_at: next.disabled_at, updated_at: toDbTime(now) });
-    if (next.disabled_at && !before.disabled_at) await refreshTokensRepository.revokeAllOfUser(trx, id, now);
+    if (next.disabled_at && !before.disabled_at) await sessionRevocationsRepository.revokeAll(trx, id, now);
     const action =
       'disabled' in diff.after && !('role' in diff.after)
         ? diff.after.disabled

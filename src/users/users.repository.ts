@@ -13,6 +13,9 @@ export interface UserRow {
   password_hash: string;
   role: Role;
   disabled_at: string | null;
+  /** Raised each time all the user's sessions are revoked (auth/session-revocations.ts). */
+  session_epoch: number;
+  sessions_revoked_at: string | null;
   created_at: string;
   updated_at: string;
 }

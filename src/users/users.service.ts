@@ -6,7 +6,7 @@ import { enqueueEmailChanged } from '../notifications/account-email.js';
 import { AppError, notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
-import { toPublicUser, usersRepository as repo } from './users.repository.js';
+import { toPublicUser, type UserRow, usersRepository as repo } from './users.repository.js';
 import {
   emailSchema,
   newUserSchema,
@@ -149,6 +149,11 @@ export async function removeUser(db: Db, username: string): Promise<PublicUser> 
  * same way after the same bcrypt work. The login is only ever a bound parameter.
  */
 export async function verifyCredentials(db: Db, login: string, password: string, opts: PasswordOptions): Promise<PublicUser> {
+  return toPublicUser(await checkCredentials(db, login, password, opts));
+}
+
+/** verifyCredentials, answering with the user's row (sign-in needs its session epoch, read with the check). */
+export async function checkCredentials(db: Db, login: string, password: string, opts: PasswordOptions): Promise<UserRow> {
   const fail = () => new AppError('INVALID_CREDENTIALS', 'Invalid login or password.');
   // The cost of the dummy hash an unknown login is compared with: the same as real hashes.
   const cost = costOf(opts);
@@ -161,5 +166,5 @@ export async function verifyCredentials(db: Db, login: string, password: string,
   if (!row || !ok) throw fail();
   // Said only to someone who knows the password (docs/api.md, Admin API: disabled accounts).
   if (row.disabled_at) throw accountDisabled();
-  return toPublicUser(row);
+  return row;
 }

@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import jwt from 'jsonwebtoken';
 import { hmacKey } from '../../src/auth/access-token.js';
+import { cliActor } from '../../src/auth/permissions.js';
+import { adminUpdateUser } from '../../src/users/admin-users.service.js';
 import type { Db } from '../../src/db/connection.js';
 import { startApp, type Client, type TestApp, UNLIMITED_AUTH } from '../helpers/app.js';
 import { FakeStripe } from '../helpers/fake-stripe.js';
@@ -351,4 +353,14 @@ test('sign-up and sign-in through the adapter share the main API rate limits', a
   } finally {
     await limited.close();
   }
+});
+
+test('when the account is disabled, then the adapter refuses its access cookie at the next request (401 Unauthorized, cookies cleared), not after the token expires', async (t) => {
+  const { c, id } = await oldFrontend();
+  t.is((await c.get(`${P}/api/cart`, browser)).status, 200);
+  await adminUpdateUser(db, cliActor('test'), id, { disabled: true });
+  const res = await c.get(`${P}/api/cart`, browser);
+  t.is(res.status, 401, res.text);
+  t.is(res.text, 'Unauthorized');
+  t.is(c.cookies.get('refresh_token'), undefined, 'its dead refresh cookie is cleared');
 });

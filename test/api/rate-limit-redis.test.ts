@@ -14,6 +14,7 @@ import { closeRateLimitClients, createRateLimits, type RateLimits } from '../../
 import { createLogger } from '../../src/logger.js';
 import { Client, startApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const runPrefix = `watchstore-test:${process.pid}:${randomBytes(6).toString('hex')}`;
@@ -119,6 +120,33 @@ test('when Redis cannot be reached, then sign-in is let through (fail open) inst
     t.is(res.status, 401, res.text);
     t.is(res.body.error.code, 'INVALID_CREDENTIALS');
   }
+});
+
+test('when Redis goes away while the store runs, then sign-ins are let through (never a 500) and are limited again once it is back', async (t) => {
+  const target = new URL(REDIS_URL);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+  cleanups.push(() => proxy.close());
+  const a = await instance(`${runPrefix}:cut`, { REDIS_URL: `redis://127.0.0.1:${proxy.port}`, RATE_LIMIT_SIGNIN_PER_IP: '2' });
+  t.is((await signin(a.client(), 'c1')).status, 401);
+  t.is((await signin(a.client(), 'c2')).status, 401);
+  t.is((await signin(a.client(), 'c3')).status, 429, 'limited while Redis is there');
+
+  await proxy.stop();
+  for (const login of ['c4', 'c5', 'c6']) {
+    const res = await signin(a.client(), login);
+    t.is(res.status, 401, `${login}: ${res.text}`);
+    t.is(res.body.error.code, 'INVALID_CREDENTIALS');
+  }
+
+  await proxy.start();
+  // The client reconnects within its backoff; until then sign-ins stay let through.
+  const deadline = Date.now() + 20_000;
+  let status = 0;
+  while (status !== 429 && Date.now() < deadline) {
+    status = (await signin(a.client(), 'c7')).status;
+    if (status !== 429) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.is(status, 429, 'the budget (still in Redis) counts again');
 });
 
 test('when createApp builds the limits itself, then they live in Redis under RATE_LIMIT_PREFIX', async (t) => {

@@ -31,3 +31,15 @@ test('when a verified token is altered (its payload forged, or signed with alg n
   unauthenticated(t, () => verifyAccessToken(`${h}.${forgedPayload}.${s}`, SECRET));
   unauthenticated(t, () => verifyAccessToken(jwt.sign({ role: 'admin' }, 'x', { algorithm: 'none' as never, subject: '9' }), SECRET));
 });
+
+test('when a token carries a session epoch, then it comes back; a malformed epoch is refused', (t) => {
+  t.deepEqual(verifyAccessToken(signAccessToken({ id: 3, role: 'customer', sid: 's1', epoch: 4 }, SECRET), SECRET), {
+    id: 3,
+    role: 'customer',
+    sid: 's1',
+    epoch: 4,
+  });
+  t.deepEqual(verifyAccessToken(signAccessToken({ id: 3, role: 'customer', epoch: 0 }, SECRET), SECRET), { id: 3, role: 'customer' }, 'epoch 0 is no claim');
+  for (const ep of [-1, 1.5, '2'])
+    unauthenticated(t, () => verifyAccessToken(jwt.sign({ role: 'customer', ep }, SECRET, { algorithm: 'HS256', subject: '3', expiresIn: 60 }), SECRET));
+});

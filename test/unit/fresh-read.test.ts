@@ -1,9 +1,9 @@
 /**
- * FreshRead (src/products/fresh-read.ts): concurrent callers share a read, but a caller is never
+ * FreshRead (src/db/fresh-read.ts): concurrent callers share a read, but a caller is never
  * answered by a read that started before it asked.
  */
 import test from 'ava';
-import { FreshRead } from '../../src/products/fresh-read.js';
+import { FreshRead } from '../../src/db/fresh-read.js';
 
 /** A load whose every call waits until the test settles it; `calls` counts them. */
 function controlledLoad() {

@@ -13,6 +13,7 @@
  * is the adapter's prefix, so the browser sends it on every adapter request.
  */
 import { verifyAccessToken } from '../../auth/access-token.js';
+import type { SessionRevocations } from '../../auth/session-revocations.js';
 import { refresh } from '../../auth/auth.service.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/connection.js';
@@ -75,14 +76,17 @@ export function legacyErrors(style: LegacyStyle): AppMiddleware {
  * `Authorization: Bearer`), else a session renewed from the refresh cookie, new cookies set.
  * UNAUTHENTICATED when neither works; a dead refresh cookie is cleared.
  */
-export function legacyUser(db: Db, config: Config, cookiePath: string): AppMiddleware {
+export function legacyUser(db: Db, config: Config, cookiePath: string, revocations: SessionRevocations): AppMiddleware {
   return async (ctx, next) => {
     const access = ctx.cookies.get(ACCESS_COOKIE);
     if (access) {
       try {
-        ctx.state.user = verifyAccessToken(access, config.accessTokenSecret);
-      } catch {
-        // expired or forged: try the refresh cookie below
+        const claims = verifyAccessToken(access, config.accessTokenSecret);
+        await revocations.check(claims);
+        ctx.state.user = claims;
+      } catch (err) {
+        // expired, forged or revoked: try the refresh cookie below (a database error is not that)
+        if (!isAppError(err) || err.kind !== 'unauthenticated') throw err;
       }
     }
     if (!ctx.state.user) {

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { logout, signin, signup } from '../../auth/auth.service.js';
 import { sessionIdOf } from '../../auth/session-token.js';
+import { SessionRevocations } from '../../auth/session-revocations.js';
 import { addToCart, cartLineIds, clearCart, decrementKeepingLine, getCart, incrementLine, removeFromCart } from '../../cart/cart.service.js';
 import { isAppError } from '../../errors.js';
 import { hostedCheckout } from '../../payments/payments.service.js';
@@ -91,7 +92,7 @@ export function legacyRoutes(deps: AppDeps, prefix: string): RouteSpec[] {
   const p = (path: string) => `${prefix}${path}`;
   const asText = legacyErrors('text');
   const asMessage = legacyErrors('message');
-  const authenticate = legacyUser(db, config, prefix);
+  const authenticate = legacyUser(db, config, prefix, deps.sessionRevocations ?? new SessionRevocations(db));
   const cartRoute = <B extends z.ZodType = z.ZodType>(spec: Omit<RouteSpec<B>, 'tag' | 'auth' | 'authenticate'>) =>
     route<B>({ ...spec, tag: LEGACY_TAG, auth: true, authenticate, before: [asText, ...(spec.before ?? [])] });
 

@@ -1,5 +1,6 @@
 import { verifyAccessToken } from '../../auth/access-token.js';
 import { can, type Permission } from '../../auth/permissions.js';
+import type { SessionRevocations } from '../../auth/session-revocations.js';
 import type { Db } from '../../db/connection.js';
 import { AppError } from '../../errors.js';
 import { usersRepository } from '../../users/users.repository.js';
@@ -17,15 +18,18 @@ export function accessTokenOf(ctx: Parameters<AppMiddleware>[0]): string | undef
 }
 
 /**
- * Requires a valid access token; sets ctx.state.user. One signature check, no lookup: a token
- * outlives its user by up to its 15 minutes, and the services whose writes point at the user
- * answer that case themselves (UNAUTHENTICATED, e.g. cart.service.ts, orders.service.ts).
+ * Requires a valid access token whose session was not revoked since it was issued (a disabled
+ * account, a password reset: auth/session-revocations.ts, one shared read of the auth revision);
+ * sets ctx.state.user. No lookup of the user: a deleted user's token still passes, and the
+ * services whose writes point at the user answer that case themselves (UNAUTHENTICATED, e.g.
+ * cart.service.ts, orders.service.ts).
  */
-export function requireUser(secret: string): AppMiddleware {
+export function requireUser(secret: string, revocations: SessionRevocations): AppMiddleware {
   return async (ctx, next) => {
     const token = accessTokenOf(ctx);
     if (!token) throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
     const user = verifyAccessToken(token, secret);
+    await revocations.check(user);
     ctx.state.user = user;
     await next();
   };
