@@ -89,6 +89,9 @@ test('every variable the compose file and the systemd units give watchstore is o
   for (const name of ours) for (const v of Object.keys(services[name].environment)) t.true(CONFIG_VARIABLES.includes(v), `${name}: ${v}`);
   for (const v of ['DATABASE_URL', 'REDIS_URL', 'ACCESS_TOKEN_SECRET', 'REFRESH_TOKEN_SECRET'])
     t.is(services.app1.environment[v], services.app2.environment[v], v);
+  // The instances publish outbox wake-ups on Redis (OUTBOX_WORKER=false): the worker must listen
+  // there, or every message waits for its next poll (src/outbox/redis-wakeups.ts).
+  for (const v of ['DATABASE_URL', 'REDIS_URL']) t.is(services.worker.environment[v], services.app1.environment[v], `worker: ${v}`);
   for (const unit of ['systemd/watchstore@.service', 'systemd/watchstore-worker.service']) {
     const vars = [...read(unit).matchAll(/^Environment=([A-Z_]+)=/gm)].map((m) => m[1]).filter((v) => v !== 'NODE_OPTIONS');
     for (const v of vars) t.true(CONFIG_VARIABLES.includes(v), `${unit}: ${v}`);
