@@ -104,4 +104,8 @@ test('every variable the compose file and the systemd units give watchstore is o
   t.regex(serve, /^Environment=TRUST_PROXY=true$/m);
   t.regex(serve, /^Environment=OUTBOX_WORKER=false$/m);
   t.regex(serve, /^Environment=NODE_OPTIONS=--max-semi-space-size=8$/m, "npm start's Node flags");
+  // A restart stops a container as systemd stops a unit: the same time before SIGKILL.
+  const stopTime = (unit: string) => `${/^TimeoutStopSec=(\d+)$/m.exec(read(unit))?.[1]}s`;
+  for (const name of ['app1', 'app2']) t.is(services[name].stop_grace_period, stopTime('systemd/watchstore@.service'), `${name}: stop_grace_period`);
+  t.is(services.worker.stop_grace_period, stopTime('systemd/watchstore-worker.service'), 'worker: stop_grace_period');
 });
