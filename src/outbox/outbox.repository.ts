@@ -103,6 +103,12 @@ export interface Claim {
 export async function claimDue(db: Db, opts: { limit: number; leaseMs: number; now?: Date }): Promise<Claim> {
   const now = opts.now ?? new Date();
   const token = randomBytes(16).toString('hex');
+  // An idle poll is one indexed read, not a transaction: on SQLite a transaction takes the
+  // file's write lock at BEGIN (db/sqlite-immediate-client.ts), which every poll of every
+  // process would otherwise contend for. A row seen here may be taken by another worker first:
+  // the claim below decides.
+  const anyDue = await db('outbox').where('status', 'pending').andWhere('available_at', '<=', toDbTime(now)).first('id');
+  if (!anyDue) return { token, messages: [] };
   const messages = await db.transaction(async (trx) => {
     const due = trx('outbox')
       .where('status', 'pending')
