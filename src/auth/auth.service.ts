@@ -22,7 +22,7 @@ import { fromDbTime } from '../db/values.js';
 import { isRetryableLockError, isUniqueViolation } from '../db/errors.js';
 import { retryingStatement, retryingTransaction } from '../db/transaction.js';
 import { AppError } from '../errors.js';
-import { checkCredentials, createUser } from '../users/users.service.js';
+import { accountDisabled, checkCredentials, createUser } from '../users/users.service.js';
 import { toPublicUser, usersRepository } from '../users/users.repository.js';
 import type { PublicUser } from '../users/users.schemas.js';
 import { ACCESS_TOKEN_TTL_SECONDS, signAccessToken } from './access-token.js';
@@ -126,6 +126,15 @@ async function startSession(db: Db, user: PublicUser, epoch: number, config: Tok
   const refresh = newRefreshToken(now);
   // A deadlock victim's insert (autocommit) was rolled back whole: running it again is safe.
   await retryingStatement(() => tokens.insert(db, { user_id: user.id, token_hash: refresh.hash, family_id: familyId, expires_at: refresh.expiresAt }));
+  // A revocation (disable, password reset) that committed after the check that let the user in
+  // but before this insert did not end this token: its epoch is then higher than the one read
+  // with the check. Read again after the insert, and end the session if so; otherwise the
+  // refresh token would outlive the revocation (a reset password, an account enabled again).
+  const after = await usersRepository.findById(db, user.id);
+  if (!after || after.disabled_at || Number(after.session_epoch) !== epoch) {
+    await retryingStatement(() => tokens.revokeFamily(db, familyId, now));
+    throw after?.disabled_at ? accountDisabled() : new AppError('INVALID_CREDENTIALS', 'Invalid login or password.');
+  }
   await pruneExpired(db, user.id, now);
   return sessionOf(user, epoch, familyId, refresh, config, now);
 }

@@ -222,7 +222,7 @@ export function buildProgram(io: CliIo = currentContext().io, run: RunState = { 
     );
   users
     .command('passwd')
-    .description("set an account's password")
+    .description("set an account's password; every session of the account ends")
     .argument('<username>')
     .option('--password-stdin', 'read the password from stdin instead of asking')
     .action(

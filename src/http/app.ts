@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(securityHeaders());
   app.use(corsFor(deps.config.corsOrigins));
   app.use(errorHandler(deps.logger));
-  if (deps.wakeOutbox) app.use(wakeOutboxAfter(deps.wakeOutbox));
+  if (deps.wakeOutbox) app.use(wakeOutboxAfter(deps.wakeOutbox, legacyPrefix));
   app.use(images(deps.config.imagesDir));
   if (legacyPrefix) app.use(images(deps.config.imagesDir, `${legacyPrefix}/images/`));
   app.use(sameOriginCookies(deps.config.corsOrigins, [STRIPE_WEBHOOK_PATH]));

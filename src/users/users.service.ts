@@ -1,6 +1,7 @@
 import type { Db } from '../db/connection.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
 import { passwordResetsRepository } from '../auth/password-resets.repository.js';
+import { sessionRevocationsRepository } from '../auth/session-revocations.repository.js';
 import { inTransaction } from '../db/transaction.js';
 import { enqueueEmailChanged } from '../notifications/account-email.js';
 import { AppError, notFound } from '../errors.js';
@@ -123,7 +124,13 @@ export async function setRole(db: Db, username: string, role: string): Promise<P
 export async function setPassword(db: Db, username: string, password: string, opts: PasswordOptions): Promise<PublicUser> {
   const p = parseInput(passwordSchema, password, 'password');
   const row = await requireByUsername(db, username);
-  await repo.update(db, row.id, { password_hash: await hashPassword(p, costOf(opts)) });
+  const passwordHash = await hashPassword(p, costOf(opts));
+  // A new password ends every session, as a reset does (docs/data.md, "Session revocation"):
+  // whoever held the old one keeps no refresh token and no access token.
+  await inTransaction(db, async (trx) => {
+    await repo.update(trx, row.id, { password_hash: passwordHash });
+    await sessionRevocationsRepository.revokeAll(trx, row.id, new Date());
+  });
   return toPublicUser(row);
 }
 

@@ -78,6 +78,18 @@ test('when `watchstore users disable` runs (the CLI, its own connections), then 
   t.is((await cli(['users', 'enable', cust.username])).code, 0);
 });
 
+test('when `watchstore users passwd` sets a new password, then the old access and refresh tokens are refused on both instances, and the new password signs in', async (t) => {
+  const cust = await customer(a);
+  t.is((await cart(b, cust.bearer)).status, 200);
+  const r = await cliInProcess(a.t)(['users', 'passwd', cust.username, '--password-stdin'], { input: 'a new horse 33' });
+  t.is(r.code, 0, r.stderr);
+  await refused(t, a, cust.bearer, 'instance A');
+  await refused(t, b, cust.bearer, 'instance B');
+  t.is((await cust.c.post('/api/auth/refresh')).status, 401, 'the refresh token of the old session');
+  const fresh = await signin(b, cust.username, 'a new horse 33');
+  for (const app of [a, b]) t.is((await cart(app, fresh)).status, 200);
+});
+
 test('when a password is reset through one instance, then the old tokens are refused on both and a sign-in with the new password works at once', async (t) => {
   const cust = await customer(a);
   const other = await customer(a);

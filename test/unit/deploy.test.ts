@@ -89,6 +89,9 @@ test('every variable the compose file and the systemd units give watchstore is o
   for (const name of ours) for (const v of Object.keys(services[name].environment)) t.true(CONFIG_VARIABLES.includes(v), `${name}: ${v}`);
   for (const v of ['DATABASE_URL', 'REDIS_URL', 'ACCESS_TOKEN_SECRET', 'REFRESH_TOKEN_SECRET'])
     t.is(services.app1.environment[v], services.app2.environment[v], v);
+  // The instances publish outbox wake-ups on Redis (OUTBOX_WORKER=false): the worker must listen
+  // there, or every message waits for its next poll (src/outbox/redis-wakeups.ts).
+  for (const v of ['DATABASE_URL', 'REDIS_URL']) t.is(services.worker.environment[v], services.app1.environment[v], `worker: ${v}`);
   for (const unit of ['systemd/watchstore@.service', 'systemd/watchstore-worker.service']) {
     const vars = [...read(unit).matchAll(/^Environment=([A-Z_]+)=/gm)].map((m) => m[1]).filter((v) => v !== 'NODE_OPTIONS');
     for (const v of vars) t.true(CONFIG_VARIABLES.includes(v), `${unit}: ${v}`);
@@ -101,4 +104,8 @@ test('every variable the compose file and the systemd units give watchstore is o
   t.regex(serve, /^Environment=TRUST_PROXY=true$/m);
   t.regex(serve, /^Environment=OUTBOX_WORKER=false$/m);
   t.regex(serve, /^Environment=NODE_OPTIONS=--max-semi-space-size=8$/m, "npm start's Node flags");
+  // A restart stops a container as systemd stops a unit: the same time before SIGKILL.
+  const stopTime = (unit: string) => `${/^TimeoutStopSec=(\d+)$/m.exec(read(unit))?.[1]}s`;
+  for (const name of ['app1', 'app2']) t.is(services[name].stop_grace_period, stopTime('systemd/watchstore@.service'), `${name}: stop_grace_period`);
+  t.is(services.worker.stop_grace_period, stopTime('systemd/watchstore-worker.service'), 'worker: stop_grace_period');
 });

@@ -7,10 +7,18 @@ import type { AppMiddleware } from '../context.js';
  */
 const MAY_QUEUE = /^\/api\/(orders|checkout|webhooks|admin)(\/|$)|^\/api\/auth\/(password-reset|me)(\/|$)/;
 
-/** After such a request succeeded, wakes this process's outbox worker (AppDeps.wakeOutbox). */
-export function wakeOutboxAfter(wake: () => void): AppMiddleware {
+/** The old frontends' checkout (docs/legacy.md) places an order too. */
+const LEGACY_MAY_QUEUE = /^\/api\/checkout\/?$/;
+
+/**
+ * After such a request succeeded, wakes this process's outbox worker (AppDeps.wakeOutbox); with
+ * LEGACY_API_PREFIX, the adapter's checkout under that prefix too.
+ */
+export function wakeOutboxAfter(wake: () => void, legacyPrefix?: string): AppMiddleware {
+  const mayQueue = (path: string) =>
+    MAY_QUEUE.test(path) || (legacyPrefix !== undefined && path.startsWith(`${legacyPrefix}/`) && LEGACY_MAY_QUEUE.test(path.slice(legacyPrefix.length)));
   return async (ctx, next) => {
     await next();
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && ctx.status < 400 && MAY_QUEUE.test(ctx.path)) wake();
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && ctx.status < 400 && mayQueue(ctx.path)) wake();
   };
 }
