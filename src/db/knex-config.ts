@@ -78,6 +78,25 @@ function boundQueries(conn: Mysql2Connection, timeoutMs: number): void {
   };
 }
 
+/**
+ * Puts the file in WAL mode (a no-op when it is already). Switching a file that is in rollback
+ * mode (a copied or restored file) needs an exclusive lock, and when two processes open it at
+ * once SQLite answers one of them SQLITE_BUSY at once, without waiting (its deadlock rule), so
+ * the switch is tried again until `deadline`; busy_timeout bounds each try.
+ */
+async function switchToWal(conn: { pragma(s: string): unknown }, deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      conn.pragma('journal_mode = WAL');
+      conn.pragma('synchronous = NORMAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 40)));
+    }
+  }
+}
+
 export function knexConfig(database: DatabaseConfig, { timeoutMs = DEFAULT_DB_TIMEOUT_MS }: DbOptions = {}): Knex.Config {
   const migrations: Knex.MigratorConfig = { migrationSource: new MigrationSource(), tableName: MIGRATIONS_TABLE };
   if (database.client === 'sqlite') {
@@ -100,12 +119,14 @@ export function knexConfig(database: DatabaseConfig, { timeoutMs = DEFAULT_DB_TI
             // wait for a file another process holds locked; past it, SQLITE_BUSY.
             conn.pragma(`busy_timeout = ${Math.trunc(timeoutMs)}`);
             conn.pragma('foreign_keys = ON');
-            conn.pragma('journal_mode = WAL');
-            conn.pragma('synchronous = NORMAL');
-            done(null, conn);
           } catch (err) {
             done(err as Error, conn);
+            return;
           }
+          switchToWal(conn, Date.now() + timeoutMs).then(
+            () => done(null, conn),
+            (err: Error) => done(err, conn),
+          );
         },
       },
     };
