@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import { fromDbTime } from '../db/values.js';
 import type { OrderStatus } from '../orders/orders.schemas.js';
+import { type PublicOrder, shippingAddressOf } from '../orders/orders.service.js';
 import { enqueueOrderEmail } from './order-email.js';
 import { enqueueOrderWebhooks } from './order-webhooks.js';
 
@@ -28,15 +29,7 @@ export interface OrderSnapshot {
   created_at: string | null;
   paid_at: string | null;
   items: { product_id: number | null; name: string; unit_price_cents: number; quantity: number }[];
-  shipping_address: {
-    name: string;
-    line1: string;
-    line2: string | null;
-    city: string;
-    postal_code: string;
-    region: string | null;
-    country: string;
-  } | null;
+  shipping_address: PublicOrder['shipping_address'];
   tracking_number: string | null;
   carrier: string | null;
 }
@@ -72,17 +65,7 @@ export async function orderSnapshot(trx: Knex.Transaction, orderId: number): Pro
       unit_price_cents: Number(i.unit_price_cents),
       quantity: Number(i.quantity),
     })),
-    shipping_address: o.ship_line1
-      ? {
-          name: o.ship_name,
-          line1: o.ship_line1,
-          line2: o.ship_line2 ?? null,
-          city: o.ship_city,
-          postal_code: o.ship_postal_code,
-          region: o.ship_region ?? null,
-          country: o.ship_country,
-        }
-      : null,
+    shipping_address: shippingAddressOf(o),
     tracking_number: o.tracking_number ?? null,
     carrier: o.carrier ?? null,
   };

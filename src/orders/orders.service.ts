@@ -35,7 +35,8 @@ export type { PublicOrder } from './orders.schemas.js';
 /* ------------------------------------------------------------------------------------------ */
 /* Shaping                                                                                    */
 
-function shippingAddressOf(row: OrderRow): PublicOrder['shipping_address'] {
+/** An order's ship_* columns as its address (null when it has none). */
+export function shippingAddressOf(row: OrderRow): PublicOrder['shipping_address'] {
   if (!row.ship_line1) return null;
   return {
     name: row.ship_name ?? '',
