@@ -40,6 +40,11 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   body?: B;
   query?: Q;
   /**
+   * The handler validates `ctx.query` against `query` itself (which still documents it): the
+   * catalog listing, which validates each query string once (query-memo.ts).
+   */
+  validatesQuery?: true;
+  /**
    * A `multipart/form-data` body with one file instead of a JSON body (middleware/upload.ts):
    * read after the auth and permission checks, handed to the handler as `input.file`.
    */
@@ -80,7 +85,7 @@ export function buildRouter(
     if (r.upload) chain.push(uploadBody(r.upload));
     const handler: AppMiddleware = async (ctx) => {
       const body = r.body ? parseInput(r.body, ctx.request.body ?? {}, 'body') : undefined;
-      const query = r.query ? parseInput(r.query, ctx.query, 'query') : undefined;
+      const query = r.query && !r.validatesQuery ? parseInput(r.query, ctx.query, 'query') : undefined;
       await r.handler(ctx as AppContext, { body, query, file: ctx.state.upload } as never);
     };
     chain.push(handler);
