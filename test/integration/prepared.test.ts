@@ -3,10 +3,10 @@
  * statements as knex's own queries do, and the parameters are typed to what both drivers bind.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import ts from 'typescript';
 import { sqlAll, sqlGet, sqlRun } from '../../src/db/prepared.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let database: TestDatabase;
@@ -75,7 +75,7 @@ test.serial('when the statements are used on the database or a live transaction,
  * the line (1-based) of each error.
  */
 function typeErrorLines(snippet: string): number[] {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const root = PROJECT_ROOT;
   const config = ts.readConfigFile(path.join(root, 'tsconfig.json'), ts.sys.readFile);
   const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, root);
   const file = path.join(root, 'test/integration/__prepared_bindings_check__.ts');
