@@ -75,6 +75,14 @@ export async function orderSnapshot(trx: Knex.Transaction, orderId: number): Pro
 export async function notifyOrderEvent(trx: Knex.Transaction, event: OrderEvent, orderId: number, facts: OrderEventFacts = {}): Promise<void> {
   const order = await orderSnapshot(trx, orderId);
   if (!order) return;
+  await notifyWithSnapshot(trx, event, order, facts);
+}
+
+/**
+ * The same, for a caller that wrote the whole order in `trx` itself and so holds exactly what
+ * `orderSnapshot` would read back (order creation): no second read of what it just wrote.
+ */
+export async function notifyWithSnapshot(trx: Knex.Transaction, event: OrderEvent, order: OrderSnapshot, facts: OrderEventFacts = {}): Promise<void> {
   await enqueueOrderEmail(trx, event, order, facts);
   await enqueueOrderWebhooks(trx, event, order);
 }

@@ -60,6 +60,13 @@ export interface CartLine {
   quantity: number;
 }
 
+/** The buyer as order creation reads (and on MySQL locks) it. */
+export interface Buyer {
+  username: string | null;
+  email: string | null;
+  lines: CartLine[];
+}
+
 export interface ProductSnapshot {
   id: number;
   name: string;
@@ -84,23 +91,33 @@ function filtered(db: Db, f: OrderFilter) {
 
 export const ordersRepository = {
   /**
-   * The buyer's cart lines (product id order), in one statement that also says whether the buyer
-   * still exists (undefined when not). On MySQL it locks the buyer's row and lines, so one user's
+   * The buyer's cart lines (product id order) and the buyer's username and e-mail (what the
+   * order's messages show), in one statement that also says whether the buyer still exists
+   * (undefined when not). On MySQL it locks the buyer's row and lines, so one user's
    * order attempts queue one behind the other instead of meeting on the idempotency key, where
    * InnoDB's duplicate-key locking would make the waiters deadlock when the first rolls back; on
    * SQLite the transaction holds the database's write lock already (BEGIN IMMEDIATE, see
    * connection.ts). Product id order is the order in which stock rows get locked, so two orders
    * never wait on each other in a circle.
    */
-  async lockBuyerAndCart(db: Db, userId: number): Promise<CartLine[] | undefined> {
+  async lockBuyerAndCart(db: Db, userId: number): Promise<Buyer | undefined> {
     const query = db('users as u')
       .leftJoin('cart_items as c', 'c.user_id', 'u.id')
       .where('u.id', userId)
       .orderBy('c.product_id')
-      .select<{ user_id: number; product_id: number | null; quantity: number | null }[]>('u.id as user_id', 'c.product_id', 'c.quantity');
+      .select<{ username: string | null; email: string | null; product_id: number | null; quantity: number | null }[]>(
+        'u.username',
+        'u.email',
+        'c.product_id',
+        'c.quantity',
+      );
     const rows = await (isMysql(db) ? query.forUpdate() : query);
     if (rows.length === 0) return undefined;
-    return rows.filter((r) => r.product_id !== null).map((r) => ({ product_id: Number(r.product_id), quantity: Number(r.quantity) }));
+    return {
+      username: rows[0].username ?? null,
+      email: rows[0].email ?? null,
+      lines: rows.filter((r) => r.product_id !== null).map((r) => ({ product_id: Number(r.product_id), quantity: Number(r.quantity) })),
+    };
   },
 
   /** The buyer's cart lines in product id order (an idempotent replay compares them with the order). */
@@ -132,11 +149,19 @@ export const ordersRepository = {
     return q.then((rows: ProductSnapshot[]) => rows.map((r) => ({ id: Number(r.id), name: r.name, price_cents: Number(r.price_cents) })));
   },
 
-  /** Stock as last committed (a locking read on MySQL, past the transaction's snapshot). */
-  async currentStock(db: Db, ids: number[]): Promise<Map<number, number>> {
-    const q = db('products').select('id', 'stock').whereIn('id', ids);
+  /**
+   * What each product has left to sell as last committed (a locking read on MySQL, past the
+   * transaction's snapshot): its stock, or 0 when archived.
+   */
+  async available(db: Db, ids: number[]): Promise<Map<number, number>> {
+    const q = db('products').select('id', 'stock', 'archived').whereIn('id', ids);
     if (isMysql(db)) q.forShare();
-    return new Map((await q).map((r: { id: number; stock: number }) => [Number(r.id), Number(r.stock)]));
+    return new Map(
+      (await q).map((r: { id: number; stock: number; archived: boolean | number }) => [
+        Number(r.id),
+        r.archived === true || Number(r.archived) === 1 ? 0 : Number(r.stock),
+      ]),
+    );
   },
 
   async insertOrder(

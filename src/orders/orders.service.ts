@@ -8,7 +8,7 @@
  * (user_id, idempotency_key). The HTTP routes, the payments code and the CLI all come through here.
  */
 import type { Knex } from 'knex';
-import { notifyOrderEvent, type OrderEventFacts } from '../notifications/order-events.js';
+import { notifyOrderEvent, notifyWithSnapshot, type OrderEventFacts } from '../notifications/order-events.js';
 import type { Db } from '../db/connection.js';
 import { fromDbTime, toDbTime } from '../db/values.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -197,40 +197,31 @@ export async function createOrderFromCart(
       // first commits (its insert then fails as a duplicate) or rolls back (then it goes ahead).
       // Requests from different users never wait on each other here.
       // A token can outlive its user (removed meanwhile): that is signing in again, not an empty cart.
-      const lines = await repo.lockBuyerAndCart(trx, userId);
-      if (!lines) throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
+      const buyer = await repo.lockBuyerAndCart(trx, userId);
+      if (!buyer) throw new AppError('UNAUTHENTICATED', 'Sign in to continue.');
       // Under the user's lock a used key can only belong to a finished request: this is a replay.
       if (key !== null && (await repo.findByIdempotencyKey(trx, userId, key))) throw new KeyTaken();
+      const { lines } = buyer;
       if (lines.length === 0) throw new AppError('EMPTY_CART', 'Your cart is empty.');
 
       // Stock first, one guarded take per line in product id order (the lock order every writer
       // of these rows keeps). Holding the rows, the names and prices read next are the latest
       // committed ones: the snapshot the order keeps, never the client's.
+      // An archived product (docs/data.md) is no longer sold, even from a cart filled before:
+      // the take's own guard (takeForOrder) refuses it.
       const short: CartLine[] = [];
-      // An archived product (docs/data.md) is no longer sold, even from a cart filled before.
-      const archived = new Set(
-        (
-          await trx('products')
-            .whereIn(
-              'id',
-              lines.map((l) => l.product_id),
-            )
-            .where('archived', true)
-            .pluck('id')
-        ).map(Number),
-      );
       for (const line of lines) {
-        if (archived.has(line.product_id) || (await productsRepository.adjustStock(trx, line.product_id, -line.quantity)) === 0) short.push(line);
+        if ((await productsRepository.takeForOrder(trx, line.product_id, line.quantity)) === 0) short.push(line);
       }
       if (short.length > 0) {
-        const stockNow = await repo.currentStock(
+        const left = await repo.available(
           trx,
           short.map((l) => l.product_id),
         );
         const details = short.map((l) => ({
           product_id: l.product_id,
           requested: l.quantity,
-          available: archived.has(l.product_id) ? 0 : (stockNow.get(l.product_id) ?? 0),
+          available: left.get(l.product_id) ?? 0,
         }));
         const what = details.map((d) => `product ${d.product_id} has ${d.available} left, ${d.requested} requested`).join('; ');
         throw new AppError('OUT_OF_STOCK', `Not enough stock: ${what}.`, details);
@@ -270,8 +261,6 @@ export async function createOrderFromCart(
         userId,
         lines.map((l) => l.product_id),
       );
-      await notifyOrderEvent(trx, 'order.placed', id);
-
       const at = toDbTime(createdAt);
       const row: OrderRow = {
         id,
@@ -296,6 +285,25 @@ export async function createOrderFromCart(
         ship_country: null,
         ...ship,
       };
+      // The new order's messages, from what this transaction just wrote (orderSnapshot would read
+      // back the same: the buyer's row is locked, DATETIME(3) keeps created_at to the millisecond).
+      await notifyWithSnapshot(trx, 'order.placed', {
+        id,
+        status: 'pending',
+        user_id: userId,
+        username: buyer.username,
+        email: buyer.email,
+        currency,
+        total_cents: totalCents,
+        shipping_cents: shippingCents,
+        refunded_cents: 0,
+        created_at: fromDbTime(at),
+        paid_at: null,
+        items: items.map((i) => ({ product_id: i.product_id, name: i.name, unit_price_cents: i.unit_price_cents, quantity: i.quantity })),
+        shipping_address: shippingAddressOf(row),
+        tracking_number: null,
+        carrier: null,
+      });
       return toPublicOrder(
         row,
         items.map((i, n) => ({ ...i, id: n + 1, order_id: id })),
