@@ -407,7 +407,7 @@ async function mixedScenario(store: Store, dialect: Dialect): Promise<Row[]> {
 
 /** Many users with one item each place orders at once, on MariaDB. */
 async function ordersScenario(): Promise<Row> {
-  const store = await startStore({ mysql: true });
+  const store = await startStore({ mysql: true, nodeArgs: process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) });
   const db = dbOf(store);
   try {
     const USERS = 3000;
