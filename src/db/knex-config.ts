@@ -147,6 +147,10 @@ export function knexConfig(database: DatabaseConfig, { timeoutMs = DEFAULT_DB_TI
       supportBigNumbers: true,
       charset: 'utf8mb4',
       connectTimeout: timeoutMs,
+      // A write and the read that answers it in one round trip (sqlRunThenAll, src/db/prepared.ts).
+      // Every value reaches the server as a bound parameter, escaped by mysql2, never as SQL text,
+      // so no value can end a statement and start another.
+      multipleStatements: true,
     },
     migrations,
     acquireConnectionTimeout: timeoutMs,

@@ -16,6 +16,11 @@
  * - On MySQL they go through `knex.raw`: knex sees them like any raw query (events, debug logs);
  *   only the query builder is skipped.
  *
+ * `sqlRunThenAll` runs a write and the read that answers it in one round trip on MySQL: both
+ * statements in one text, which needs mysql2's `multipleStatements` (src/db/knex-config.ts). Each
+ * still runs on its own, in order, on one connection (autocommit: the read sees the write); when
+ * the write fails the read does not run and the write's error is thrown.
+ *
  * The SQL must be portable (`?` placeholders, no dialect syntax). Works inside a knex transaction
  * too: its client hands out the transaction's connection.
  */
@@ -55,7 +60,8 @@ function assertUsable(db: Runner): void {
   }
 }
 
-async function withStatement<R>(db: Runner, sql: string, use: (st: Statement) => R): Promise<R> {
+/** Runs `use` on the SQLite connection, with its statements prepared once per connection. */
+async function withStatements<R>(db: Runner, use: (statement: (sql: string) => Statement) => R): Promise<R> {
   const conn = (await db.client.acquireConnection()) as SqliteConnection;
   try {
     let statements = statementsOf.get(conn);
@@ -63,12 +69,15 @@ async function withStatement<R>(db: Runner, sql: string, use: (st: Statement) =>
       statements = new Map();
       statementsOf.set(conn, statements);
     }
-    let st = statements.get(sql);
-    if (!st) {
-      st = conn.prepare(sql);
-      statements.set(sql, st);
-    }
-    return use(st);
+    const known = statements;
+    return use((sql) => {
+      let st = known.get(sql);
+      if (!st) {
+        st = conn.prepare(sql);
+        known.set(sql, st);
+      }
+      return st;
+    });
   } finally {
     await db.client.releaseConnection(conn);
   }
@@ -81,7 +90,7 @@ async function withStatement<R>(db: Runner, sql: string, use: (st: Statement) =>
 async function run<R>(db: Runner, sql: string, params: readonly SqlBinding[], fromMysql: (result: unknown) => R, fromSqlite: (st: Statement) => R): Promise<R> {
   assertUsable(db);
   if (isMysql(db as Knex)) return fromMysql(((await db.raw(sql, params as Knex.RawBinding[])) as unknown as [unknown])[0]);
-  return withStatement(db, sql, fromSqlite);
+  return withStatements(db, (statement) => fromSqlite(statement(sql)));
 }
 
 /** Rows of a SELECT. */
@@ -115,4 +124,26 @@ export function sqlRun(db: Runner, sql: string, params: readonly SqlBinding[]): 
     (result) => Number((result as { affectedRows: number }).affectedRows),
     (st) => st.run(...params).changes,
   );
+}
+
+/**
+ * Runs an INSERT/UPDATE/DELETE, then a SELECT after it: the rows it changed and the SELECT's rows.
+ * One round trip on MySQL (see the header); the SELECT does not run when the write fails.
+ */
+export async function sqlRunThenAll<T>(
+  db: Runner,
+  write: { sql: string; params: readonly SqlBinding[] },
+  read: { sql: string; params: readonly SqlBinding[] },
+): Promise<{ changes: number; rows: T[] }> {
+  assertUsable(db);
+  if (isMysql(db as Knex)) {
+    const [results] = (await db.raw(`${write.sql};\n${read.sql}`, [...write.params, ...read.params] as Knex.RawBinding[])) as unknown as [
+      [{ affectedRows: number }, T[]],
+    ];
+    return { changes: Number(results[0].affectedRows), rows: results[1] };
+  }
+  return withStatements(db, (statement) => {
+    const changes = statement(write.sql).run(...write.params).changes;
+    return { changes, rows: statement(read.sql).all(...read.params) as T[] };
+  });
 }
