@@ -156,7 +156,10 @@ export function knexConfig(database: DatabaseConfig, { timeoutMs = DEFAULT_DB_TI
     acquireConnectionTimeout: timeoutMs,
     pool: {
       min: 0,
-      max: 10,
+      // 20, not 10: with 50 clients on 2 cores, add to cart served 3,140 and 3,096 req/s against
+      // 2,898 and 2,588 with 10 (bench/README.md, "Add to cart on MariaDB"); 30 did no better.
+      // More statements in flight let MariaDB commit them in fewer log flushes.
+      max: 20,
       afterCreate(conn: Mysql2Connection, done: Done) {
         boundQueries(conn, timeoutMs);
         conn.query("SET time_zone = '+00:00'", (err: Error | null) => done(err, conn));

@@ -1,28 +1,30 @@
 /**
- * The cart's SQL (src/cart/cart.repository.ts), and only it, with statements prepared once per
- * connection on SQLite. Knex compiles its query builder and better-sqlite3 prepares every
+ * The cart's SQL (src/cart/cart.repository.ts) and the per-request revision reads (catalog,
+ * sessions), and only those, run on the driver's connection (borrowed from knex's pool and given
+ * back) rather than through knex, with statements prepared
+ * once per connection on SQLite. Knex compiles its query builder and better-sqlite3 prepares every
  * statement anew on each call, which costs more than running it.
  *
- * Kept because the bench pays for it (bench/README.md, "Prepared statements"): add to cart ran
- * about twice as many requests per catalog request as the same queries through knex's query
- * builder, on MariaDB and on SQLite, and faster on SQLite than the same SQL through knex.raw.
+ * Kept because the bench pays for it (bench/README.md, "Prepared statements" and "Add to cart on
+ * MariaDB"): add to cart ran about twice as many requests per catalog request as the same queries
+ * through knex's query builder, on MariaDB and on SQLite, and faster than the same SQL through
+ * knex.raw.
  *
- * What knex no longer sees for these queries:
- * - On SQLite they run on the connection itself (borrowed from knex's pool and given back), not
- *   through knex's query runner: no `query` / `query-response` / `query-error` events, nothing in
- *   `DEBUG=knex:query` / `knex:bindings` logs, no `.timeout()`, and errors arrive as
- *   better-sqlite3 threw them (knex would prefix their message with the SQL and its bindings).
- *   The pool's acquire timeout still applies.
- * - On MySQL they go through `knex.raw`: knex sees them like any raw query (events, debug logs);
- *   only the query builder is skipped.
+ * What knex no longer sees for these queries, on both dialects: they do not go through knex's
+ * query runner, so no `query` / `query-response` / `query-error` events, nothing in
+ * `DEBUG=knex:query` / `knex:bindings` logs, no `.timeout()`, and errors arrive as the driver threw
+ * them (knex would prefix their message with the SQL and its bindings; their `code` is the same).
+ * The pool's acquire timeout still applies, and on MySQL so does the per-query timeout
+ * (DB_TIMEOUT_MS), which src/db/knex-config.ts puts on the connection itself.
  *
  * `sqlRunThenAll` runs a write and the read that answers it in one round trip on MySQL: both
  * statements in one text, which needs mysql2's `multipleStatements` (src/db/knex-config.ts). Each
  * still runs on its own, in order, on one connection (autocommit: the read sees the write); when
  * the write fails the read does not run and the write's error is thrown.
  *
- * The SQL must be portable (`?` placeholders, no dialect syntax). Works inside a knex transaction
- * too: its client hands out the transaction's connection.
+ * The SQL must be portable (`?` placeholders, no dialect syntax) and constant: values are only
+ * ever parameters. Works inside a knex transaction too: its client hands out the transaction's
+ * connection.
  */
 import type { Knex } from 'knex';
 import { isMysql } from './dialect.js';
@@ -43,6 +45,9 @@ interface Statement {
 }
 interface SqliteConnection {
   prepare(sql: string): Statement;
+}
+interface MysqlConnection {
+  query(options: { sql: string }, values: readonly SqlBinding[], callback: (err: Error | null, result: unknown) => void): void;
 }
 
 const statementsOf = new WeakMap<object, Map<string, Statement>>();
@@ -83,13 +88,23 @@ async function withStatements<R>(db: Runner, use: (statement: (sql: string) => S
   }
 }
 
+/** mysql2's result of `sql` (text protocol; mysql2 escapes `params` into it), on a pooled connection. */
+async function onMysql(db: Runner, sql: string, params: readonly SqlBinding[]): Promise<unknown> {
+  const conn = (await db.client.acquireConnection()) as MysqlConnection;
+  try {
+    return await new Promise((resolve, reject) => conn.query({ sql }, params, (err, result) => (err ? reject(err) : resolve(result))));
+  } finally {
+    await db.client.releaseConnection(conn);
+  }
+}
+
 /**
- * Runs `sql` with `params`: on MySQL through knex (`fromMysql` picks the answer out of mysql2's
- * result), on SQLite as the connection's prepared statement (`fromSqlite` runs it).
+ * Runs `sql` with `params`: on MySQL (`fromMysql` picks the answer out of mysql2's result), on
+ * SQLite as the connection's prepared statement (`fromSqlite` runs it).
  */
 async function run<R>(db: Runner, sql: string, params: readonly SqlBinding[], fromMysql: (result: unknown) => R, fromSqlite: (st: Statement) => R): Promise<R> {
   assertUsable(db);
-  if (isMysql(db as Knex)) return fromMysql(((await db.raw(sql, params as Knex.RawBinding[])) as unknown as [unknown])[0]);
+  if (isMysql(db as Knex)) return fromMysql(await onMysql(db, sql, params));
   return withStatements(db, (statement) => fromSqlite(statement(sql)));
 }
 
@@ -137,9 +152,7 @@ export async function sqlRunThenAll<T>(
 ): Promise<{ changes: number; rows: T[] }> {
   assertUsable(db);
   if (isMysql(db as Knex)) {
-    const [results] = (await db.raw(`${write.sql};\n${read.sql}`, [...write.params, ...read.params] as Knex.RawBinding[])) as unknown as [
-      [{ affectedRows: number }, T[]],
-    ];
+    const results = (await onMysql(db, `${write.sql};\n${read.sql}`, [...write.params, ...read.params])) as [{ affectedRows: number }, T[]];
     return { changes: Number(results[0].affectedRows), rows: results[1] };
   }
   return withStatements(db, (statement) => {
