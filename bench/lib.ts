@@ -5,7 +5,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,6 +12,7 @@ import autocannon from 'autocannon';
 import { parseDatabaseUrl } from '../src/config.js';
 import { createDb, type Db } from '../src/db/connection.js';
 import { PROJECT_ROOT } from '../src/paths.js';
+import { freePort } from '../test/helpers/cluster.js';
 
 export const ROOT = PROJECT_ROOT;
 export const BIN = path.join(ROOT, 'bin', 'watchstore.js');
@@ -36,17 +36,6 @@ export type Figures = {
   /** Answers by HTTP status. */
   status?: Record<string, number>;
 };
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor(url: string, deadlineMs = 30_000): Promise<void> {
   const end = Date.now() + deadlineMs;

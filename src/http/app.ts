@@ -59,7 +59,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const routes = apiRoutes(deps);
   const legacyPrefix = deps.config.legacyApiPrefix;
   routes.push(...openapiRoutes(() => routes, legacyPrefix ? [imagesPath, legacyImagesPath(legacyPrefix)] : [imagesPath]), ...docsRoutes());
-  const router = buildRouter(routes, requireUser(deps.config.accessTokenSecret, deps.sessionRevocations!), requirePermission(deps.db));
+  const { router, routes: serveRoutes } = buildRouter(routes, requireUser(deps.config.accessTokenSecret, deps.sessionRevocations!), requirePermission(deps.db));
 
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());
@@ -70,7 +70,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   if (legacyPrefix) app.use(images(deps.config.imagesDir, `${legacyPrefix}/images/`));
   app.use(sameOriginCookies(deps.config.corsOrigins, [STRIPE_WEBHOOK_PATH]));
   app.use(jsonBody([STRIPE_WEBHOOK_PATH], uploadRouteMatcher(routes)));
-  app.use(router.routes());
+  app.use(serveRoutes);
   app.use(router.allowedMethods());
   return app;
 }

@@ -11,6 +11,7 @@ import { MAX_DB_ID } from '../schemas.js';
 import { parseInput } from '../validation.js';
 import type { AppContext, AppMiddleware, AppState } from './context.js';
 import { uploadBody, type UploadedFile, type UploadSpec } from './middleware/upload.js';
+import { type RegisteredRoute, staticRoutes } from './static-routes.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -39,6 +40,11 @@ export interface RouteSpec<B extends z.ZodType = z.ZodType, Q extends z.ZodType 
   body?: B;
   query?: Q;
   /**
+   * The handler validates `ctx.query` against `query` itself (which still documents it): the
+   * catalog listing, which validates each query string once (query-memo.ts).
+   */
+  validatesQuery?: true;
+  /**
    * A `multipart/form-data` body with one file instead of a JSON body (middleware/upload.ts):
    * read after the auth and permission checks, handed to the handler as `input.file`.
    */
@@ -58,8 +64,17 @@ export function route<B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.Z
   return spec as unknown as RouteSpec;
 }
 
-export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware, requirePermission?: (permission: Permission) => AppMiddleware): Router<AppState> {
+/**
+ * The router of `routes`, and the middleware that serves them: the routes without path parameters
+ * from a map (static-routes.ts), the others through the router.
+ */
+export function buildRouter(
+  routes: RouteSpec[],
+  requireUser: AppMiddleware,
+  requirePermission?: (permission: Permission) => AppMiddleware,
+): { router: Router<AppState>; routes: AppMiddleware } {
   const router = new Router<AppState>();
+  const registered: RegisteredRoute[] = [];
   for (const r of routes) {
     const chain: AppMiddleware[] = [...(r.before ?? [])];
     if (r.auth || r.permission) chain.push(r.authenticate ?? requireUser);
@@ -70,12 +85,18 @@ export function buildRouter(routes: RouteSpec[], requireUser: AppMiddleware, req
     if (r.upload) chain.push(uploadBody(r.upload));
     const handler: AppMiddleware = async (ctx) => {
       const body = r.body ? parseInput(r.body, ctx.request.body ?? {}, 'body') : undefined;
-      const query = r.query ? parseInput(r.query, ctx.query, 'query') : undefined;
+      const query = r.query && !r.validatesQuery ? parseInput(r.query, ctx.query, 'query') : undefined;
       await r.handler(ctx as AppContext, { body, query, file: ctx.state.upload } as never);
     };
-    (router[r.method] as (path: string, ...mw: AppMiddleware[]) => unknown).call(router, r.path, ...chain, handler);
+    chain.push(handler);
+    (router[r.method] as (path: string, ...mw: AppMiddleware[]) => unknown).call(router, r.path, ...chain);
+    registered.push({ method: r.method.toUpperCase(), path: r.path, chain });
   }
-  return router;
+  const viaRouter = router.routes() as unknown as AppMiddleware;
+  const byPath = staticRoutes(router, registered);
+  const serve: AppMiddleware = (ctx, next) => byPath(ctx, () => viaRouter(ctx, next));
+  // As on the router's own middleware: what is mounted can be found (test/api/openapi.test.ts).
+  return { router, routes: Object.assign(serve, { router }) };
 }
 
 /**

@@ -84,14 +84,14 @@ export class CatalogCache {
     return { ...this.counts };
   }
 
-  async page(query: CatalogQuery): Promise<RenderedPage> {
+  /** The page for `query`; `key` is catalogKey(query), when the caller has it already. */
+  async page(query: CatalogQuery, key = catalogKey(query)): Promise<RenderedPage> {
     const revision = await this.revisionRead.read();
     if (revision !== this.revision) {
       this.revision = revision;
       this.entries = new Map();
       this.bytes = 0;
     }
-    const key = JSON.stringify(query, Object.keys(query).sort());
     let entry = this.entries.get(key);
     if (!entry) {
       if (this.entries.size >= this.maxPages) this.drop(this.entries.keys().next().value!);
@@ -139,6 +139,11 @@ export class CatalogCache {
   private async render(query: CatalogQuery): Promise<RenderedPage> {
     return renderJson(await searchProducts(this.db, query, this.currency));
   }
+}
+
+/** The cache's key for a query: the same for queries that ask the same, whatever their order. */
+export function catalogKey(query: CatalogQuery): string {
+  return JSON.stringify(query, Object.keys(query).sort());
 }
 
 /** JSON bytes and their strong ETag (a hash of exactly those bytes). */

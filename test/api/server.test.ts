@@ -3,18 +3,16 @@
  * zero setup on SQLite, refusing to start on an unmigrated MySQL database, and a graceful
  * shutdown that finishes in-flight requests and answers a kept-alive connection's next request with Connection: close.
  */
-import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { createDb } from '../../src/db/connection.js';
-import { MIGRATIONS_DIR } from '../../src/db/migration-source.js';
 import { createMariaDatabase, createTestDatabase } from '../helpers/db.js';
+import { MIGRATION_COUNT } from '../helpers/migrations.js';
 import { exitWithin, spawnCli, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
-
-const MIGRATION_COUNT = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).length;
 
 /** No database or secrets from the test environment: what a newcomer's shell has. */
 const BARE = {

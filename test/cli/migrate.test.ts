@@ -1,10 +1,10 @@
-import { readdirSync } from 'node:fs';
 import test from 'ava';
 import { createEmptyDatabase, type TestDatabase } from '../helpers/db.js';
 import { cliInProcess, lines } from '../helpers/cli-in-process.js';
+import { MIGRATION_COUNT } from '../helpers/migrations.js';
 
 // One empty database walked through its life: the steps depend on each other, so serial.
-const MIGRATIONS = readdirSync(new URL('../../migrations/', import.meta.url)).filter((f) => f.endsWith('.ts')).length;
+const MIGRATIONS = MIGRATION_COUNT;
 let database: TestDatabase;
 let cli: ReturnType<typeof cliInProcess>;
 

@@ -3,14 +3,14 @@
  * their unique keys, foreign keys and checks, and a full rollback and re-run. The steps build on
  * each other, so they run serially.
  */
-import { readdirSync } from 'node:fs';
 import test from 'ava';
 import { isUniqueViolation } from '../../src/db/errors.js';
 import type { Db } from '../../src/db/connection.js';
 import { createEmptyDatabase, type TestDatabase } from '../helpers/db.js';
+import { MIGRATION_COUNT } from '../helpers/migrations.js';
 
 /** Every migration in migrations/ (tables are created by the first seven; later ones change them). */
-const MIGRATIONS = readdirSync(new URL('../../migrations/', import.meta.url)).filter((f) => f.endsWith('.ts')).length;
+const MIGRATIONS = MIGRATION_COUNT;
 const TABLES = ['users', 'products', 'cart_items', 'orders', 'order_items', 'refresh_tokens', 'stripe_events'];
 
 let tdb: TestDatabase;

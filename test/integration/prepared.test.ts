@@ -5,11 +5,11 @@
  * was written, gives the write's error when it fails, and never lets a value start a statement.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import ts from 'typescript';
 import { isUniqueViolation } from '../../src/db/errors.js';
 import { sqlAll, sqlGet, sqlRun, sqlRunThenAll } from '../../src/db/prepared.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let database: TestDatabase;
@@ -126,7 +126,7 @@ test.serial('when a transaction has committed, then a write with its read is ref
  * the line (1-based) of each error.
  */
 function typeErrorLines(snippet: string): number[] {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const root = PROJECT_ROOT;
   const config = ts.readConfigFile(path.join(root, 'tsconfig.json'), ts.sys.readFile);
   const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, root);
   const file = path.join(root, 'test/integration/__prepared_bindings_check__.ts');

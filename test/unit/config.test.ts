@@ -183,7 +183,7 @@ test('when STORE_NAME holds angle brackets, commas or quotes, then the default M
 });
 
 test('when .env.example is read, then it lists every variable the configuration reads, each on a commented NAME= line', (t) => {
-  const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+  const example = readFileSync(path.join(PROJECT_ROOT, '.env.example'), 'utf8');
   const listed = new Set([...example.matchAll(/^# ([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
   t.true(CONFIG_VARIABLES.length >= 25, 'the schema is really read');
   t.deepEqual(
@@ -194,7 +194,7 @@ test('when .env.example is read, then it lists every variable the configuration 
 });
 
 test('when .env.example states a default, then it is the default loadConfig uses', (t) => {
-  const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+  const example = readFileSync(path.join(PROJECT_ROOT, '.env.example'), 'utf8');
   const value = (name: string) => new RegExp(`^# ${name}=(\\S*)`, 'm').exec(example)?.[1];
   const c = loadConfig({});
   t.is(Number(value('PORT')), c.port);

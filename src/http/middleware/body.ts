@@ -19,6 +19,9 @@ const unsupportedEncoding = (encoding: string) =>
 const undecodable = (encoding: string) =>
   new AppError('INVALID_JSON', `The request body could not be decompressed (Content-Encoding: ${encoding.slice(0, 40)}).`);
 
+/** The methods whose body is read (a GET's or a HEAD's never is). */
+const WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 function hasBody(ctx: Parameters<AppMiddleware>[0]): boolean {
   const len = ctx.get('Content-Length');
   return (len !== '' && len !== '0') || ctx.get('Transfer-Encoding') !== '';
@@ -34,8 +37,7 @@ function hasBody(ctx: Parameters<AppMiddleware>[0]): boolean {
  */
 export function jsonBody(raw: string[] = [], isUpload: (path: string, method: string) => boolean = () => false): AppMiddleware {
   const parse = bodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT_BYTES, encoding: 'utf-8' }) as unknown as AppMiddleware;
-  return async (ctx, next) => {
-    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method) || !hasBody(ctx) || raw.includes(ctx.path) || isUpload(ctx.path, ctx.method)) return next();
+  const read: AppMiddleware = async (ctx, next) => {
     if (Number(ctx.get('Content-Length')) > BODY_LIMIT_BYTES) throw payloadTooLarge();
     if (!ctx.is('application/json', 'application/*+json')) throw notJson();
     const encoding = ctx.get('Content-Encoding').trim().toLowerCase();
@@ -55,4 +57,5 @@ export function jsonBody(raw: string[] = [], isUpload: (path: string, method: st
       throw err;
     }
   };
+  return (ctx, next) => (!WITH_BODY.has(ctx.method) || !hasBody(ctx) || raw.includes(ctx.path) || isUpload(ctx.path, ctx.method) ? next() : read(ctx, next));
 }

@@ -39,8 +39,7 @@ function fileNameOf(rawPath: string, prefix: string): string | undefined {
  */
 export function images(dir: string, prefix = DEFAULT_PREFIX): AppMiddleware {
   const root = path.resolve(dir);
-  return async (ctx, next) => {
-    if (!ctx.path.startsWith(prefix) || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+  const serve: AppMiddleware = async (ctx) => {
     const name = fileNameOf(ctx.path, prefix);
     if (!name) throw missing();
 
@@ -73,4 +72,5 @@ export function images(dir: string, prefix = DEFAULT_PREFIX): AppMiddleware {
     // HEAD: headers only (an unread stream would hold its file descriptor open).
     if (ctx.method === 'GET') ctx.body = createReadStream(file);
   };
+  return (ctx, next) => (ctx.path.startsWith(prefix) && (ctx.method === 'GET' || ctx.method === 'HEAD') ? serve(ctx, next) : next());
 }

@@ -36,7 +36,7 @@ function isOwnOrigin(ctx: AppContext, origin: string): boolean {
 
 export function sameOriginCookies(corsOrigins: string[], exempt: string[] = []): AppMiddleware {
   const allowed = new Set(corsOrigins);
-  return async (ctx, next) => {
+  return (ctx, next) => {
     if (SAFE_METHODS.has(ctx.method) || exempt.includes(ctx.path) || !usesCookies(ctx)) return next();
     const origin = ctx.get('Origin');
     if (origin) {

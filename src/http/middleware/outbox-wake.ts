@@ -17,8 +17,10 @@ const LEGACY_MAY_QUEUE = /^\/api\/checkout\/?$/;
 export function wakeOutboxAfter(wake: () => void, legacyPrefix?: string): AppMiddleware {
   const mayQueue = (path: string) =>
     MAY_QUEUE.test(path) || (legacyPrefix !== undefined && path.startsWith(`${legacyPrefix}/`) && LEGACY_MAY_QUEUE.test(path.slice(legacyPrefix.length)));
-  return async (ctx, next) => {
-    await next();
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && ctx.status < 400 && mayQueue(ctx.path)) wake();
+  return (ctx, next) => {
+    if (ctx.method === 'GET' || ctx.method === 'HEAD') return next();
+    return next().then(() => {
+      if (ctx.status < 400 && mayQueue(ctx.path)) wake();
+    });
   };
 }

@@ -1,6 +1,8 @@
-import { CatalogCache, renderJson, type RenderedPage } from '../../products/catalog-cache.js';
+import { CatalogCache, catalogKey, renderJson, type RenderedPage } from '../../products/catalog-cache.js';
 import { getProductById } from '../../products/products.service.js';
-import { catalogQuerySchema, productListSchema, publicProductSchema } from '../../products/products.schemas.js';
+import { type CatalogQuery, catalogQuerySchema, productListSchema, publicProductSchema } from '../../products/products.schemas.js';
+import { parseInput } from '../../validation.js';
+import { QueryMemo } from '../query-memo.js';
 import type { AppContext, AppDeps } from '../context.js';
 import { ifNoneMatchHits, pathId, route, type RouteSpec } from '../route.js';
 
@@ -24,6 +26,7 @@ function sendRevalidated(ctx: AppContext, page: RenderedPage): void {
 
 export function productsRoutes({ db, config }: AppDeps): RouteSpec[] {
   const catalog = new CatalogCache(db, config.currency);
+  const catalogQueries = new QueryMemo<{ query: CatalogQuery; key: string }>();
   return [
     route({
       method: 'get',
@@ -31,14 +34,19 @@ export function productsRoutes({ db, config }: AppDeps): RouteSpec[] {
       summary: 'List the catalog: search, price range, in-stock filter, sort and paging',
       tag: 'Catalog',
       query: catalogQuerySchema,
+      validatesQuery: true,
       headers: [{ name: 'If-None-Match', description: 'An ETag from an earlier answer: 304 when nothing changed' }],
       responses: {
         200: { description: 'A page of products, with an ETag', schema: productListSchema },
         304: { description: 'Not modified since the ETag in If-None-Match' },
         400: { description: 'A query parameter is invalid (VALIDATION_FAILED, with details)' },
       },
-      async handler(ctx, { query }) {
-        sendRevalidated(ctx, await catalog.page(query));
+      async handler(ctx) {
+        const { query, key } = catalogQueries.get(ctx.querystring, () => {
+          const parsed = Object.freeze(parseInput(catalogQuerySchema, ctx.query, 'query'));
+          return { query: parsed, key: catalogKey(parsed) };
+        });
+        sendRevalidated(ctx, await catalog.page(query, key));
       },
     }),
     route({
