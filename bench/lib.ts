@@ -16,13 +16,20 @@ import { freePort } from '../test/helpers/cluster.js';
 
 export const ROOT = PROJECT_ROOT;
 export const BIN = path.join(ROOT, 'bin', 'watchstore.js');
-/** The Node flags `npm start` gives the server (package.json): the bench runs what a shop runs. */
-export const START_NODE_FLAGS = (() => {
+/**
+ * What `npm start` gives the server (package.json's start script, `[NAME=value ...] node [--flags]
+ * bin/watchstore.js serve`): its environment variables (START_ENV, in every bench server's
+ * environment through storeEnv) and its Node flags. The bench runs what a shop runs.
+ */
+const START = (() => {
   const start = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  const m = /^node((?:\s+--\S+)*)\s+bin\/watchstore\.js serve$/.exec(start);
-  if (!m) throw new Error(`package.json's start script is not "node [--flags] bin/watchstore.js serve": ${start}`);
-  return m[1].trim().split(/\s+/).filter(Boolean);
+  const m = /^((?:[A-Z_]+=\S+\s+)*)node((?:\s+--\S+)*)\s+bin\/watchstore\.js serve$/.exec(start);
+  if (!m) throw new Error(`package.json's start script is not "[NAME=value ...] node [--flags] bin/watchstore.js serve": ${start}`);
+  const words = (s: string) => s.trim().split(/\s+/).filter(Boolean);
+  return { env: Object.fromEntries(words(m[1]).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)])), flags: words(m[2]) };
 })();
+export const START_ENV: Record<string, string> = START.env;
+export const START_NODE_FLAGS: string[] = START.flags;
 const MYSQL_SERVER = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 
 export type Figures = {
@@ -64,10 +71,11 @@ export interface Store {
   stop(): Promise<void>;
 }
 
-/** The bench servers' environment: production, logging at warn, generous sign-in limits, no Redis. */
+/** The bench servers' environment: `npm start`'s variables, production, logging at warn, generous sign-in limits, no Redis. */
 export function storeEnv(databaseUrl: string, workDir: string, extraEnv: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
+    ...START_ENV,
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     DATABASE_URL: databaseUrl,

@@ -1,6 +1,6 @@
 import type { Db } from '../db/connection.js';
 import { toDbTime } from '../db/values.js';
-import { sqlAll, sqlGet, sqlRun } from '../db/prepared.js';
+import { sqlAll, sqlGet, sqlRunThenAll } from '../db/prepared.js';
 
 /** A cart line joined with its product's current name, price, image and stock. */
 export interface CartLineRow {
@@ -12,20 +12,25 @@ export interface CartLineRow {
   stock: number;
 }
 
+const LINES = `SELECT c.product_id, c.quantity, p.name, p.price_cents, p.image_url, p.stock
+   FROM cart_items c JOIN products p ON p.id = c.product_id
+  WHERE c.user_id = ?
+  ORDER BY c.added_at ASC, c.id ASC`;
+
+const ADD_TO_LINE = `UPDATE cart_items SET quantity = quantity + ?
+  WHERE user_id = ? AND product_id = ?
+    AND quantity + ? <= (SELECT stock FROM products WHERE products.id = ? AND archived = 0)`;
+
+const INSERT_LINE =
+  'INSERT INTO cart_items (user_id, product_id, quantity, added_at) SELECT ?, ?, ?, ? FROM products WHERE id = ? AND archived = 0 AND stock >= ?';
+
 /**
  * Every write here is one guarded statement: the condition that makes it legal (enough stock,
  * a line to change, a quantity above 1) is in its WHERE, so it holds however many run at once.
  */
 export const cartRepository = {
   lines(db: Db, userId: number): Promise<CartLineRow[]> {
-    return sqlAll<CartLineRow>(
-      db,
-      `SELECT c.product_id, c.quantity, p.name, p.price_cents, p.image_url, p.stock
-         FROM cart_items c JOIN products p ON p.id = c.product_id
-        WHERE c.user_id = ?
-        ORDER BY c.added_at ASC, c.id ASC`,
-      [userId],
-    );
+    return sqlAll<CartLineRow>(db, LINES, [userId]);
   },
 
   /** Each line's own id, by product (the old backend's cart answer names lines by it, docs/legacy.md). */
@@ -40,27 +45,24 @@ export const cartRepository = {
     );
   },
 
-  /** Adds to an existing line only while the new quantity stays within the product's stock. */
-  addToLine(db: Db, userId: number, productId: number, quantity: number): Promise<number> {
-    return sqlRun(
-      db,
-      `UPDATE cart_items SET quantity = quantity + ?
-        WHERE user_id = ? AND product_id = ?
-          AND quantity + ? <= (SELECT stock FROM products WHERE products.id = ? AND archived = 0)`,
-      [quantity, userId, productId, quantity, productId],
-    );
+  /**
+   * Adds to an existing line only while the new quantity stays within the product's stock; then
+   * the cart's lines, read after the write on the same connection (sqlRunThenAll).
+   */
+  addToLineThenLines(db: Db, userId: number, productId: number, quantity: number): Promise<{ changes: number; rows: CartLineRow[] }> {
+    return sqlRunThenAll<CartLineRow>(db, { sql: ADD_TO_LINE, params: [quantity, userId, productId, quantity, productId] }, { sql: LINES, params: [userId] });
   },
 
   /**
    * Creates the line only if the product exists, is not archived (docs/data.md), and has enough
-   * stock (0 rows otherwise). A line
-   * inserted meanwhile by a concurrent request makes this fail on UNIQUE(user_id, product_id).
+   * stock (0 rows otherwise); then the cart's lines, read after the write. A line inserted
+   * meanwhile by a concurrent request makes this fail on UNIQUE(user_id, product_id).
    */
-  insertLine(db: Db, userId: number, productId: number, quantity: number): Promise<number> {
-    return sqlRun(
+  insertLineThenLines(db: Db, userId: number, productId: number, quantity: number): Promise<{ changes: number; rows: CartLineRow[] }> {
+    return sqlRunThenAll<CartLineRow>(
       db,
-      'INSERT INTO cart_items (user_id, product_id, quantity, added_at) SELECT ?, ?, ?, ? FROM products WHERE id = ? AND archived = 0 AND stock >= ?',
-      [userId, productId, quantity, toDbTime(new Date()), productId, quantity],
+      { sql: INSERT_LINE, params: [userId, productId, quantity, toDbTime(new Date()), productId, quantity] },
+      { sql: LINES, params: [userId] },
     );
   },
 

@@ -78,18 +78,24 @@ function outOfStock(productId: number, requested: number, stock: number, inCart:
  * Adds `quantity` of a product: to the existing line, or as a new line. Concurrent adds by one
  * user end as one line whose quantity is their sum; an add that would take the line above the
  * product's stock is refused whole (409 OUT_OF_STOCK, details.available = how many more fit).
+ * The cart it answers is read right after the write that succeeded, in the same round trip.
  */
 export async function addToCart(db: Db, userId: number, input: AddToCart | Record<string, unknown>, currency: string): Promise<Cart> {
   const { product_id: productId, quantity } = parseInput(addToCartSchema, input, 'body');
-  await settle(async () => {
-    if ((await repo.addToLine(db, userId, productId, quantity)) > 0) return true;
-    try {
-      if ((await repo.insertLine(db, userId, productId, quantity)) > 0) return true;
-    } catch (err) {
-      // A token outlives its user by up to 15 minutes: the new line then points at no user.
-      if (isForeignKeyViolation(err) && !(await repo.userExists(db, userId))) throw accountRemoved(err);
-      // The line exists: created by a concurrent first add, or there all along but too full.
-      if (!isUniqueViolation(err)) throw err;
+  const rows = await settle(async () => {
+    const added = await repo.addToLineThenLines(db, userId, productId, quantity);
+    if (added.changes > 0) return added.rows;
+    // No line to add to (a line that is there but too full would refuse the insert on its unique key).
+    if (!added.rows.some((r) => Number(r.product_id) === productId)) {
+      try {
+        const inserted = await repo.insertLineThenLines(db, userId, productId, quantity);
+        if (inserted.changes > 0) return inserted.rows;
+      } catch (err) {
+        // A token outlives its user by up to 15 minutes: the new line then points at no user.
+        if (isForeignKeyViolation(err) && !(await repo.userExists(db, userId))) throw accountRemoved(err);
+        // The line exists: created by a concurrent first add.
+        if (!isUniqueViolation(err)) throw err;
+      }
     }
     const stock = await repo.productStock(db, productId);
     if (stock === undefined) throw notFound(`Product ${productId}`);
@@ -97,21 +103,22 @@ export async function addToCart(db: Db, userId: number, input: AddToCart | Recor
     if (inCart + quantity <= stock) return undefined; // stock or the line moved meanwhile: try again
     throw outOfStock(productId, quantity, stock, inCart);
   });
-  return getCart(db, userId, currency);
+  return toCart(rows, currency);
 }
 
 /** One more of a product already in the cart (404 if it is not there, 409 at its stock). */
 export async function incrementLine(db: Db, userId: number, input: { product_id: number } | Record<string, unknown>, currency: string): Promise<Cart> {
   const { product_id: productId } = parseInput(cartProductSchema, input, 'body');
-  await settle(async () => {
-    if ((await repo.addToLine(db, userId, productId, 1)) > 0) return true;
+  const rows = await settle(async () => {
+    const added = await repo.addToLineThenLines(db, userId, productId, 1);
+    if (added.changes > 0) return added.rows;
     const inCart = await repo.quantityOf(db, userId, productId);
     if (inCart === undefined) throw notFound(`Product ${productId} in your cart`);
     const stock = (await repo.productStock(db, productId)) ?? 0;
     if (inCart + 1 <= stock) return undefined;
     throw outOfStock(productId, 1, stock, inCart);
   });
-  return getCart(db, userId, currency);
+  return toCart(rows, currency);
 }
 
 /** One fewer; the line goes away at quantity 1 (never a line of 0). 404 if it is not in the cart. */

@@ -11,6 +11,7 @@
  */
 import test from 'ava';
 import Database from 'better-sqlite3';
+import mysql2 from 'mysql2';
 import { listAudit } from '../../src/audit/audit.service.js';
 import type { Db } from '../../src/db/connection.js';
 import { adminGetOrder, adminListOrders } from '../../src/orders/admin-orders.service.js';
@@ -65,12 +66,17 @@ interface Statement {
 async function capture(run: () => Promise<unknown>): Promise<Statement[]> {
   const seen: Statement[] = [];
   if (tdb.dialect === 'mysql') {
-    const listen = (q: { sql: string; bindings?: unknown[] }) => seen.push({ sql: q.sql, bindings: q.bindings ?? [] });
-    db.on('query', listen);
+    // Every query mysql2 sends (knex's and prepared.ts's alike), its values already in its text.
+    const proto = mysql2.Connection.prototype as unknown as { addCommand(cmd: { sql?: unknown }): unknown };
+    const original = proto.addCommand;
+    proto.addCommand = function (this: unknown, cmd: { sql?: unknown }) {
+      if (typeof cmd.sql === 'string') seen.push({ sql: cmd.sql, bindings: [] });
+      return original.call(this, cmd);
+    };
     try {
       await run();
     } finally {
-      db.off('query', listen);
+      proto.addCommand = original;
     }
     return seen;
   }

@@ -93,7 +93,7 @@ test('every variable the compose file and the systemd units give watchstore is o
   // there, or every message waits for its next poll (src/outbox/redis-wakeups.ts).
   for (const v of ['DATABASE_URL', 'REDIS_URL']) t.is(services.worker.environment[v], services.app1.environment[v], `worker: ${v}`);
   for (const unit of ['systemd/watchstore@.service', 'systemd/watchstore-worker.service']) {
-    const vars = [...read(unit).matchAll(/^Environment=([A-Z_]+)=/gm)].map((m) => m[1]).filter((v) => v !== 'NODE_OPTIONS');
+    const vars = [...read(unit).matchAll(/^Environment=([A-Z_]+)=/gm)].map((m) => m[1]).filter((v) => !['NODE_OPTIONS', 'MALLOC_ARENA_MAX'].includes(v));
     for (const v of vars) t.true(CONFIG_VARIABLES.includes(v), `${unit}: ${v}`);
   }
   for (const line of read('systemd/watchstore.env.example')
@@ -103,7 +103,13 @@ test('every variable the compose file and the systemd units give watchstore is o
   const serve = read('systemd/watchstore@.service');
   t.regex(serve, /^Environment=TRUST_PROXY=true$/m);
   t.regex(serve, /^Environment=OUTBOX_WORKER=false$/m);
-  t.regex(serve, /^Environment=NODE_OPTIONS=--max-semi-space-size=8$/m, "npm start's Node flags");
+  // What `npm start` gives the server (package.json's start script: a variable, then node's flags).
+  const start = /^([A-Z_]+=\S+) node (.+) bin\/watchstore\.js serve$/.exec(
+    (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start,
+  );
+  t.truthy(start, "npm start's command");
+  t.regex(serve, new RegExp(`^Environment=${start![1]}$`, 'm'), "npm start's environment");
+  t.regex(serve, new RegExp(`^Environment=NODE_OPTIONS=${start![2]}$`, 'm'), "npm start's Node flags");
   // A restart stops a container as systemd stops a unit: the same time before SIGKILL.
   const stopTime = (unit: string) => `${/^TimeoutStopSec=(\d+)$/m.exec(read(unit))?.[1]}s`;
   for (const name of ['app1', 'app2']) t.is(services[name].stop_grace_period, stopTime('systemd/watchstore@.service'), `${name}: stop_grace_period`);
