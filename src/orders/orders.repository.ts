@@ -71,6 +71,8 @@ export interface ProductSnapshot {
   id: number;
   name: string;
   price_cents: number;
+  stock: number;
+  archived: boolean;
 }
 
 export interface OrderFilter {
@@ -140,27 +142,21 @@ export const ordersRepository = {
   },
 
   /**
-   * Names and prices as last committed. Called once the order holds these rows (its stock
-   * takes), so on MySQL the locking read costs no wait and sees past the transaction's snapshot.
+   * Names, prices, stock and whether archived, as last committed. Called once the order holds
+   * these rows (its stock takes), so on MySQL the locking read costs no wait and sees past the
+   * transaction's snapshot.
    */
   productSnapshots(db: Db, ids: number[]): Promise<ProductSnapshot[]> {
-    const q = db('products').select('id', 'name', 'price_cents').whereIn('id', ids);
+    const q = db('products').select('id', 'name', 'price_cents', 'stock', 'archived').whereIn('id', ids);
     if (isMysql(db)) q.forShare();
-    return q.then((rows: ProductSnapshot[]) => rows.map((r) => ({ id: Number(r.id), name: r.name, price_cents: Number(r.price_cents) })));
-  },
-
-  /**
-   * What each product has left to sell as last committed (a locking read on MySQL, past the
-   * transaction's snapshot): its stock, or 0 when archived.
-   */
-  async available(db: Db, ids: number[]): Promise<Map<number, number>> {
-    const q = db('products').select('id', 'stock', 'archived').whereIn('id', ids);
-    if (isMysql(db)) q.forShare();
-    return new Map(
-      (await q).map((r: { id: number; stock: number; archived: boolean | number }) => [
-        Number(r.id),
-        r.archived === true || Number(r.archived) === 1 ? 0 : Number(r.stock),
-      ]),
+    return q.then((rows: { id: number; name: string; price_cents: number; stock: number; archived: boolean | number }[]) =>
+      rows.map((r) => ({
+        id: Number(r.id),
+        name: r.name,
+        price_cents: Number(r.price_cents),
+        stock: Number(r.stock),
+        archived: r.archived === true || Number(r.archived) === 1,
+      })),
     );
   },
 

@@ -207,24 +207,9 @@ export async function createOrderFromCart(
       // Stock first, one guarded take per line in product id order (the lock order every writer
       // of these rows keeps). Holding the rows, the names and prices read next are the latest
       // committed ones: the snapshot the order keeps, never the client's.
-      // An archived product (docs/data.md) is no longer sold, even from a cart filled before:
-      // the take's own guard (takeForOrder) refuses it.
-      const short: CartLine[] = [];
+      const short = new Set<CartLine>();
       for (const line of lines) {
-        if ((await productsRepository.takeForOrder(trx, line.product_id, line.quantity)) === 0) short.push(line);
-      }
-      if (short.length > 0) {
-        const left = await repo.available(
-          trx,
-          short.map((l) => l.product_id),
-        );
-        const details = short.map((l) => ({
-          product_id: l.product_id,
-          requested: l.quantity,
-          available: left.get(l.product_id) ?? 0,
-        }));
-        const what = details.map((d) => `product ${d.product_id} has ${d.available} left, ${d.requested} requested`).join('; ');
-        throw new AppError('OUT_OF_STOCK', `Not enough stock: ${what}.`, details);
+        if ((await productsRepository.adjustStock(trx, line.product_id, -line.quantity)) === 0) short.add(line);
       }
       const products = new Map(
         (
@@ -234,6 +219,17 @@ export async function createOrderFromCart(
           )
         ).map((p) => [p.id, p]),
       );
+      // An archived product (docs/data.md) is no longer sold, even from a cart filled before: its
+      // line is refused like a short one (a take made from it rolls back with the rest).
+      const refused = lines.filter((l) => short.has(l) || products.get(l.product_id)?.archived !== false);
+      if (refused.length > 0) {
+        const details = refused.map((l) => {
+          const p = products.get(l.product_id);
+          return { product_id: l.product_id, requested: l.quantity, available: p && !p.archived ? p.stock : 0 };
+        });
+        const what = details.map((d) => `product ${d.product_id} has ${d.available} left, ${d.requested} requested`).join('; ');
+        throw new AppError('OUT_OF_STOCK', `Not enough stock: ${what}.`, details);
+      }
       const items = lines.map((l) => {
         const p = products.get(l.product_id)!;
         return { product_id: l.product_id, name: p.name, unit_price_cents: p.price_cents, quantity: l.quantity };

@@ -127,20 +127,6 @@ export const productsRepository = {
     });
   },
 
-  /**
-   * An order's take of `quantity`: like a negative adjustStock, and only from a product still on
-   * sale (not archived), in the same guarded statement. Returns rows changed (0: short or archived).
-   */
-  takeForOrder(db: Db, id: number, quantity: number): Promise<number> {
-    return writing(db, (trx) =>
-      trx('products')
-        .where('id', id)
-        .andWhere('archived', false)
-        .andWhere('stock', '>=', quantity)
-        .update({ stock: trx.raw('stock - ?', [quantity]), updated_at: toDbTime(new Date()) }),
-    );
-  },
-
   /** Stock coming back from a canceled order: no upper bound, it was in stock before. */
   returnStock(db: Db, id: number, quantity: number): Promise<number> {
     return writing(db, (trx) =>
