@@ -1,7 +1,7 @@
 /**
  * What an order's moves tell the outside world (docs/data.md, "outbox"): every state move
- * (`moveOrder` in orders/orders.service.ts) and every new order call `notifyOrderEvent` in the
- * same transaction, which queues the customer's e-mail and the shop's outgoing webhooks there.
+ * (`moveOrder` in orders/orders.service.ts) calls `notifyOrderEvent`, and every new order
+ * `notifyWithSnapshot`, in the same transaction, which queues the customer's e-mail and the shop's outgoing webhooks there.
  * The change and its messages commit together or not at all; a move that did not happen (a
  * second webhook for a paid order) queues nothing.
  */
