@@ -7,7 +7,7 @@
  * The interleaving is forced, not hoped for. SQLite: the revocation runs on a second connection
  * of the file, synchronously, just before the sign-in's refresh-token insert is executed (knex's
  * `query` event). MariaDB: the revocation runs in a transaction left open until the sign-in's
- * insert waits on its locks.
+ * insert is running (it waits on the revocation's lock on the user's row).
  */
 import Database from 'better-sqlite3';
 import test from 'ava';
@@ -58,15 +58,19 @@ async function signinRacingRevocation(userId: number, login: string): Promise<un
     const trx = await holder.transaction();
     await sessionRevocationsRepository.revokeAll(trx, userId, new Date());
     const result = signin(t0.db, { login, password: PASSWORD }, config).catch((err: unknown) => err);
-    // The sign-in has read the user (before the commit) once its insert waits on the revocation's locks.
+    // The sign-in has read the user (before the commit) once its insert is running: it cannot
+    // finish while the revocation holds the user's row. (Seen in PROCESSLIST; INNODB_TRX did not
+    // always list such an insert as LOCK WAIT while other databases were busy, and the wait hung.)
     const [[{ db: name }]] = (await holder.raw('SELECT DATABASE() AS db')) as [[{ db: string }]];
+    const deadline = Date.now() + 30_000;
     for (;;) {
       const [rows] = (await holder.raw(
-        `SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX x JOIN information_schema.PROCESSLIST p ON p.ID = x.trx_mysql_thread_id
-         WHERE x.trx_state = 'LOCK WAIT' AND p.DB = ? AND x.trx_query LIKE 'insert into %refresh_tokens%'`,
+        `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST
+         WHERE DB = ? AND COMMAND = 'Query' AND INFO LIKE 'insert into %refresh_tokens%'`,
         [name],
       )) as [Array<{ n: number | string }>];
       if (Number(rows[0].n) > 0) break;
+      if (Date.now() > deadline) throw new Error('the sign-in never reached its refresh-token insert');
       await new Promise((r) => setTimeout(r, 10));
     }
     await trx.commit();
