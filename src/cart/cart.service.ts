@@ -78,7 +78,7 @@ function outOfStock(productId: number, requested: number, stock: number, inCart:
  * Adds `quantity` of a product: to the existing line, or as a new line. Concurrent adds by one
  * user end as one line whose quantity is their sum; an add that would take the line above the
  * product's stock is refused whole (409 OUT_OF_STOCK, details.available = how many more fit).
- * The cart it answers is read right after the write that succeeded, in the same round trip.
+ * The cart it answers is read right after the write that succeeded, on the same connection.
  */
 export async function addToCart(db: Db, userId: number, input: AddToCart | Record<string, unknown>, currency: string): Promise<Cart> {
   const { product_id: productId, quantity } = parseInput(addToCartSchema, input, 'body');
