@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './bin.js';
-import { exitWithin, type LogLine, type ServerProcess, spawnCli } from './server-process.js';
+import { exitWithin, type LogLine, type ServerProcess, serverProcess, spawnCli } from './server-process.js';
 
 export const NGINX_SITE_TEMPLATE = path.join(ROOT, 'deploy', 'nginx', 'watchstore.conf.template');
 export const NGINX_BIN = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
@@ -170,41 +170,19 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const inst = instances[i];
     if (inst.proc) throw new Error(`instance ${i} is running`);
     // Ready when its health answers 200 (at any LOG_LEVEL: the bench runs at production's warn).
-    const { child, out, exited, waitForLine } = spawnCli(['serve', '--port', String(inst.port), '--host', '127.0.0.1'], { env, nodeArgs: opts.nodeArgs });
-    const kill = async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    };
+    const proc = serverProcess(spawnCli(['serve', '--port', String(inst.port), '--host', '127.0.0.1'], { env, nodeArgs: opts.nodeArgs }), inst.url);
     try {
       await Promise.race([
         waitHealthy(inst.url),
-        exited.then((e) => {
-          throw new Error(`instance ${i} exited (${e.code ?? e.signal}) before it was healthy: ${out.stderr}`);
+        proc.exited.then((e) => {
+          throw new Error(`instance ${i} exited (${e.code ?? e.signal}) before it was healthy: ${proc.stderr}`);
         }),
       ]);
     } catch (err) {
-      await kill();
+      await proc.kill();
       throw err;
     }
-    inst.proc = {
-      child,
-      url: inst.url,
-      port: inst.port,
-      get lines() {
-        return out.lines;
-      },
-      get stdout() {
-        return out.stdout;
-      },
-      get stderr() {
-        return out.stderr;
-      },
-      exited,
-      waitForLine,
-      kill,
-    };
+    inst.proc = proc;
   };
   const stopInstance = async (i: number, signal: NodeJS.Signals = 'SIGTERM') => {
     const inst = instances[i];

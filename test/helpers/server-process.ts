@@ -98,22 +98,29 @@ export async function startServerProcess(
     onSpawn?: (p: { waitForLine: ReturnType<typeof spawnCli>['waitForLine'] }) => void;
   } = {},
 ): Promise<ServerProcess> {
-  const { child, out, exited, waitForLine } = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])], opts);
-  opts.onSpawn?.({ waitForLine });
-  const kill = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  };
+  const spawned = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', ...(opts.args ?? [])], opts);
+  opts.onSpawn?.({ waitForLine: spawned.waitForLine });
   let listening: LogLine;
   try {
-    listening = await waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('listening on '), 30_000);
+    listening = await spawned.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('listening on '), 30_000);
   } catch (err) {
-    await kill();
+    await killProcess(spawned);
     throw err;
   }
-  const url = String(listening.msg).slice('listening on '.length);
+  return serverProcess(spawned, String(listening.msg).slice('listening on '.length));
+}
+
+/** SIGKILLs a spawned process if it is still running, and waits for its exit. */
+async function killProcess({ child, exited }: ReturnType<typeof spawnCli>): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** The ServerProcess of a `serve` spawned by spawnCli that answers at `url`. */
+export function serverProcess(spawned: ReturnType<typeof spawnCli>, url: string): ServerProcess {
+  const { child, out, exited, waitForLine } = spawned;
   return {
     child,
     url,
@@ -129,7 +136,7 @@ export async function startServerProcess(
     },
     exited,
     waitForLine,
-    kill,
+    kill: () => killProcess(spawned),
   };
 }
 
